@@ -1,0 +1,242 @@
+//! The command-line arguments every example flattens, parsed with clap, with per-example
+//! defaults and one-line errors (exit code 2, never a panic or a usage dump).
+
+use std::time::Duration;
+
+use clap::{Args, Parser, error::ErrorKind};
+
+use crate::work::{Work, Workload};
+
+/// The most worker threads an example will start: a typo such as `--workers 1000000` is a usage
+/// error, not a million threads.
+pub const MAX_WORKERS: usize = 4096;
+
+/// Arguments shared by every example: `#[command(flatten)] pool: PoolArgs`.
+#[derive(Args, Debug, Clone)]
+pub struct PoolArgs {
+    /// Number of jobs to submit (ids 1..=jobs).
+    #[arg(long, default_value = "10", allow_negative_numbers = true, value_parser = parse_count)]
+    pub jobs: u64,
+
+    /// Number of worker threads (1..=4096).
+    #[arg(long, default_value = "3", allow_negative_numbers = true, value_parser = parse_workers)]
+    pub workers: usize,
+
+    /// Simulated work per job, in milliseconds (used by the `sleep` workload).
+    #[arg(long, value_name = "MS", default_value = "500", allow_negative_numbers = true, value_parser = parse_millis)]
+    pub work_ms: u64,
+
+    /// Capacity of the jobs and results channels (default: the number of jobs, at most 1024).
+    #[arg(long, value_name = "N", value_parser = parse_buffer)]
+    pub buffer: Option<usize>,
+
+    /// Seed for the job values, so a run can be reproduced exactly.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// What each job does: `sleep` (simulated I/O, `--work-ms`), `cpu` (the Go original's O(n)
+    /// prime check), `dispatch` (nothing: measures pool overhead).
+    #[arg(long, value_enum, default_value_t = Workload::Sleep)]
+    pub workload: Workload,
+
+    /// Make every Nth job (by id) fail, to show that failures are reported, not dropped (0 = never).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fail_every: u64,
+
+    /// Print one JSON object per line on stdout instead of human-readable lines.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only the summary (no per-job lines or events).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl PoolArgs {
+    /// The simulated work these arguments describe.
+    pub fn work(&self) -> Work {
+        Work {
+            workload: self.workload,
+            duration: Duration::from_millis(self.work_ms),
+            fail_every: self.fail_every,
+        }
+    }
+
+    /// The channel capacity to use: `--buffer`, or the number of jobs up to 1024 (Go's
+    /// `make(chan Job, numJobs)`, bounded so a million jobs do not mean a million-slot queue).
+    pub fn buffer(&self) -> usize {
+        self.buffer
+            .unwrap_or_else(|| usize::try_from(self.jobs).unwrap_or(usize::MAX).min(1024))
+    }
+
+    /// The jobs these arguments describe, ids 1..=jobs, values drawn from `--seed`.
+    pub fn job_list(&self) -> impl Iterator<Item = crate::Job> + use<> {
+        crate::work::jobs(self.jobs, self.seed, self.workload)
+    }
+}
+
+/// Per-example defaults for the shared arguments (the Go original's numbers).
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub jobs: u64,
+    pub workers: usize,
+    pub work_ms: u64,
+}
+
+impl Default for Defaults {
+    /// Go original 001: 10 jobs, 3 workers, 500 ms of work.
+    fn default() -> Self {
+        Defaults {
+            jobs: 10,
+            workers: 3,
+            work_ms: 500,
+        }
+    }
+}
+
+/// A usage or configuration error: the example prints it as one line and exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Parses the example's clap `Parser` with the example's defaults for `--jobs`, `--workers` and
+/// `--work-ms`. `--help` and `--version` print and exit 0; any other error prints one line on
+/// stderr and exits with code 2.
+pub fn parse_args<C: Parser>(defaults: &Defaults) -> C {
+    parse_args_from(defaults, std::env::args_os())
+}
+
+/// [`parse_args`] over an explicit argument list (the first item is the program name).
+pub fn parse_args_from<C: Parser, I, T>(defaults: &Defaults, args: I) -> C
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match try_parse_args_from::<C, I, T>(defaults, args) {
+        Ok(parsed) => parsed,
+        Err(err) => match err.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
+            _ => {
+                let rendered = err.render().to_string();
+                let first = rendered.lines().next().unwrap_or("invalid arguments");
+                print_error_line(&format!("{} (see --help)", first.trim_start_matches("error: ")));
+                std::process::exit(i32::from(crate::report::EXIT_USAGE));
+            }
+        },
+    }
+}
+
+/// [`parse_args_from`] without exiting: returns clap's error instead (used by tests).
+pub fn try_parse_args_from<C: Parser, I, T>(defaults: &Defaults, args: I) -> Result<C, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let command = C::command()
+        .mut_arg("jobs", |a| a.default_value(defaults.jobs.to_string()))
+        .mut_arg("workers", |a| a.default_value(defaults.workers.to_string()))
+        .mut_arg("work_ms", |a| a.default_value(defaults.work_ms.to_string()));
+    let matches = command.try_get_matches_from(args)?;
+    C::from_arg_matches(&matches)
+}
+
+/// Prints `error: <message>` as exactly one line on stderr.
+pub fn print_error_line(message: &str) {
+    let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("error: {one_line}");
+}
+
+/// A count of jobs or items: a non-negative whole number.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("'{s}' is not a count (a whole number, 0 or more)"))
+}
+
+/// A number of workers: 1 to [`MAX_WORKERS`].
+pub fn parse_workers(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of workers (1 to {MAX_WORKERS})"))?;
+    if (1..=MAX_WORKERS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("workers must be between 1 and {MAX_WORKERS}, got {n}"))
+    }
+}
+
+/// A channel capacity: 0 (a rendezvous channel) up to 2^24.
+pub fn parse_buffer(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a buffer size"))?;
+    if n > 1 << 24 {
+        return Err(format!("buffer {n} is larger than 16777216"));
+    }
+    Ok(n)
+}
+
+/// A duration in whole milliseconds (at most one day).
+pub fn parse_millis(s: &str) -> Result<u64, String> {
+    let ms: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of milliseconds"))?;
+    if ms > 86_400_000 {
+        return Err(format!("{ms} ms is more than a day"));
+    }
+    Ok(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        pool: PoolArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let defaults = Defaults {
+            jobs: 20,
+            workers: 5,
+            work_ms: 100,
+        };
+        try_parse_args_from(&defaults, std::iter::once("test").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn example_defaults_apply() {
+        let cli = parse(&[]).expect("defaults parse");
+        assert_eq!((cli.pool.jobs, cli.pool.workers, cli.pool.work_ms), (20, 5, 100));
+        assert_eq!(cli.pool.workload, Workload::Sleep);
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for bad in [
+            &["--workers", "0"][..],
+            &["--workers", "100000"],
+            &["--jobs", "-1"],
+            &["--jobs", "abc"],
+            &["--work-ms", "x"],
+            &["--frobnicate"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn explicit_values_win() {
+        let cli = parse(&["--jobs", "0", "--workers", "8", "--json", "--workload", "cpu"]).expect("parse");
+        assert_eq!((cli.pool.jobs, cli.pool.workers), (0, 8));
+        assert!(cli.pool.json);
+        assert_eq!(cli.pool.workload, Workload::Cpu);
+    }
+}

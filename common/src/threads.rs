@@ -1,0 +1,38 @@
+//! Counting the process's live threads, so a leaked thread is visible in every summary.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static HELPER_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Records a thread that lives for the whole process by design (the Ctrl-C handler's), so it is
+/// not reported as leaked.
+pub fn note_process_lifetime_thread() {
+    HELPER_THREADS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The number of threads the process has right now (Linux: entries of `/proc/self/task`), or
+/// `None` where that cannot be read.
+pub fn live_threads() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|dir| dir.count())
+}
+
+/// Threads alive beyond the main thread and the process-lifetime helpers: 0 once every worker
+/// has been joined.
+pub fn alive_beyond_main() -> Option<usize> {
+    live_threads().map(|n| n.saturating_sub(1 + HELPER_THREADS.load(Ordering::SeqCst)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sees_a_running_thread() {
+        let Some(before) = live_threads() else { return };
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || rx.recv());
+        assert!(live_threads().unwrap_or(0) > before);
+        drop(tx);
+        let _ = handle.join();
+    }
+}

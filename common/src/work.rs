@@ -1,0 +1,223 @@
+//! Simulated work, shared so every example (and `cargo xtask compare`) runs identical jobs.
+
+use std::time::Duration;
+
+use crossbeam::channel::{Receiver, TryRecvError};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+use crate::{Job, Outcome};
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Sleep for `--work-ms` (stands in for I/O), then output = value × 2.
+    Sleep,
+    /// The Go original 000's prime check (trial division down from n−1, O(n)); output = 1 if prime.
+    Cpu,
+    /// No work at all, output = value × 2: what is left is the pool's own overhead.
+    Dispatch,
+}
+
+impl Workload {
+    /// The output a correct job produces for `value` under this workload.
+    pub fn expected_output(self, value: u64) -> u64 {
+        match self {
+            Workload::Sleep | Workload::Dispatch => value * 2,
+            Workload::Cpu => u64::from(is_prime_sqrt(value)),
+        }
+    }
+}
+
+/// Values for the `cpu` workload are drawn below this bound (Go original 000: `rand.Intn(5000000)`).
+pub const CPU_VALUE_BOUND: u64 = 5_000_000;
+/// Values for the other workloads are drawn below this bound (Go original 001: `rand.Intn(100)`).
+pub const VALUE_BOUND: u64 = 100;
+
+/// `n` jobs with ids 1..=n and values drawn from `seed` (the same seed gives the same jobs).
+pub fn jobs(n: u64, seed: u64, workload: Workload) -> impl Iterator<Item = Job> + use<> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let bound = if workload == Workload::Cpu {
+        CPU_VALUE_BOUND
+    } else {
+        VALUE_BOUND
+    };
+    (1..=n).map(move |id| Job {
+        id,
+        value: rng.random_range(0..bound),
+    })
+}
+
+/// The simulated work of one job, as configured by `--workload`, `--work-ms` and `--fail-every`.
+#[derive(Debug, Clone, Copy)]
+pub struct Work {
+    pub workload: Workload,
+    pub duration: Duration,
+    pub fail_every: u64,
+}
+
+impl Work {
+    /// Does the job's work on this thread and returns how it ended.
+    pub fn run(&self, job: &Job) -> Outcome {
+        match self.workload {
+            Workload::Sleep => std::thread::sleep(self.duration),
+            Workload::Cpu | Workload::Dispatch => {}
+        }
+        self.finish(job)
+    }
+
+    /// Like [`Work::run`], but gives up with [`Outcome::Cancelled`] as soon as `cancel` becomes
+    /// ready. `cancel` is a broadcast channel that never carries a message: it becomes ready for
+    /// every receiver at once when its last sender is dropped (Go's `ctx.Done()`).
+    pub fn run_until<T>(&self, job: &Job, cancel: &Receiver<T>) -> Outcome {
+        match self.workload {
+            Workload::Sleep => {
+                crossbeam::select! {
+                    recv(cancel) -> _ => return Outcome::Cancelled,
+                    default(self.duration) => {}
+                }
+            }
+            Workload::Cpu => {
+                if is_prime_naive_until(job.value, cancel).is_none() {
+                    return Outcome::Cancelled;
+                }
+            }
+            Workload::Dispatch => {}
+        }
+        if is_cancelled(cancel) {
+            return Outcome::Cancelled;
+        }
+        self.finish(job)
+    }
+
+    fn finish(&self, job: &Job) -> Outcome {
+        if self.fail_every > 0 && job.id % self.fail_every == 0 {
+            return Outcome::Failed(format!(
+                "simulated failure: job {} is a multiple of --fail-every {}",
+                job.id, self.fail_every
+            ));
+        }
+        match self.workload {
+            Workload::Sleep | Workload::Dispatch => Outcome::Ok(job.value * 2),
+            Workload::Cpu => Outcome::Ok(u64::from(is_prime_naive(job.value))),
+        }
+    }
+}
+
+/// True once `cancel` is ready: its senders are gone (or, for a channel used differently, it holds
+/// a message).
+pub fn is_cancelled<T>(cancel: &Receiver<T>) -> bool {
+    !matches!(cancel.try_recv(), Err(TryRecvError::Empty))
+}
+
+/// The Go original 000's deliberately expensive check: trial division from n−1 down to 2, O(n).
+/// Unlike the original, 0 and 1 are not prime.
+pub fn is_prime_naive(n: u64) -> bool {
+    if n < 2 {
+        return false;
+    }
+    // The values used here fit in 32 bits, and 32-bit division is several times faster than
+    // 64-bit division on x86-64; the loop is the same.
+    match u32::try_from(n) {
+        Ok(n) => (2..n).rev().all(|i| n % i != 0),
+        Err(_) => (2..n).rev().all(|i| n % i != 0),
+    }
+}
+
+/// [`is_prime_naive`] that checks `cancel` every 2^16 divisions: `None` if it was cancelled.
+pub fn is_prime_naive_until<T>(n: u64, cancel: &Receiver<T>) -> Option<bool> {
+    const CHUNK: u64 = 1 << 16;
+    if n < 2 {
+        return Some(false);
+    }
+    let mut hi = n;
+    while hi > 2 {
+        let lo = hi.saturating_sub(CHUNK).max(2);
+        if (lo..hi).rev().any(|i| n % i == 0) {
+            return Some(false);
+        }
+        hi = lo;
+        if is_cancelled(cancel) {
+            return None;
+        }
+    }
+    Some(true)
+}
+
+/// The sensible check: trial division by 2 and odd numbers up to √n.
+pub fn is_prime_sqrt(n: u64) -> bool {
+    if n < 2 {
+        return false;
+    }
+    if n < 4 {
+        return true;
+    }
+    if n % 2 == 0 {
+        return false;
+    }
+    let mut d = 3;
+    while d <= n / d {
+        if n % d == 0 {
+            return false;
+        }
+        d += 2;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prime_checks_agree_and_exclude_0_and_1() {
+        for n in 0..2_000 {
+            assert_eq!(is_prime_naive(n), is_prime_sqrt(n), "n = {n}");
+        }
+        assert!(!is_prime_naive(0) && !is_prime_naive(1));
+        assert!(is_prime_sqrt(4_999_999) == is_prime_naive(4_999_999));
+        assert!(is_prime_sqrt(1_000_003));
+    }
+
+    #[test]
+    fn cancellable_check_matches_and_stops() {
+        let (tx, rx) = crossbeam::channel::bounded::<()>(0);
+        for n in [0, 1, 2, 3, 97, 100, 65_537, 200_003, 200_004] {
+            assert_eq!(is_prime_naive_until(n, &rx), Some(is_prime_sqrt(n)));
+        }
+        drop(tx);
+        assert_eq!(is_prime_naive_until(1_000_003, &rx), None);
+    }
+
+    #[test]
+    fn jobs_are_reproducible() {
+        let a: Vec<_> = jobs(50, 7, Workload::Sleep).collect();
+        let b: Vec<_> = jobs(50, 7, Workload::Sleep).collect();
+        assert_eq!(a, b);
+        assert_eq!(a.first().map(|j| j.id), Some(1));
+        assert!(a.iter().all(|j| j.value < VALUE_BOUND));
+        assert!(jobs(50, 7, Workload::Cpu).all(|j| j.value < CPU_VALUE_BOUND));
+    }
+
+    #[test]
+    fn work_outcomes() {
+        let work = Work {
+            workload: Workload::Dispatch,
+            duration: Duration::ZERO,
+            fail_every: 3,
+        };
+        assert_eq!(work.run(&Job { id: 1, value: 21 }), Outcome::Ok(42));
+        assert!(matches!(work.run(&Job { id: 3, value: 1 }), Outcome::Failed(_)));
+        let sleepy = Work {
+            workload: Workload::Sleep,
+            duration: Duration::from_secs(60),
+            fail_every: 0,
+        };
+        let (tx, rx) = crossbeam::channel::bounded::<()>(0);
+        drop(tx);
+        assert_eq!(
+            sleepy.run_until(&Job { id: 1, value: 1 }, &rx),
+            Outcome::Cancelled
+        );
+    }
+}

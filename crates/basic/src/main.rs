@@ -1,0 +1,156 @@
+//! # basic — the worker pool in its simplest form
+//!
+//! A fixed number of worker threads take jobs from one channel and send results on another.
+//! Instead of one thread per job (which exhausts memory or file descriptors once there are many),
+//! N workers share the queue, like the tellers of a bank sharing one line of customers.
+//!
+//! The mechanics, all in this file:
+//! 1. two bounded channels, `jobs` and `results` (crossbeam; Go's `make(chan Job, n)`);
+//! 2. `--workers` threads, each looping `for job in jobs` until the channel is closed and empty;
+//! 3. a producer sends every job and then drops its `Sender`: dropping the last sender *is*
+//!    Go's `close(jobs)`, and it is what lets the workers' loops end;
+//! 4. main collects exactly `--jobs` results, then joins every thread.
+//!
+//! What to observe: `cargo run -p basic` prints "Worker 2 started job 5", "Worker 2 finished job
+//! 5", "Result received: job 5 -> 84" as the 3 workers take the 10 jobs three at a time, and a
+//! summary whose wall time is close to the ideal ceil(10/3) × 500 ms = 2 s with 3 jobs at most in
+//! flight. Which worker takes which job changes from run to run; the results do not.
+//! `--group-by-worker` adds Go original 004's "Worker k processed jobs: [...]" view,
+//! `--fail-every 4` shows failed jobs reported as results (exit code 1), and `--json` prints the
+//! same run as JSON events (schema in README.md).
+//!
+//! Go originals: 001 (the `Job`/`Result` structs, 3 workers × 10 jobs, 500 ms, output = value × 2),
+//! 002 "simple worker pool", 004 (results grouped by worker). What differs, and why:
+//! - Go's main sends every job before reading any result, which only works because both channels
+//!   are as large as the job count. Here a producer thread feeds `jobs` while main collects, so the
+//!   buffers can be bounded (`--buffer`) without a deadlock, also for a million jobs.
+//! - Go's `Result.Err` is always nil and main ignores it; here a failed job is a result with its
+//!   reason, counted in the summary and in the exit code.
+//! - Go's program returns while its goroutines may still run; here every thread is joined and the
+//!   summary reports the threads still alive at exit (0).
+//!
+//! Run with: cargo run -p basic
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
+
+use clap::Parser;
+use common::{Defaults, InFlight, Job, JobResult, PoolArgs, Reporter, Summary, Tally, Work};
+use crossbeam::channel::{self, Receiver, Sender};
+
+/// The worker pool in its simplest form: a jobs channel, N workers, a results channel.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    pool: PoolArgs,
+
+    /// After the results, print which jobs each worker processed (Go original 004).
+    #[arg(long)]
+    group_by_worker: bool,
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+/// One worker: take jobs until the channel is closed and drained (Go: `for j := range jobs`).
+fn worker(
+    id: usize,
+    jobs: Receiver<Job>,
+    results: Sender<JobResult>,
+    work: Work,
+    gauge: &InFlight,
+    report: &Reporter,
+) {
+    for job in jobs {
+        let in_flight = gauge.enter();
+        report.started(&job, id);
+        let result = JobResult {
+            job,
+            worker: id,
+            outcome: work.run(&job),
+        };
+        report.finished(&result);
+        drop(in_flight);
+        if results.send(result).is_err() {
+            break; // the collector is gone, so there is nobody left to report to
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli: Cli = common::parse_args(&Defaults::default());
+    let args = &cli.pool;
+    let report = Arc::new(Reporter::new(args));
+    let gauge = Arc::new(InFlight::new());
+    let work = args.work();
+
+    // 1. The two channels.
+    let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
+    let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
+
+    // 2. Start the workers. Each gets its own handle on both channels.
+    let mut workers = Vec::with_capacity(args.workers);
+    for id in 1..=args.workers {
+        let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
+        let (gauge, report) = (Arc::clone(&gauge), Arc::clone(&report));
+        let handle = thread::Builder::new()
+            .name(format!("worker-{id}"))
+            .spawn(move || worker(id, jobs_rx, results_tx, work, &gauge, &report))?;
+        workers.push(handle);
+    }
+    // Main keeps only the receiving end of `results`: once every worker has exited, the results
+    // channel is closed too and `recv` below returns an error instead of waiting forever.
+    drop(results_tx);
+    drop(jobs_rx);
+
+    // 3. Submit the jobs; dropping `jobs_tx` at the end of the thread closes the channel.
+    let job_list = args.job_list();
+    let producer = thread::Builder::new().name("producer".into()).spawn(move || {
+        for job in job_list {
+            if jobs_tx.send(job).is_err() {
+                break; // every worker is gone
+            }
+        }
+    })?;
+
+    // 4. Collect exactly one result per job.
+    let mut tally = Tally {
+        submitted: args.jobs,
+        ..Tally::default()
+    };
+    let mut by_worker: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    for _ in 0..args.jobs {
+        let Ok(result) = results_rx.recv() else {
+            break; // every worker exited early: the summary shows the jobs that are missing
+        };
+        report.received(&result);
+        tally.record(&result.outcome);
+        by_worker.entry(result.worker).or_default().push(result.job.id);
+    }
+
+    // Every thread is joined before the summary counts the threads still alive.
+    let mut panicked = 0;
+    for handle in workers.into_iter().chain([producer]) {
+        if handle.join().is_err() {
+            panicked += 1;
+        }
+    }
+
+    if cli.group_by_worker {
+        for (worker, jobs) in &by_worker {
+            report.note(format!("Worker {worker} processed jobs: {jobs:?}"));
+        }
+    }
+    let mut summary =
+        Summary::new("basic", tally, args.workers, gauge.peak(), report.elapsed()).with_sleep_ideal(args);
+    if panicked > 0 {
+        summary = summary
+            .line(format!("{panicked} thread(s) panicked"))
+            .field("threads_panicked", panicked);
+    }
+    Ok(report.summary(&summary))
+}

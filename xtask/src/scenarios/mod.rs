@@ -1,0 +1,171 @@
+//! The scenarios each example is run through by `cargo xtask verify`: one file per example.
+//!
+//! A scenario is a command line (always run with `--json`), the exit code it must end with, the
+//! standard invariants that apply (see `check.rs`) and any checks of its own. Every example also
+//! gets the standard bad-input scenarios (I6) without listing them. An example folder in `crates/`
+//! with no entry in [`for_example`] fails verify, so no new example can be forgotten.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::check::{Events, Expect, Output, OutputRule};
+
+mod basic;
+mod context_cancel;
+mod db_batch;
+mod http_fetch;
+mod image_resize;
+mod prime_pipeline;
+mod rate_limit;
+mod struct_pool;
+mod waitgroup;
+
+/// The scenarios of the example in `crates/<name>`, or `None` if it has none.
+pub fn for_example(name: &str) -> Option<Vec<Scenario>> {
+    let scenarios = match name {
+        "basic" => basic::scenarios(),
+        "struct-pool" => struct_pool::scenarios(),
+        "waitgroup" => waitgroup::scenarios(),
+        "context-cancel" => context_cancel::scenarios(),
+        "rate-limit" => rate_limit::scenarios(),
+        "http-fetch" => http_fetch::scenarios(),
+        "db-batch" => db_batch::scenarios(),
+        "image-resize" => image_resize::scenarios(),
+        "prime-pipeline" => prime_pipeline::scenarios(),
+        _ => return None,
+    };
+    (!scenarios.is_empty()).then_some(scenarios)
+}
+
+/// Bad input every example must refuse with exit code 2 and one line on stderr (I6).
+pub fn standard_bad_input() -> Vec<Scenario> {
+    vec![
+        Scenario::bad_input("bad-input/workers-0", &["--workers", "0"]),
+        Scenario::bad_input("bad-input/jobs-negative", &["--jobs", "-1"]),
+        Scenario::bad_input("bad-input/jobs-abc", &["--jobs", "abc"]),
+        Scenario::bad_input("bad-input/unknown-flag", &["--no-such-flag"]),
+    ]
+}
+
+/// What a scenario's own check gets: the run's output, its parsed events (when stdout parsed),
+/// and the scenario's scratch folder.
+pub struct Run<'a> {
+    pub output: &'a Output,
+    pub events: Option<&'a Events>,
+    pub dir: &'a Path,
+}
+
+impl Run<'_> {
+    /// The parsed events; an error if stdout did not parse (already reported as I1).
+    pub fn events(&self) -> Result<&Events, String> {
+        self.events.ok_or_else(|| "no parsed events".to_owned())
+    }
+
+    /// The summary's field `key`.
+    pub fn summary(&self, key: &str) -> Result<&serde_json::Value, String> {
+        let events = self.events()?;
+        events
+            .summary
+            .get(key)
+            .ok_or_else(|| format!("the summary has no \"{key}\""))
+    }
+}
+
+pub type Check = Box<dyn Fn(&Run<'_>) -> Result<(), String>>;
+pub type Setup = Box<dyn Fn(&Path) -> anyhow::Result<()>>;
+
+/// When to send SIGINT to the running example.
+#[derive(Debug, Clone, Copy)]
+pub enum Interrupt {
+    /// After this many JSON events with `"event": "started"` have been printed.
+    AfterStarted(usize),
+    /// After this long.
+    After(Duration),
+}
+
+pub struct Scenario {
+    pub name: String,
+    /// Arguments; `{dir}` in any of them becomes the scenario's scratch folder.
+    pub args: Vec<String>,
+    /// `None` for bad-input scenarios (checked by I6 instead).
+    pub expect: Option<Expect>,
+    pub timeout: Duration,
+    pub interrupt: Option<Interrupt>,
+    pub setup: Option<Setup>,
+    pub checks: Vec<Check>,
+}
+
+impl Scenario {
+    /// A run that must exit with `exit_code` and keep I1–I5 (`--json` is added).
+    pub fn run(name: &str, args: &[&str], exit_code: i32) -> Self {
+        Scenario {
+            name: name.to_owned(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            expect: Some(Expect {
+                exit_code,
+                full_concurrency: true,
+                outputs: None,
+                events: true,
+            }),
+            timeout: Duration::from_secs(60),
+            interrupt: None,
+            setup: None,
+            checks: Vec::new(),
+        }
+    }
+
+    /// Bad input: must exit 2 with one line on stderr and no panic (I6).
+    pub fn bad_input(name: &str, args: &[&str]) -> Self {
+        Scenario {
+            expect: None,
+            timeout: Duration::from_secs(30),
+            ..Scenario::run(name, args, 2)
+        }
+    }
+
+    /// I3: check every ok output against this rule.
+    pub fn outputs(mut self, rule: OutputRule) -> Self {
+        if let Some(e) = &mut self.expect {
+            e.outputs = Some(rule);
+        }
+        self
+    }
+
+    /// I2: the peak need not reach the bound (for example, when a deadline cuts the run short).
+    pub fn partial_concurrency(mut self) -> Self {
+        if let Some(e) = &mut self.expect {
+            e.full_concurrency = false;
+        }
+        self
+    }
+
+    /// Per-job events are not printed (a `--quiet` run): only the summary is checked.
+    pub fn summary_only(mut self) -> Self {
+        if let Some(e) = &mut self.expect {
+            e.events = false;
+        }
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn interrupt(mut self, when: Interrupt) -> Self {
+        self.interrupt = Some(when);
+        self
+    }
+
+    /// Prepares the scratch folder before the run (writes input files, for example).
+    pub fn setup(mut self, setup: impl Fn(&Path) -> anyhow::Result<()> + 'static) -> Self {
+        self.setup = Some(Box::new(setup));
+        self
+    }
+
+    /// A check of the scenario's own, run after the standard invariants.
+    pub fn check(mut self, check: impl Fn(&Run<'_>) -> Result<(), String> + 'static) -> Self {
+        self.checks.push(Box::new(check));
+        self
+    }
+}

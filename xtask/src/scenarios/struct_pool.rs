@@ -1,0 +1,7 @@
+//! Scenarios for this example are added together with the example itself.
+
+use super::Scenario;
+
+pub fn scenarios() -> Vec<Scenario> {
+    Vec::new()
+}
