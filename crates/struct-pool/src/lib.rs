@@ -1,0 +1,413 @@
+//! A reusable, generic worker pool: Go original 000/003's `WorkerPool` struct, made safe to
+//! drop. See `main.rs` for it in use.
+//!
+//! ```
+//! use struct_pool::WorkerPool;
+//!
+//! let pool = WorkerPool::new(2, 8, |_worker, n: u64| n * 2).expect("threads start");
+//! for n in 0..4 {
+//!     pool.submit(n).expect("the pool is open");
+//! }
+//! let mut outputs: Vec<u64> = pool.join().into_iter().filter_map(|done| done.result.ok()).collect();
+//! outputs.sort();
+//! assert_eq!(outputs, [0, 2, 4, 6]);
+//! ```
+//!
+//! Backpressure works at both ends: `submit` blocks while the job queue is full, and workers block
+//! while the results queue is full. So read results while you submit (from another thread, as
+//! `main.rs` does) unless everything fits in the two queues.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam::channel::{self, Receiver, Sender, TrySendError};
+
+/// A job that has been run: its submission number, the worker that ran it, and its output or the
+/// message of the panic it raised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed<R> {
+    /// 0 for the first job submitted, 1 for the next, and so on.
+    pub seq: u64,
+    /// 1-based id of the worker that ran the job.
+    pub worker: usize,
+    /// The job's output, or `Err(panic message)` if it panicked.
+    pub result: Result<R, String>,
+    /// When the job ended (on the worker).
+    pub ended: Instant,
+}
+
+/// Why `submit` or `try_submit` gave the job back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitError<J> {
+    /// The queue is full (only from `try_submit`).
+    Full(J),
+    /// The pool has been closed.
+    Closed(J),
+}
+
+impl<J> SubmitError<J> {
+    pub fn into_job(self) -> J {
+        match self {
+            SubmitError::Full(job) | SubmitError::Closed(job) => job,
+        }
+    }
+}
+
+struct Task<J> {
+    seq: u64,
+    job: J,
+}
+
+/// The submitting end: the queue's only `Sender` and the next submission number, under one lock
+/// so that numbers follow queue order even with several submitting threads.
+struct Queue<J> {
+    /// `None` once closed: dropping the only `Sender` closes the queue (Go's `close(jobs)`).
+    tx: Option<Sender<Task<J>>>,
+    next_seq: u64,
+}
+
+/// A fixed set of worker threads running `job_fn` on submitted jobs.
+pub struct WorkerPool<J, R> {
+    queue: Mutex<Queue<J>>,
+    results: Receiver<Completed<R>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
+    /// Starts `workers` threads that run `job_fn(worker_id, job)`; at most `queue_capacity` jobs wait
+    /// in the queue (0 makes every `submit` a hand-over to a free worker).
+    pub fn new<F>(workers: usize, queue_capacity: usize, job_fn: F) -> std::io::Result<Self>
+    where
+        F: Fn(usize, J) -> R + Send + Sync + 'static,
+    {
+        let (jobs_tx, jobs_rx) = channel::bounded::<Task<J>>(queue_capacity);
+        let (results_tx, results) = channel::bounded(queue_capacity.max(workers));
+        let job_fn = Arc::new(job_fn);
+        let mut handles = Vec::with_capacity(workers);
+        for id in 1..=workers {
+            let (jobs_rx, results_tx, job_fn) = (jobs_rx.clone(), results_tx.clone(), Arc::clone(&job_fn));
+            let spawned = std::thread::Builder::new()
+                .name(format!("pool-worker-{id}"))
+                .spawn(move || worker_loop(id, &jobs_rx, &results_tx, &*job_fn));
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // Close the queue so the workers already started exit, then join them.
+                    drop(jobs_tx);
+                    drop(results);
+                    for handle in handles {
+                        let _ = handle.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(WorkerPool {
+            queue: Mutex::new(Queue {
+                tx: Some(jobs_tx),
+                next_seq: 0,
+            }),
+            results,
+            workers: handles,
+        })
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue<J>> {
+        // Nothing panics while holding the lock, so a poisoned lock still holds a valid queue.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a job, blocking while the queue is full (backpressure), and returns its submission
+    /// number. Gives the job back if the pool is closed.
+    pub fn submit(&self, job: J) -> Result<u64, SubmitError<J>> {
+        let mut queue = self.queue();
+        let seq = queue.next_seq;
+        let Some(tx) = &queue.tx else {
+            return Err(SubmitError::Closed(job));
+        };
+        tx.send(Task { seq, job })
+            .map_err(|e| SubmitError::Closed(e.into_inner().job))?;
+        queue.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Queues a job if there is room now; otherwise gives it back at once.
+    pub fn try_submit(&self, job: J) -> Result<u64, SubmitError<J>> {
+        let mut queue = self.queue();
+        let seq = queue.next_seq;
+        let Some(tx) = &queue.tx else {
+            return Err(SubmitError::Closed(job));
+        };
+        tx.try_send(Task { seq, job }).map_err(|e| match e {
+            TrySendError::Full(task) => SubmitError::Full(task.job),
+            TrySendError::Disconnected(task) => SubmitError::Closed(task.job),
+        })?;
+        queue.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Closes the queue: no more jobs are accepted; the workers finish the queued ones and exit.
+    pub fn close(&self) {
+        self.queue().tx.take();
+    }
+
+    /// Results as they complete. The iterator ends once the pool is closed and every submitted job
+    /// has been reported (so close the pool, from any thread, or it waits forever).
+    pub fn results(&self) -> impl Iterator<Item = Completed<R>> + '_ {
+        self.results.iter()
+    }
+
+    /// Results in submission order, held back in a reorder buffer until their turn comes.
+    pub fn ordered_results(&self) -> Ordered<impl Iterator<Item = Completed<R>> + '_, R> {
+        Ordered::new(self.results())
+    }
+
+    /// Closes the pool, waits for every queued job, joins every worker, and returns the results
+    /// nobody has read yet.
+    pub fn join(mut self) -> Vec<Completed<R>> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Vec<Completed<R>> {
+        self.close();
+        // Draining is what lets a worker blocked on a full results queue finish and exit; the
+        // iterator ends when the last worker has dropped its results sender.
+        let unread: Vec<_> = self.results.iter().collect();
+        for handle in self.workers.drain(..) {
+            // A worker never panics: job panics are caught in `worker_loop`.
+            let _ = handle.join();
+        }
+        unread
+    }
+}
+
+impl<J, R> Drop for WorkerPool<J, R> {
+    /// Closes the pool and joins every worker, so no thread outlives the pool. Jobs already queued
+    /// still run; their results are discarded.
+    fn drop(&mut self) {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .tx
+            .take();
+        for _ in self.results.iter() {}
+        for handle in self.workers.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// One worker: run jobs until the queue is closed and empty. A panicking job becomes an `Err`
+/// result carrying the panic message, and the worker keeps serving (Go 002 "Handle Panics").
+fn worker_loop<J, R>(
+    id: usize,
+    jobs: &Receiver<Task<J>>,
+    results: &Sender<Completed<R>>,
+    job_fn: &impl Fn(usize, J) -> R,
+) {
+    for Task { seq, job } in jobs {
+        let result = catch_unwind(AssertUnwindSafe(|| job_fn(id, job))).map_err(|p| panic_message(&*p));
+        let done = Completed {
+            seq,
+            worker: id,
+            result,
+            ended: Instant::now(),
+        };
+        if results.send(done).is_err() {
+            break; // the pool is gone
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a job panicked with a non-string payload".to_owned()
+    }
+}
+
+/// Puts completed jobs back into submission order (a reorder buffer keyed by `seq`).
+pub struct Ordered<I, R> {
+    inner: I,
+    next: u64,
+    held: BTreeMap<u64, Completed<R>>,
+}
+
+impl<I: Iterator<Item = Completed<R>>, R> Ordered<I, R> {
+    pub fn new(inner: I) -> Self {
+        Ordered {
+            inner,
+            next: 0,
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// How many results are waiting for an earlier one.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+}
+
+impl<I: Iterator<Item = Completed<R>>, R> Iterator for Ordered<I, R> {
+    type Item = Completed<R>;
+
+    fn next(&mut self) -> Option<Completed<R>> {
+        loop {
+            if let Some(done) = self.held.remove(&self.next) {
+                self.next += 1;
+                return Some(done);
+            }
+            match self.inner.next() {
+                Some(done) => {
+                    self.held.insert(done.seq, done);
+                }
+                // The source is exhausted: whatever is held (only if numbers were skipped) comes
+                // out in order rather than being lost.
+                None => return self.held.pop_first().map(|(_, done)| done),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[test]
+    fn a_panicking_job_becomes_a_failed_result_and_the_worker_keeps_serving() {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {})); // keep the expected panics out of the test output
+        let pool = WorkerPool::new(1, 4, |_, n: u32| {
+            assert!(n != 2, "job {n} exploded");
+            n
+        })
+        .expect("start");
+        for n in 0..5 {
+            pool.submit(n).expect("open");
+        }
+        let results = pool.join();
+        std::panic::set_hook(previous);
+        assert_eq!(results.len(), 5);
+        let failed: Vec<_> = results.iter().filter(|c| c.result.is_err()).collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].seq, 2);
+        assert!(
+            failed[0]
+                .result
+                .as_ref()
+                .err()
+                .is_some_and(|m| m.contains("job 2 exploded"))
+        );
+        // The single worker ran every job, including those after the panic.
+        assert!(results.iter().all(|c| c.worker == 1));
+    }
+
+    #[test]
+    fn try_submit_on_a_full_queue_gives_the_job_back() {
+        let (gate_tx, gate_rx) = channel::bounded::<()>(0);
+        let pool = WorkerPool::new(1, 1, move |_, n: u32| {
+            let _ = gate_rx.recv(); // blocks until the test lets it go
+            n
+        })
+        .expect("start");
+        pool.submit(1).expect("taken by the worker");
+        // Wait until the worker holds job 1, then the queue's one slot fills.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pool.try_submit(2).is_err() {
+            assert!(Instant::now() < deadline, "the queue never had room");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(pool.try_submit(3), Err(SubmitError::Full(3)));
+        drop(gate_tx); // release the worker
+        let mut seqs: Vec<u64> = pool.join().into_iter().map(|c| c.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, [0, 1], "numbers have no gap for the refused job");
+    }
+
+    #[test]
+    fn drop_waits_for_queued_jobs_and_joins_every_thread() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let witness = Arc::new(());
+        {
+            let (done, witness) = (Arc::clone(&done), Arc::clone(&witness));
+            let pool = WorkerPool::new(3, 16, move |_, n: u64| {
+                let _keep = &witness;
+                std::thread::sleep(Duration::from_millis(10));
+                done.fetch_add(1, Ordering::SeqCst);
+                n
+            })
+            .expect("start");
+            for n in 0..9 {
+                pool.submit(n).expect("open");
+            }
+        } // dropped here, results unread
+        assert_eq!(done.load(Ordering::SeqCst), 9);
+        // The job function (and so every worker closure holding it) is gone: all threads ended.
+        assert_eq!(Arc::strong_count(&witness), 1);
+    }
+
+    #[test]
+    fn submit_after_close_is_refused() {
+        let pool = WorkerPool::new(2, 2, |_, n: u8| n).expect("start");
+        pool.close();
+        assert_eq!(pool.submit(7), Err(SubmitError::Closed(7)));
+        assert!(pool.join().is_empty());
+    }
+
+    #[test]
+    fn ordered_results_come_in_submission_order() {
+        let pool = WorkerPool::new(4, 64, |_, n: u64| {
+            // Later jobs finish sooner, so completion order is scrambled.
+            std::thread::sleep(Duration::from_millis(20 - n));
+            n
+        })
+        .expect("start");
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for n in 0..20 {
+                    pool.submit(n).expect("open");
+                }
+                pool.close();
+            });
+            let order: Vec<u64> = pool.ordered_results().map(|c| c.seq).collect();
+            assert_eq!(order, (0..20).collect::<Vec<_>>());
+        });
+    }
+
+    #[test]
+    fn zero_jobs_and_more_workers_than_jobs() {
+        let empty = WorkerPool::new(4, 0, |_, n: u8| n).expect("start");
+        assert!(empty.join().is_empty());
+        let pool = WorkerPool::new(16, 4, |_, n: u8| n).expect("start");
+        for n in 0..3 {
+            pool.submit(n).expect("open");
+        }
+        let results = pool.join();
+        assert_eq!(results.len(), 3);
+        assert!(results.iter().all(|c| (1..=16).contains(&c.worker)));
+    }
+
+    #[test]
+    fn the_reorder_buffer_flushes_what_it_holds() {
+        let now = Instant::now();
+        let done = |seq| Completed {
+            seq,
+            worker: 1,
+            result: Ok(seq),
+            ended: now,
+        };
+        let order: Vec<u64> = Ordered::new([done(2), done(0), done(3)].into_iter())
+            .map(|c| c.seq)
+            .collect();
+        assert_eq!(order, [0, 2, 3]);
+    }
+}

@@ -1,0 +1,186 @@
+//! # struct-pool — a reusable `WorkerPool` type
+//!
+//! The pool as a value: `WorkerPool::new(workers, queue_capacity, job_fn)` starts the workers;
+//! `submit` queues a job and blocks while the queue is full (backpressure), `try_submit` gives the
+//! job back instead of blocking, `close` stops intake, `results()` iterates results as they come,
+//! `join` waits for everything. Dropping the pool closes it and joins every worker, so no thread
+//! can outlive it. The pool itself is in `src/lib.rs` (about 150 lines); this file uses it in the
+//! shape of Go original 003: a submitter thread, a results-printer thread, and the pool.
+//!
+//! What to observe: `cargo run -p struct-pool` runs 10 jobs on 3 workers (500 ms each) like the
+//! Go original. With `--panic-every 4` every fourth job panics: the panic is caught, reported as
+//! a failed job with its message, and the worker keeps serving (the run exits 1 because jobs
+//! failed). With `--ordered` results print in submission order although they complete out of
+//! order (a reorder buffer holds early arrivals; see `held_max` in the summary). With
+//! `--try-submit` the submitter never blocks: a full queue hands the job back and the submitter
+//! retries after a pause, counting the refusals.
+//!
+//! Go originals: 000 and 003 (`NewWorkerPool`/`Start`/`AddJob`/`Wait`/`CollectResults`, 3
+//! workers × 10 jobs, 1 s of work; the defaults here are 001's 500 ms so runs stay short —
+//! `--work-ms 1000` gives 000's). What differs, and why:
+//! - Go's pool leaks its goroutines if the caller forgets `Wait`; here `Drop` closes and joins.
+//! - Go's `AddJob` after `Wait` panics on a closed channel; here `submit` returns the job back in
+//!   `SubmitError::Closed`.
+//! - A panicking job kills a Go program unless every worker `recover`s; here the pool catches it
+//!   (`catch_unwind`) and turns it into a result, so nothing vanishes.
+//! - 003 needs two WaitGroups (workers, printer); here `thread::scope` joins the submitter and the
+//!   printer, and `join` the workers.
+//!
+//! Run with: cargo run -p struct-pool
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use clap::Parser;
+use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
+use struct_pool::{Completed, SubmitError, WorkerPool};
+
+/// A reusable generic WorkerPool: submit with backpressure, try_submit, close, results, join.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    pool: PoolArgs,
+
+    /// Print results in submission order (through a reorder buffer).
+    #[arg(long)]
+    ordered: bool,
+
+    /// Submit with try_submit: a full queue hands the job back instead of blocking.
+    #[arg(long)]
+    try_submit: bool,
+
+    /// Make every Nth job (by id) panic, to show the pool turning panics into failed results.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    panic_every: u64,
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli: Cli = common::parse_args(&Defaults::default());
+    let args = &cli.pool;
+    let report = Arc::new(Reporter::new(args));
+    let gauge = Arc::new(InFlight::new());
+    let work = args.work();
+    let panic_every = cli.panic_every;
+    if panic_every > 0 {
+        // The pool catches these panics and reports them as failed jobs; keep the default hook's
+        // message and backtrace note off stderr.
+        std::panic::set_hook(Box::new(|_| {}));
+    }
+
+    // The job function runs on the pool's workers. Reporting happens here, on the worker, so the
+    // events show exactly when each job was in flight.
+    let pool = {
+        let (report, gauge) = (Arc::clone(&report), Arc::clone(&gauge));
+        WorkerPool::new(args.workers, args.buffer(), move |worker, job: Job| {
+            let _in_flight = gauge.enter();
+            report.started(&job, worker);
+            if panic_every > 0 && job.id % panic_every == 0 {
+                panic!("job {} panics on purpose (--panic-every {panic_every})", job.id);
+            }
+            let result = JobResult {
+                job,
+                worker,
+                outcome: work.run(&job),
+            };
+            report.finished(&result);
+            result.outcome
+        })?
+    };
+
+    // The jobs, indexed by submission number, so a panicked job's result can name its job.
+    let jobs: Vec<Job> = args.job_list().collect();
+    let mut tally = Tally {
+        submitted: args.jobs,
+        ..Tally::default()
+    };
+    let mut refused = 0u64;
+    let mut held_max = 0usize;
+
+    thread::scope(|s| {
+        // The submitter: feeds the pool, then closes it (Go 003's `AddJob` loop + close).
+        let submitter = s.spawn(|| {
+            for &job in &jobs {
+                if cli.try_submit {
+                    let mut job = job;
+                    loop {
+                        match pool.try_submit(job) {
+                            Ok(_) => break,
+                            Err(SubmitError::Full(back)) => {
+                                refused += 1;
+                                job = back;
+                                thread::sleep(Duration::from_millis(1));
+                            }
+                            Err(SubmitError::Closed(_)) => return,
+                        }
+                    }
+                } else if pool.submit(job).is_err() {
+                    return; // closed: cannot happen before the close below
+                }
+            }
+            pool.close();
+        });
+
+        // The results printer (Go 003's second goroutine), here on the scope's main thread.
+        let mut print = |done: Completed<Outcome>| {
+            let Some(&job) = usize::try_from(done.seq).ok().and_then(|i| jobs.get(i)) else {
+                return;
+            };
+            let result = match done.result {
+                Ok(outcome) => JobResult {
+                    job,
+                    worker: done.worker,
+                    outcome,
+                },
+                Err(panic) => {
+                    let result = JobResult {
+                        job,
+                        worker: done.worker,
+                        outcome: Outcome::Failed(format!("panic: {panic}")),
+                    };
+                    // The job's own `finished` never ran: report it with the time it ended.
+                    report.finished_at(&result, done.ended);
+                    result
+                }
+            };
+            report.received(&result);
+            tally.record(&result.outcome);
+        };
+        if cli.ordered {
+            let mut ordered = pool.ordered_results();
+            while let Some(done) = ordered.next() {
+                held_max = held_max.max(ordered.held());
+                print(done);
+            }
+        } else {
+            pool.results().for_each(print);
+        }
+        // The submitter has already finished (the results ended only after it closed the pool).
+        let _ = submitter.join();
+    });
+    let unread = pool.join(); // joins every worker; empty, since the printer read every result
+
+    let mut summary = Summary::new("struct-pool", tally, args.workers, gauge.peak(), report.elapsed())
+        .with_sleep_ideal(args)
+        .field("queue_capacity", args.buffer());
+    if cli.try_submit {
+        summary = summary
+            .field("try_submit_refusals", refused)
+            .line(format!("try_submit refused {refused} time(s): queue full"));
+    }
+    if cli.ordered {
+        summary = summary
+            .field("held_max", held_max)
+            .line(format!("reorder buffer held at most {held_max} result(s)"));
+    }
+    if !unread.is_empty() {
+        summary = summary.line(format!("{} result(s) were never read", unread.len()));
+    }
+    Ok(report.summary(&summary))
+}

@@ -1,0 +1,208 @@
+//! # waitgroup — knowing when every worker is done
+//!
+//! The same pool as `basic` (a jobs channel, workers, a results channel), written twice to show
+//! the two Rust answers to Go's `sync.WaitGroup`:
+//! - `--style waitgroup` (default): `crossbeam::sync::WaitGroup`, shaped like Go original 003 with
+//!   two WaitGroups: one for the workers, one for the results-printer thread. Cloning the
+//!   WaitGroup is Go's `wg.Add(1)`, dropping a clone is `wg.Done()`, `wait()` is `wg.Wait()`.
+//! - `--style scope`: `std::thread::scope`, where leaving the scope joins every thread spawned in
+//!   it: no counter to keep right at all.
+//!
+//! What to observe: both styles print the same lines as `basic`, end with "All jobs completed!",
+//! and report 0 threads alive at exit. In the waitgroup style, note that `wait()` returning says
+//! "every worker said it is done", not "every thread is gone": the threads are still joined
+//! afterwards (a thread that signalled may still be unwinding its stack).
+//!
+//! Why Go's classic WaitGroup mistakes cannot be written here:
+//! - `wg.Add(1)` inside the goroutine (racing `wg.Wait()`): a crossbeam WaitGroup has no `add`;
+//!   the clone that counts a worker must be made *before* the thread exists and moved into it, so
+//!   `wait()` always sees it.
+//! - Closing `results` too early (or twice), so a late worker's send panics: a Rust channel is
+//!   closed by dropping its *last* `Sender`, and every worker owns one, so it closes exactly when
+//!   the last worker is finished — the `go func() { wg.Wait(); close(results) }()` goroutine
+//!   disappears. Forgetting to drop main's own `Sender` is the one way to hang, and the comment
+//!   where main drops it says so.
+//!
+//! Go originals: 002 "Worker Pool with WaitGroup" (3 workers, wg.Wait then close(results)), 003
+//! (two WaitGroups: workers and the results printer), 004's "All jobs completed!". Defaults as in
+//! 001/002: 10 jobs, 3 workers, 500 ms. What differs: Go's WaitGroup lets `main` return while the
+//! printer may still be printing if the second WaitGroup is forgotten; here every thread is joined.
+//!
+//! Run with: cargo run -p waitgroup
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
+
+use clap::{Parser, ValueEnum};
+use common::{Defaults, InFlight, Job, JobResult, PoolArgs, Reporter, Summary, Tally, Work};
+use crossbeam::channel::{self, Receiver, Sender};
+use crossbeam::sync::WaitGroup;
+
+/// Waiting for workers: crossbeam WaitGroup (Go's sync.WaitGroup) or std::thread::scope.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    pool: PoolArgs,
+
+    /// How main waits for the workers.
+    #[arg(long, value_enum, default_value_t = Style::Waitgroup)]
+    style: Style,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Style {
+    /// crossbeam::sync::WaitGroup, like Go's sync.WaitGroup.
+    Waitgroup,
+    /// std::thread::scope: the scope joins every thread spawned in it.
+    Scope,
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+/// One worker (the same as `basic`'s): take jobs until the channel is closed and drained.
+fn worker(
+    id: usize,
+    jobs: Receiver<Job>,
+    results: Sender<JobResult>,
+    work: Work,
+    gauge: &InFlight,
+    report: &Reporter,
+) {
+    for job in jobs {
+        let in_flight = gauge.enter();
+        report.started(&job, id);
+        let result = JobResult {
+            job,
+            worker: id,
+            outcome: work.run(&job),
+        };
+        report.finished(&result);
+        drop(in_flight);
+        if results.send(result).is_err() {
+            break;
+        }
+    }
+}
+
+/// The results printer: read until every worker has dropped its `Sender`.
+fn print_results(results: Receiver<JobResult>, submitted: u64, report: &Reporter) -> Tally {
+    let mut tally = Tally {
+        submitted,
+        ..Tally::default()
+    };
+    for result in results {
+        report.received(&result);
+        tally.record(&result.outcome);
+    }
+    tally
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli: Cli = common::parse_args(&Defaults::default());
+    let args = &cli.pool;
+    let report = Arc::new(Reporter::new(args));
+    let gauge = Arc::new(InFlight::new());
+    let tally = match cli.style {
+        Style::Waitgroup => with_waitgroup(args, &report, &gauge)?,
+        Style::Scope => with_scope(args, &report, &gauge)?,
+    };
+    report.note("All jobs completed!");
+    let style = match cli.style {
+        Style::Waitgroup => "waitgroup",
+        Style::Scope => "scope",
+    };
+    let summary = Summary::new("waitgroup", tally, args.workers, gauge.peak(), report.elapsed())
+        .with_sleep_ideal(args)
+        .field("style", style);
+    Ok(report.summary(&summary))
+}
+
+/// Go 003's shape: a WaitGroup for the workers and one for the results printer.
+fn with_waitgroup(args: &PoolArgs, report: &Arc<Reporter>, gauge: &Arc<InFlight>) -> anyhow::Result<Tally> {
+    let work = args.work();
+    let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
+    let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
+
+    let workers_done = WaitGroup::new();
+    let mut handles = Vec::with_capacity(args.workers);
+    for id in 1..=args.workers {
+        let done = workers_done.clone(); // Go: wg.Add(1), made before the thread exists
+        let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
+        let (report, gauge) = (Arc::clone(report), Arc::clone(gauge));
+        handles.push(
+            thread::Builder::new()
+                .name(format!("worker-{id}"))
+                .spawn(move || {
+                    worker(id, jobs_rx, results_tx, work, &gauge, &report);
+                    drop(done); // Go: defer wg.Done()
+                })?,
+        );
+    }
+    // Main must drop its own `results` Sender, or the channel can never close and the printer
+    // would wait forever. This is the only place where a Rust version of this pool can hang.
+    drop(results_tx);
+    drop(jobs_rx);
+
+    let printer_done = WaitGroup::new();
+    let printer = {
+        let (done, report, submitted) = (printer_done.clone(), Arc::clone(report), args.jobs);
+        thread::Builder::new().name("printer".into()).spawn(move || {
+            let tally = print_results(results_rx, submitted, &report);
+            drop(done);
+            tally
+        })?
+    };
+
+    for job in args.job_list() {
+        jobs_tx.send(job)?; // fails only if every worker is gone
+    }
+    drop(jobs_tx); // Go: close(jobs)
+
+    workers_done.wait(); // Go: wg.Wait() — every worker has said it is done...
+    // ...and Go would now `close(results)`; here the channel closed itself when the last worker
+    // dropped its Sender.
+    printer_done.wait();
+
+    // "Done" is not "gone": join the threads so none is still alive at exit.
+    for handle in handles {
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
+    }
+    printer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the printer thread panicked"))
+}
+
+/// The same pool with `std::thread::scope`: the scope joins every thread spawned in it.
+fn with_scope(args: &PoolArgs, report: &Reporter, gauge: &InFlight) -> anyhow::Result<Tally> {
+    let work = args.work();
+    let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
+    let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
+
+    thread::scope(|s| {
+        for id in 1..=args.workers {
+            let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
+            // Scoped threads may borrow `gauge` and `report`: the scope outlives them.
+            thread::Builder::new()
+                .name(format!("worker-{id}"))
+                .spawn_scoped(s, move || worker(id, jobs_rx, results_tx, work, gauge, report))?;
+        }
+        drop(results_tx); // as above: only the workers may keep `results` open
+        drop(jobs_rx);
+        let printer = thread::Builder::new()
+            .name("printer".into())
+            .spawn_scoped(s, || print_results(results_rx, args.jobs, report))?;
+        for job in args.job_list() {
+            jobs_tx.send(job)?;
+        }
+        drop(jobs_tx); // Go: close(jobs)
+        printer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the printer thread panicked"))
+    }) // every worker is joined here, before the scope returns
+}
