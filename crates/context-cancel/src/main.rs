@@ -1,0 +1,548 @@
+//! # context-cancel — stopping a worker pool on a deadline or Ctrl-C, and accounting for every job
+//!
+//! A pool that must be able to stop early: when a deadline passes or the user presses Ctrl-C,
+//! no new job starts, the jobs in flight are interrupted (after an optional grace period), and
+//! every job still ends in exactly one way: done, cancelled in flight, or never started.
+//!
+//! The mechanics, all in this file:
+//! 1. the cancellation token, [`Token`]: Go's `ctx.Done()` as a crossbeam channel on which nothing
+//!    is ever sent. Workers hold clones of its `Receiver`; the token holds the only `Sender`.
+//!    Cancelling *drops* that Sender, and from then on `recv` returns at once on every clone: one
+//!    drop is a broadcast to every worker, however many are waiting;
+//! 2. two tokens: `stop` ("take no new job") and `abort` ("give up the job you are running").
+//!    `abort` fires `--grace-ms` after `stop`, so jobs in flight may finish within the grace;
+//! 3. each worker `select!`s between the next job and `stop` (Go: `select { case <-ctx.Done():
+//!    case job, ok := <-jobs: }`), and runs the job with `Work::run_until(&job, &abort)`, which
+//!    returns `Cancelled` within one tick of the abort instead of after the whole job;
+//! 4. main is the controller: one `select!` loop over the results, the deadline (`channel::at`,
+//!    Go's `context.WithTimeout`), Ctrl-C (a message on a channel, Go's `signal.Notify`) and the
+//!    end of the grace period. Whatever comes first cancels `stop`; the grace timer cancels `abort`;
+//! 5. the producer also `select!`s on `stop`, so it stops submitting; the jobs it never sent and
+//!    the jobs left in the channel are reported as `not_started`: nothing vanishes;
+//! 6. every thread is joined; each worker returns the instant it exited, which gives the cancel
+//!    latency (from the cancel instant until the last worker exited).
+//!
+//! What to observe: `cargo run -p context-cancel` runs the Go original's numbers (3 workers, 20
+//! jobs, 100 ms each, 2 s deadline) and completes in about 700 ms, exit code 0.
+//! `cargo run -p context-cancel -- --deadline-ms 250` is cut short: 6 jobs done, the 3 in flight at
+//! 250 ms are cancelled at once ("Worker 1 cancelled job 7"), 11 never start, each worker prints
+//! "Worker 2 cancelled", and the summary names the cause and the cancel latency (well under 10 ms);
+//! exit code 1. Add `--grace-ms 80` and the 3 jobs in flight finish instead (they need 50 ms more);
+//! with `--grace-ms 20` they are cancelled 20 ms after the deadline. Press Ctrl-C during a long
+//! run (`--jobs 100`) to cancel it the same way (exit code 130); a second Ctrl-C exits at once.
+//! `--workload cpu` shows that CPU-bound jobs are interrupted too.
+//!
+//! Go originals: 002 "with Context" (3 workers, 20 jobs, 100 ms, `context.WithTimeout` 2 s) and
+//! "Graceful Shutdown" (`cancel()`, then wait for the workers at most a timeout), 004 "with Context"
+//! (a worker's `select` on the input channel and `ctx.Done()`). What differs, and why:
+//! - Go's `select` picks at random when both the job and `ctx.Done()` are ready, so a Go worker may
+//!   start a job after the deadline. Here a worker checks `stop` again after taking a job and hands
+//!   it back as never started.
+//! - In Go, a cancelled job and the jobs left in the channel just disappear (`wg.Wait()` returns,
+//!   "Done!"). Here every job ends as done, cancelled in flight, or never started, and the
+//!   summary and the exit code (1 after a deadline, 130 after Ctrl-C) say which.
+//! - Go's graceful shutdown gives up *waiting* after its timeout and returns while goroutines may
+//!   still run. Here the grace period ends by cancelling the jobs still in flight, and every thread
+//!   is joined before the summary (which reports how long that took).
+//! - Ctrl-C (SIGINT, SIGTERM) cancels the same token as the deadline; Go's original has none.
+//!
+//! Run with: cargo run -p context-cancel
+
+use std::convert::Infallible;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use common::work::is_cancelled;
+use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
+use crossbeam::channel::{self, Receiver, Sender};
+use crossbeam::select;
+use serde_json::json;
+
+/// Cancelling a worker pool on a deadline or Ctrl-C, with a grace period for jobs in flight.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    pool: PoolArgs,
+
+    /// Cancel the run this many milliseconds after it starts (Go's `context.WithTimeout`).
+    #[arg(long, value_name = "MS", default_value = "2000", allow_negative_numbers = true,
+          value_parser = common::cli::parse_millis)]
+    deadline_ms: u64,
+
+    /// After cancellation, let the jobs in flight run this many milliseconds more before they are
+    /// cancelled too (0: cancel them at once). No new job starts during the grace.
+    #[arg(long, value_name = "MS", default_value = "0", allow_negative_numbers = true,
+          value_parser = common::cli::parse_millis)]
+    grace_ms: u64,
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+/// The cancellation token: Go's `ctx.Done()`. Nothing is ever sent on its channel (`Infallible`
+/// has no values); the token holds the only `Sender`, and cancelling drops it. From then on `recv`
+/// on every clone of the `Receiver` returns at once, so one drop wakes every worker.
+struct Token {
+    sender: Option<Sender<Infallible>>,
+    cancelled_at: Option<Instant>,
+}
+
+impl Token {
+    /// A token and the `Receiver` to clone for everyone who must see the cancellation.
+    fn new() -> (Token, Receiver<Infallible>) {
+        let (sender, done) = channel::bounded(0);
+        let token = Token {
+            sender: Some(sender),
+            cancelled_at: None,
+        };
+        (token, done)
+    }
+
+    /// Cancels: drops the only Sender (the broadcast). Only the first call does anything.
+    fn cancel(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            drop(sender);
+            self.cancelled_at = Some(Instant::now());
+        }
+    }
+}
+
+/// What cancelled the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Deadline,
+    CtrlC,
+}
+
+impl Cause {
+    fn name(self) -> &'static str {
+        match self {
+            Cause::Deadline => "deadline",
+            Cause::CtrlC => "ctrl-c",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Cause::Deadline => "Deadline reached",
+            Cause::CtrlC => "Ctrl-C",
+        }
+    }
+}
+
+/// How a job ended, as sent to main: it ran (done or cancelled in flight), or it never started.
+enum Ended {
+    Ran(JobResult),
+    NotStarted(Job),
+}
+
+/// Everything a worker needs besides its id.
+#[derive(Clone)]
+struct WorkerCtx {
+    jobs: Receiver<Job>,
+    stop: Receiver<Infallible>,
+    abort: Receiver<Infallible>,
+    ended: Sender<Ended>,
+    work: Work,
+    gauge: Arc<InFlight>,
+    report: Arc<Reporter>,
+}
+
+/// One worker: take jobs until `stop` is cancelled or the channel is closed and drained.
+/// Returns the instant it exited, for the cancel latency.
+fn worker(id: usize, ctx: WorkerCtx) -> Instant {
+    let reason = loop {
+        // Go: select { case <-ctx.Done(): return; case job, ok := <-jobs: ... }
+        let job = select! {
+            recv(ctx.stop) -> _ => break "cancelled",
+            recv(ctx.jobs) -> job => match job {
+                Ok(job) => job,
+                Err(_) => break "no_more_jobs", // closed and drained (Go's `!ok`)
+            },
+        };
+        // `select!` picks at random when both are ready: a job taken after the stop never starts.
+        if is_cancelled(&ctx.stop) {
+            let _ = ctx.ended.send(Ended::NotStarted(job));
+            break "cancelled";
+        }
+        let in_flight = ctx.gauge.enter();
+        ctx.report.started(&job, id);
+        let mut outcome = ctx.work.run_until(&job, &ctx.abort);
+        let ended = Instant::now();
+        // A job whose work completed just as the abort came is cancelled too: a job is only done
+        // if it ended before the abort (its `t_ms` is taken before this check).
+        if is_cancelled(&ctx.abort) {
+            outcome = Outcome::Cancelled;
+        }
+        let result = JobResult {
+            job,
+            worker: id,
+            outcome,
+        };
+        ctx.report.finished_at(&result, ended);
+        drop(in_flight);
+        if ctx.ended.send(Ended::Ran(result)).is_err() {
+            break "collector_gone";
+        }
+    };
+    ctx.report.event(
+        || match reason {
+            "no_more_jobs" => format!("Worker {id}: no more jobs"),
+            _ => format!("Worker {id} cancelled"),
+        },
+        || json!({"event": "worker_exit", "worker": id, "reason": reason}),
+    );
+    Instant::now()
+}
+
+/// What a run of the pool produced.
+struct PoolRun {
+    tally: Tally,
+    peak_in_flight: usize,
+    cancelled_by: Option<Cause>,
+    cancelled_at: Option<Instant>,
+    aborted_at: Option<Instant>,
+    last_worker_exit: Option<Instant>,
+    panicked: usize,
+}
+
+/// Runs the pool until every job has ended or the run is cancelled by the deadline or by a message
+/// on `ctrl_c`, with `grace` for the jobs in flight.
+fn run_pool(
+    args: &PoolArgs,
+    deadline: Duration,
+    grace: Duration,
+    ctrl_c: &Receiver<()>,
+    report: &Arc<Reporter>,
+) -> anyhow::Result<PoolRun> {
+    let gauge = Arc::new(InFlight::new());
+
+    // 1. The two tokens, and the deadline: a channel that receives one message at that instant.
+    let (mut stop, stop_rx) = Token::new();
+    let (mut abort, abort_rx) = Token::new();
+    let deadline_rx = channel::at(Instant::now() + deadline);
+    let mut grace_over = channel::never::<Instant>();
+
+    // 2. The jobs channel, and the channel on which every job's end comes back to main.
+    let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
+    let (ended_tx, ended_rx) = channel::bounded::<Ended>(args.buffer());
+
+    // 3. The workers: each gets clones of the jobs Receiver, of both tokens' Receivers, and of
+    //    the `ended` Sender.
+    let ctx = WorkerCtx {
+        jobs: jobs_rx.clone(),
+        stop: stop_rx.clone(),
+        abort: abort_rx,
+        ended: ended_tx.clone(),
+        work: args.work(),
+        gauge: Arc::clone(&gauge),
+        report: Arc::clone(report),
+    };
+    let mut workers = Vec::with_capacity(args.workers);
+    for id in 1..=args.workers {
+        let ctx = ctx.clone();
+        let handle = thread::Builder::new()
+            .name(format!("worker-{id}"))
+            .spawn(move || worker(id, ctx))?;
+        workers.push(handle);
+    }
+    drop(ctx);
+
+    // 4. The producer submits the jobs until it is stopped; dropping `jobs_tx` when it returns
+    //    closes the channel (Go's `close(jobs)`). Main keeps `jobs_rx` to drain what is left.
+    let mut job_list = args.job_list();
+    let producer_ended = ended_tx;
+    let producer = thread::Builder::new().name("producer".into()).spawn(move || {
+        for job in job_list.by_ref() {
+            select! {
+                send(jobs_tx, job) -> sent => if let Err(unsent) = sent {
+                    let _ = producer_ended.send(Ended::NotStarted(unsent.into_inner()));
+                    break;
+                },
+                recv(stop_rx) -> _ => {
+                    let _ = producer_ended.send(Ended::NotStarted(job));
+                    break;
+                }
+            }
+        }
+        for job in job_list {
+            let _ = producer_ended.send(Ended::NotStarted(job));
+        }
+    })?;
+
+    // 5. Main: collect every job's end, and cancel on the deadline or Ctrl-C, whichever is first.
+    let mut tally = Tally {
+        submitted: args.jobs,
+        ..Tally::default()
+    };
+    let mut cancelled_by = None;
+    loop {
+        let mut cause = None;
+        select! {
+            recv(ended_rx) -> ended => match ended {
+                Ok(Ended::Ran(result)) => {
+                    report.received(&result);
+                    tally.record(&result.outcome);
+                }
+                Ok(Ended::NotStarted(job)) => {
+                    report.not_started(&job);
+                    tally.not_started += 1;
+                }
+                Err(_) => break, // every worker and the producer have exited
+            },
+            recv(deadline_rx) -> _ => cause = Some(Cause::Deadline),
+            recv(ctrl_c) -> _ => cause = Some(Cause::CtrlC),
+            recv(grace_over) -> _ => {
+                report.event(
+                    || "Grace period over: cancelling the jobs still in flight".to_owned(),
+                    || json!({"event": "abort"}),
+                );
+                abort.cancel(); // the grace is over: cancel the jobs still in flight
+            },
+        }
+        let Some(cause) = cause else { continue };
+        if cancelled_by.is_some() {
+            abort.cancel(); // a Ctrl-C during the grace period: do not wait for it to end
+            continue;
+        }
+        report.event(
+            || {
+                let in_flight = if grace.is_zero() {
+                    "the jobs in flight are cancelled now".to_owned()
+                } else {
+                    format!("the jobs in flight get {} ms of grace", grace.as_millis())
+                };
+                format!("{}: no new job starts; {in_flight}", cause.describe())
+            },
+            || json!({"event": "cancel", "by": cause.name(), "grace_ms": grace.as_millis()}),
+        );
+        cancelled_by = Some(cause);
+        stop.cancel(); // the broadcast: no worker takes another job, the producer stops
+        if grace.is_zero() {
+            abort.cancel();
+        } else {
+            grace_over = channel::after(grace);
+        }
+    }
+
+    // 6. Join every thread; each worker returns the instant it exited.
+    let mut panicked = 0;
+    let mut last_worker_exit = None;
+    for handle in workers {
+        match handle.join() {
+            Ok(exited) => last_worker_exit = last_worker_exit.max(Some(exited)),
+            Err(_) => panicked += 1,
+        }
+    }
+    if producer.join().is_err() {
+        panicked += 1;
+    }
+
+    // 7. Jobs still in the channel were submitted but never taken: they never started.
+    for job in jobs_rx.try_iter() {
+        report.not_started(&job);
+        tally.not_started += 1;
+    }
+
+    Ok(PoolRun {
+        tally,
+        peak_in_flight: gauge.peak(),
+        cancelled_by,
+        cancelled_at: stop.cancelled_at,
+        aborted_at: abort.cancelled_at,
+        last_worker_exit,
+        panicked,
+    })
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli: Cli = common::parse_args(&Defaults {
+        jobs: 20,
+        workers: 3,
+        work_ms: 100,
+    });
+    let args = &cli.pool;
+    let report = Arc::new(Reporter::new(args));
+    let deadline = Duration::from_millis(cli.deadline_ms);
+    let grace = Duration::from_millis(cli.grace_ms);
+
+    // Ctrl-C arrives as a message on a channel (Go's `signal.Notify`) that main selects on.
+    // `try_send`: the handler runs once (a second Ctrl-C exits), so the slot is always free.
+    let (ctrl_c_tx, ctrl_c) = channel::bounded::<()>(1);
+    common::signal::on_ctrlc(move || {
+        let _ = ctrl_c_tx.try_send(());
+    })?;
+
+    let run = run_pool(args, deadline, grace, &ctrl_c, &report)?;
+
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    let latency = match (run.cancelled_at, run.last_worker_exit) {
+        (Some(cancelled), Some(exited)) => Some(ms(exited.saturating_duration_since(cancelled))),
+        _ => None,
+    };
+    let mut summary = Summary::new(
+        "context-cancel",
+        run.tally,
+        args.workers,
+        run.peak_in_flight,
+        report.elapsed(),
+    )
+    .with_interrupted(common::signal::interrupted());
+    summary = match (run.cancelled_by, run.cancelled_at) {
+        (Some(cause), Some(at)) => summary.line(format!(
+            "cancelled by {} at {:.1} ms (deadline {} ms, grace {} ms); the last worker exited {:.3} ms after the cancel",
+            cause.name(),
+            report.t_ms_at(at),
+            cli.deadline_ms,
+            cli.grace_ms,
+            latency.unwrap_or(0.0),
+        )),
+        _ => summary
+            .with_sleep_ideal(args)
+            .line(format!("finished before the {} ms deadline", cli.deadline_ms)),
+    };
+    summary = summary
+        .field("deadline_ms", cli.deadline_ms)
+        .field("grace_ms", cli.grace_ms)
+        .field("cancelled_by", run.cancelled_by.map(Cause::name))
+        .field("cancelled_at_ms", run.cancelled_at.map(|t| report.t_ms_at(t)))
+        .field("aborted_at_ms", run.aborted_at.map(|t| report.t_ms_at(t)))
+        .field("cancel_latency_ms", latency);
+    if run.panicked > 0 {
+        summary = summary
+            .line(format!("{} thread(s) panicked", run.panicked))
+            .field("threads_panicked", run.panicked);
+    }
+    Ok(report.summary(&summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(jobs: u64, workers: usize, work_ms: u64) -> PoolArgs {
+        let cli: Cli = common::cli::try_parse_args_from(
+            &Defaults {
+                jobs,
+                workers,
+                work_ms,
+            },
+            ["test"],
+        )
+        .expect("the defaults parse");
+        cli.pool
+    }
+
+    fn quiet() -> Arc<Reporter> {
+        Arc::new(Reporter::with_flags(false, true))
+    }
+
+    fn assert_accounted(run: &PoolRun) {
+        assert_eq!(run.tally.accounted(), run.tally.submitted, "{:?}", run.tally);
+        assert_eq!(run.panicked, 0);
+    }
+
+    #[test]
+    fn cancelling_wakes_every_receiver_and_happens_once() {
+        let (mut token, done) = Token::new();
+        let clones: Vec<_> = (0..4).map(|_| done.clone()).collect();
+        assert!(clones.iter().all(|rx| !is_cancelled(rx)));
+        token.cancel();
+        let first = token.cancelled_at;
+        assert!(first.is_some());
+        assert!(clones.iter().all(is_cancelled));
+        token.cancel();
+        assert_eq!(token.cancelled_at, first);
+    }
+
+    #[test]
+    fn a_deadline_shorter_than_the_work_cancels_in_flight_and_reports_the_rest() {
+        // Jobs of 60 s: without cancellation this test would take minutes.
+        let args = pool(8, 2, 60_000);
+        let run = run_pool(
+            &args,
+            Duration::from_millis(30),
+            Duration::ZERO,
+            &channel::never(),
+            &quiet(),
+        )
+        .expect("run");
+        assert_accounted(&run);
+        assert_eq!(run.cancelled_by, Some(Cause::Deadline));
+        assert_eq!((run.tally.ok, run.tally.failed), (0, 0));
+        assert!(run.tally.cancelled <= 2 && run.tally.not_started >= 6);
+        assert!(run.cancelled_at.is_some() && run.aborted_at.is_some());
+        assert!(run.last_worker_exit >= run.cancelled_at);
+    }
+
+    #[test]
+    fn a_run_that_ends_before_its_deadline_is_not_cancelled() {
+        let args = pool(9, 3, 1);
+        let run = run_pool(
+            &args,
+            Duration::from_secs(600),
+            Duration::ZERO,
+            &channel::never(),
+            &quiet(),
+        )
+        .expect("run");
+        assert_accounted(&run);
+        assert_eq!(run.tally.ok, 9);
+        assert_eq!(run.cancelled_by, None);
+        assert!(run.cancelled_at.is_none() && run.aborted_at.is_none());
+        assert!((1..=3).contains(&run.peak_in_flight));
+    }
+
+    #[test]
+    fn ctrl_c_cancels_the_same_way() {
+        let args = pool(6, 2, 60_000);
+        let (tx, rx) = channel::bounded(1);
+        tx.send(()).expect("the channel has room");
+        let run = run_pool(&args, Duration::from_secs(600), Duration::ZERO, &rx, &quiet()).expect("run");
+        assert_accounted(&run);
+        assert_eq!(run.cancelled_by, Some(Cause::CtrlC));
+        assert_eq!(run.tally.ok, 0);
+    }
+
+    #[test]
+    fn a_long_grace_lets_jobs_in_flight_finish() {
+        let args = pool(10, 2, 50);
+        let run = run_pool(
+            &args,
+            Duration::from_millis(10),
+            Duration::from_secs(600),
+            &channel::never(),
+            &quiet(),
+        )
+        .expect("run");
+        assert_accounted(&run);
+        assert_eq!(run.cancelled_by, Some(Cause::Deadline));
+        assert_eq!(run.tally.cancelled, 0, "the grace outlasts every job in flight");
+        assert!(run.tally.ok <= 2 && run.tally.not_started >= 8);
+        assert!(
+            run.aborted_at.is_none(),
+            "every worker exited before the grace ended"
+        );
+    }
+
+    #[test]
+    fn bad_durations_are_usage_errors() {
+        let defaults = Defaults::default();
+        for bad in [
+            &["--deadline-ms", "abc"][..],
+            &["--grace-ms", "-5"],
+            &["--deadline-ms", "-1"],
+        ] {
+            let parsed = common::cli::try_parse_args_from::<Cli, _, _>(
+                &defaults,
+                std::iter::once("test").chain(bad.iter().copied()),
+            );
+            assert!(parsed.is_err(), "{bad:?} should be rejected");
+        }
+    }
+}
