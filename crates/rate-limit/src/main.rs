@@ -1,0 +1,436 @@
+//! # rate-limit — a semaphore caps the jobs in flight, a rate limiter caps starts per second
+//!
+//! A worker pool bounds concurrency by its number of workers. Sometimes the bound must be lower
+//! than the pool, or independent of it: "send 100,000 emails, but never more than 100 requests at
+//! once", or "call this API at most 200 times a second". This example adds both limits to a pool:
+//!
+//! 1. a **counting semaphore** with an RAII permit ([`Semaphore`] below, Go's
+//!    `sem := make(chan struct{}, 2)`): a bounded channel of capacity `--concurrency`; acquiring
+//!    sends a token (blocks while the channel is full), and the permit's `Drop` takes one back
+//!    out. Drop runs however the job ends (ok, failed, or panicked), so a permit cannot leak;
+//! 2. a **rate limiter** (`--rate N/s`, `--burst B`; in `rate.rs`: governor's GCRA bucket, or
+//!    crossbeam's `tick` channel when there is no burst): in any span of `t` seconds at most
+//!    `B + N × t` jobs start;
+//! 3. the usual pool around them: a jobs channel, `--workers` threads, a results channel, the
+//!    producer dropping its `Sender` to close the jobs channel, and main joining every thread.
+//!
+//! Each worker takes a job, then a permit, then waits for the rate limiter, then runs the job.
+//! The order matters: a worker holding a rate "ticket" while queuing for a permit would start
+//! late, and several late starts can land together, over the rate.
+//!
+//! What to observe: `cargo run -p rate-limit` runs Go's numbers, 10 jobs of 100 ms on 5 workers
+//! with 2 permits. Each "started" line shows the permits in use, never more than 2, and the
+//! summary's peak is 2 although 5 workers exist; the run takes 5 rounds of 100 ms, not 2.
+//! - `--rate 20/s --burst 5 --jobs 40 --work-ms 10`: 5 jobs start at once, then one every 50 ms;
+//!   with `--json`, each `started` event's `t_ms` lets anyone check the rate from outside.
+//! - the emails use case (a progress bar on stderr replaces the per-job lines):
+//!   `cargo run --release -p rate-limit -- --jobs 100000 --workers 150 --concurrency 100 --work-ms 20`
+//!   keeps exactly 100 of the 150 workers busy at a time.
+//! - `--panic-every 3`: every third job panics; the panic is caught, reported as a failed job
+//!   with its message (exit code 1), and its permit is released, so the run still completes.
+//! - `--fail-every 4`: failed jobs release their permits too.
+//!
+//! Go originals: 002 `RateLimitedPool` (5 workers, semaphore of 2, 10 jobs of 100 ms), 000/001
+//! "100,000 emails with at most 100 concurrent requests". What differs, and why:
+//! - Go calls its semaphore "rate limiting", but a semaphore caps concurrency, not a rate: 2 jobs
+//!   of 1 ms each start 2,000 times a second. A real rate limiter is added (`--rate`).
+//! - Go releases its semaphore with a plain `<-p.semaphore` after the work: a panicking job would
+//!   kill the program, and an early `return` would leak the slot forever. Here the permit is a
+//!   guard released by `Drop`, and a panic is caught and reported as the job's failure.
+//! - Go's `main` sleeps 100 ms hoping the results printer is done; here main itself collects
+//!   exactly one result per job and joins every thread.
+//! - `--concurrency` above `--workers` cannot be reached: the summary's `max_in_flight` is the
+//!   smaller of the two, and says so.
+//!
+//! Run with: cargo run -p rate-limit
+
+mod rate;
+
+use std::any::Any;
+use std::num::NonZeroU32;
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Instant;
+
+use clap::Parser;
+use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
+use crossbeam::channel::{self, Receiver, Sender};
+
+use crate::rate::{Limiter, Rate};
+
+/// Runs with more jobs than this show a progress bar (on a terminal) instead of per-job lines.
+const PROGRESS_FROM_JOBS: u64 = 1000;
+
+/// A worker pool whose jobs in flight are capped by a semaphore and whose starts are rate-limited.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    pool: PoolArgs,
+
+    /// At most this many jobs in flight at once: the semaphore's permits (1..=4096).
+    #[arg(long, value_name = "C", default_value_t = 2, allow_negative_numbers = true,
+          value_parser = parse_concurrency)]
+    concurrency: usize,
+
+    /// At most this many job starts per second: `200/s` or `200` (default: no rate limit).
+    #[arg(long, value_name = "N/s", allow_negative_numbers = true, value_parser = rate::parse_rate)]
+    rate: Option<Rate>,
+
+    /// With --rate: how many jobs may start at once before the rate applies [default: 1].
+    #[arg(long, value_name = "B", allow_negative_numbers = true, value_parser = rate::parse_burst)]
+    burst: Option<NonZeroU32>,
+
+    /// Make every Nth job (by id) panic, to show the permit is released anyway (0 = never).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    panic_every: u64,
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    let max = common::cli::MAX_WORKERS;
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("concurrency must be between 1 and {max}, got {n}")),
+        Err(_) => Err(format!("'{s}' is not a concurrency (1 to {max})")),
+    }
+}
+
+/// A counting semaphore, Go style: a bounded channel holds one token per permit in use.
+struct Semaphore {
+    slots: Sender<()>,
+    taken: Receiver<()>,
+}
+
+impl Semaphore {
+    fn new(permits: usize) -> Self {
+        let (slots, taken) = channel::bounded(permits);
+        Semaphore { slots, taken }
+    }
+
+    /// Blocks while every permit is in use (Go: `sem <- struct{}{}`).
+    fn acquire(&self) -> Permit<'_> {
+        // Sending fails only when every receiver is gone, and `self.taken` is one.
+        let _ = self.slots.send(());
+        Permit { semaphore: self }
+    }
+
+    /// Permits in use right now.
+    fn in_use(&self) -> usize {
+        self.taken.len()
+    }
+}
+
+/// A permit; dropping it (at the end of a scope, or while a panic unwinds) releases it.
+struct Permit<'a> {
+    semaphore: &'a Semaphore,
+}
+
+impl Drop for Permit<'_> {
+    /// Go: `<-sem`. The token this permit sent is in the channel, so this never waits.
+    fn drop(&mut self) {
+        let _ = self.semaphore.taken.try_recv();
+    }
+}
+
+/// The panic payload of `--panic-every`, so the panic hook can tell it from a real bug.
+struct PlannedPanic(String);
+
+/// Everything a worker shares with the others.
+struct Shared {
+    semaphore: Semaphore,
+    limiter: Option<Limiter>,
+    gauge: InFlight,
+    report: Reporter,
+    work: Work,
+    panic_every: u64,
+    /// First and last start, in nanoseconds since `clock` (for the achieved start rate).
+    clock: Instant,
+    first_start_ns: AtomicU64,
+    last_start_ns: AtomicU64,
+}
+
+/// One worker: for each job, a permit, then a start from the rate limiter, then the job.
+fn worker(id: usize, jobs: Receiver<Job>, results: Sender<JobResult>, shared: &Shared) {
+    for job in jobs {
+        let permit = shared.semaphore.acquire();
+        if let Some(limiter) = &shared.limiter {
+            limiter.until_ready();
+        }
+        let in_flight = shared.gauge.enter();
+        shared.note_start();
+        if shared.report.json() {
+            shared.report.started(&job, id);
+        } else {
+            let (in_use, cap) = (shared.semaphore.in_use(), shared.semaphore.slots.capacity());
+            shared.report.note(format!(
+                "Worker {id} started job {} ({in_use}/{} permits in use)",
+                job.id,
+                cap.unwrap_or(in_use)
+            ));
+        }
+        let result = JobResult {
+            job,
+            worker: id,
+            outcome: run_job(&shared.work, &job, shared.panic_every),
+        };
+        shared.report.finished(&result);
+        drop(in_flight);
+        drop(permit); // release the permit after `finished`, so no one starts before we end
+        if results.send(result).is_err() {
+            break; // the collector is gone, so there is nobody left to report to
+        }
+    }
+}
+
+/// Runs one job; a panic inside it becomes the job's failure instead of killing the worker.
+fn run_job(work: &Work, job: &Job, panic_every: u64) -> Outcome {
+    let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
+        if panic_every > 0 && job.id % panic_every == 0 {
+            panic::panic_any(PlannedPanic(format!(
+                "job {} is a multiple of --panic-every {panic_every}",
+                job.id
+            )));
+        }
+        work.run(job)
+    }));
+    attempt.unwrap_or_else(|payload| Outcome::Failed(format!("panicked: {}", panic_message(&*payload))))
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(PlannedPanic(message)) = payload.downcast_ref::<PlannedPanic>() {
+        message.clone()
+    } else if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic with a non-text payload".to_owned()
+    }
+}
+
+/// Keeps stderr readable: the `--panic-every` panics are expected and reported as failed jobs,
+/// so the default hook's "thread panicked at ..." is skipped for them (and only for them).
+fn silence_planned_panics() {
+    let default_hook = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if !info.payload().is::<PlannedPanic>() {
+            default_hook(info);
+        }
+    }));
+}
+
+impl Shared {
+    fn note_start(&self) {
+        let ns = u64::try_from(self.clock.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.first_start_ns.fetch_min(ns, Ordering::SeqCst);
+        self.last_start_ns.fetch_max(ns, Ordering::SeqCst);
+    }
+
+    /// Starts per second between the first and the last start (the burst included).
+    fn start_rate(&self, starts: u64) -> Option<f64> {
+        let first = self.first_start_ns.load(Ordering::SeqCst);
+        let last = self.last_start_ns.load(Ordering::SeqCst);
+        (starts >= 2 && last > first).then(|| (starts - 1) as f64 / ((last - first) as f64 / 1e9))
+    }
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli: Cli = common::parse_args(&Defaults {
+        jobs: 10,
+        workers: 5,
+        work_ms: 100,
+    });
+    let args = &cli.pool;
+    if cli.panic_every > 0 {
+        silence_planned_panics();
+    }
+    let progress = if args.jobs > PROGRESS_FROM_JOBS {
+        common::progress::bar(args.jobs, args.json, args.quiet)
+    } else {
+        common::progress::ProgressBar::hidden()
+    };
+    // While the bar is drawn, it replaces the per-job lines (the summary is still printed).
+    let report = Reporter::with_flags(args.json, args.quiet || !progress.is_hidden());
+    // The cap that can actually be reached: a permit does nothing without a worker to hold it.
+    let max_in_flight = cli.concurrency.min(args.workers);
+    let limiter = match (cli.rate, cli.burst) {
+        (Some(rate), burst) => Some(Limiter::new(rate, burst.unwrap_or(NonZeroU32::MIN))?),
+        (None, None) => None,
+        (None, Some(_)) => anyhow::bail!("--burst needs --rate: a burst is part of a rate limit"),
+    };
+    let shared = Arc::new(Shared {
+        semaphore: Semaphore::new(cli.concurrency),
+        limiter,
+        gauge: InFlight::new(),
+        report,
+        work: args.work(),
+        panic_every: cli.panic_every,
+        clock: Instant::now(),
+        first_start_ns: AtomicU64::new(u64::MAX),
+        last_start_ns: AtomicU64::new(0),
+    });
+
+    // 1. The two channels.
+    let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
+    let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
+
+    // 2. Start the workers: all of them take jobs, but only `--concurrency` hold a permit.
+    let mut workers = Vec::with_capacity(args.workers);
+    for id in 1..=args.workers {
+        let (jobs_rx, results_tx, shared) = (jobs_rx.clone(), results_tx.clone(), Arc::clone(&shared));
+        let handle = thread::Builder::new()
+            .name(format!("worker-{id}"))
+            .spawn(move || worker(id, jobs_rx, results_tx, &shared))?;
+        workers.push(handle);
+    }
+    drop(results_tx); // once every worker has exited, the results channel closes
+    drop(jobs_rx);
+
+    // 3. Submit the jobs; dropping `jobs_tx` at the end of the thread closes the channel.
+    let job_list = args.job_list();
+    let producer = thread::Builder::new().name("producer".into()).spawn(move || {
+        for job in job_list {
+            if jobs_tx.send(job).is_err() {
+                break; // every worker is gone
+            }
+        }
+    })?;
+
+    // 4. Collect exactly one result per job.
+    let mut tally = Tally {
+        submitted: args.jobs,
+        ..Tally::default()
+    };
+    for _ in 0..args.jobs {
+        let Ok(result) = results_rx.recv() else {
+            break; // every worker exited early: the summary shows the jobs that are missing
+        };
+        shared.report.received(&result);
+        tally.record(&result.outcome);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+
+    let mut panicked = 0;
+    for handle in workers.into_iter().chain([producer]) {
+        if handle.join().is_err() {
+            panicked += 1;
+        }
+    }
+
+    let starts = tally.ok + tally.failed;
+    let start_rate = shared.start_rate(starts);
+    let mut summary = Summary::new(
+        "rate-limit",
+        tally,
+        args.workers,
+        shared.gauge.peak(),
+        shared.report.elapsed(),
+    )
+    .field("max_in_flight", max_in_flight)
+    .field("concurrency", cli.concurrency)
+    .line(format!(
+        "at most {max_in_flight} jobs in flight: {} permits, {} workers",
+        cli.concurrency, args.workers
+    ));
+    if let Some(limiter) = &shared.limiter {
+        let (rate, burst) = (limiter.rate().per_second(), limiter.burst().get());
+        let achieved = start_rate.map(|r| (r * 1000.0).round() / 1000.0);
+        summary = summary
+            .field("rate_per_s", rate)
+            .field("burst", burst)
+            .field("start_rate_per_s", achieved)
+            .line(format!("rate limit: {rate} starts/s, burst {burst}"));
+        if let Some(achieved) = achieved {
+            summary = summary.line(format!(
+                "achieved: {achieved} starts/s from the first start to the last (the burst included)"
+            ));
+        }
+    }
+    if panicked > 0 {
+        summary = summary
+            .line(format!("{panicked} thread(s) panicked"))
+            .field("threads_panicked", panicked);
+    }
+    if shared.limiter.is_none() && args.workload == common::Workload::Sleep && args.jobs > 0 {
+        // The permits, not the workers, set the pace: ceil(jobs / max_in_flight) rounds of work.
+        let rounds = args.jobs.div_ceil(max_in_flight as u64);
+        let ms = rounds.saturating_mul(args.work_ms);
+        summary.ideal = Some(std::time::Duration::from_millis(ms));
+        summary = summary.line(format!(
+            "ideal {ms} ms = ceil({} jobs / {max_in_flight} in flight) x {} ms",
+            args.jobs, args.work_ms
+        ));
+    }
+    Ok(shared.report.summary(&summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permits_cap_the_jobs_in_flight_and_the_cap_is_reached() {
+        let semaphore = Semaphore::new(3);
+        let gauge = InFlight::new();
+        thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        let _permit = semaphore.acquire();
+                        let _in_flight = gauge.enter();
+                        thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                });
+            }
+        });
+        assert_eq!(gauge.peak(), 3);
+        assert_eq!(semaphore.in_use(), 0);
+    }
+
+    #[test]
+    fn a_panic_while_holding_a_permit_releases_it() {
+        let semaphore = Semaphore::new(1);
+        silence_planned_panics();
+        let unwound = panic::catch_unwind(AssertUnwindSafe(|| {
+            let _permit = semaphore.acquire();
+            assert_eq!(semaphore.in_use(), 1);
+            panic::panic_any(PlannedPanic("boom".into()));
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(semaphore.in_use(), 0);
+        // With one permit, a leaked permit would block here forever.
+        let _again = semaphore.acquire();
+        assert_eq!(semaphore.in_use(), 1);
+    }
+
+    #[test]
+    fn a_panicking_job_is_a_failure_with_its_message() {
+        silence_planned_panics();
+        let work = Work {
+            workload: common::Workload::Dispatch,
+            duration: std::time::Duration::ZERO,
+            fail_every: 0,
+        };
+        assert_eq!(run_job(&work, &Job { id: 1, value: 4 }, 2), Outcome::Ok(8));
+        match run_job(&work, &Job { id: 4, value: 4 }, 2) {
+            Outcome::Failed(reason) => assert!(reason.contains("job 4"), "{reason}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn concurrency_must_be_positive() {
+        assert_eq!(parse_concurrency("100"), Ok(100));
+        for bad in ["0", "-1", "x", "100000"] {
+            assert!(parse_concurrency(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}
