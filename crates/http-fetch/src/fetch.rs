@@ -1,0 +1,351 @@
+//! The HTTP side of a fetch: one shared ureq `Agent` (blocking, pooled connections), a GET with a
+//! timeout, a body read no further than `--max-bytes`, errors sorted into kinds, and retries with
+//! exponential backoff and jitter.
+
+use std::io::Read as _;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::Receiver;
+use std::net::{IpAddr, SocketAddr};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+
+/// Backoff before retry number r (1-based): BACKOFF_BASE × 2^(r−1), plus up to as much again in
+/// random jitter, so clients that failed together do not retry in lockstep.
+const BACKOFF_BASE: Duration = Duration::from_millis(50);
+
+/// Why a fetch failed, as reported in `error_kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The server answered with a status ≥ 400.
+    HttpStatus,
+    /// No complete answer within `--timeout-ms`.
+    Timeout,
+    /// Nothing listens at that address.
+    ConnectionRefused,
+    /// The body is longer than `--max-bytes`.
+    BodyTooLarge,
+    /// Not an http(s) URL with a host.
+    InvalidUrl,
+    /// Anything else: DNS, TLS, a reset connection, a protocol error.
+    Other,
+}
+
+impl ErrorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ConnectionRefused => "connection_refused",
+            ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::InvalidUrl => "invalid_url",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Worth another try: a server error (5xx), a timeout, or a connection that failed.
+    fn retryable(self, status: Option<u16>) -> bool {
+        match self {
+            ErrorKind::HttpStatus => status.is_some_and(|s| s >= 500),
+            ErrorKind::Timeout | ErrorKind::ConnectionRefused | ErrorKind::Other => true,
+            ErrorKind::BodyTooLarge | ErrorKind::InvalidUrl => false,
+        }
+    }
+}
+
+/// How one URL went (the last attempt, when there were retries).
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    /// The response status, if a response arrived.
+    pub status: Option<u16>,
+    /// Body bytes read (at most `max_bytes` + 1 when the body was too large).
+    pub bytes: u64,
+    /// From the first attempt's start to the last attempt's end, backoff included.
+    pub latency: Duration,
+    /// Requests sent for this URL (1 + retries used; 0 for an invalid URL).
+    pub attempts: u32,
+    pub error: Option<(ErrorKind, String)>,
+}
+
+/// The client every worker shares. `ureq::Agent` is a handle on one connection pool: cloning it
+/// is cheap and the clones share the pool.
+#[derive(Debug, Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    timeout: Duration,
+    max_bytes: u64,
+    retries: u32,
+}
+
+impl Client {
+    /// A client keeping up to `workers` idle connections (one per worker), with a per-request
+    /// timeout covering everything from connecting to the last body byte.
+    pub fn new(workers: usize, timeout: Duration, max_bytes: u64, retries: u32) -> Client {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            // A 404 or 500 is a response to report (status, body size), not an `Err`.
+            .http_status_as_error(false)
+            .max_idle_connections(workers)
+            .max_idle_connections_per_host(workers)
+            // Never route through a proxy from the environment: the embedded server is local.
+            .proxy(None)
+            .build();
+        let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), LiteralFirst::default());
+        Client {
+            agent,
+            timeout,
+            max_bytes,
+            retries,
+        }
+    }
+
+    /// GETs `url`, retrying retryable failures up to `retries` times. The backoff wait ends early
+    /// when `cancel` becomes ready (Ctrl-C): the last attempt's result is reported instead.
+    pub fn fetch(&self, url: &str, cancel: &Receiver<()>) -> Fetch {
+        let start = Instant::now();
+        if let Err(why) = validate(url) {
+            return Fetch {
+                status: None,
+                bytes: 0,
+                latency: Duration::ZERO,
+                attempts: 0,
+                error: Some((ErrorKind::InvalidUrl, format!("invalid URL {url:?}: {why}"))),
+            };
+        }
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (status, bytes, error) = self.get_once(url);
+            let retry = attempts <= self.retries
+                && error.as_ref().is_some_and(|(kind, _)| kind.retryable(status))
+                && !common::work::is_cancelled(cancel);
+            if retry {
+                let backoff = BACKOFF_BASE.saturating_mul(1 << (attempts - 1).min(16));
+                let jitter = Duration::from_millis(rand::random_range(0..=as_millis(backoff)));
+                crossbeam::select! {
+                    recv(cancel) -> _ => {}
+                    default(backoff + jitter) => continue,
+                }
+            }
+            return Fetch {
+                status,
+                bytes,
+                latency: start.elapsed(),
+                attempts,
+                error,
+            };
+        }
+    }
+
+    /// One GET: the status, the body bytes read, and the error if it failed.
+    fn get_once(&self, url: &str) -> (Option<u16>, u64, Option<(ErrorKind, String)>) {
+        let response = match self.agent.get(url).call() {
+            Ok(response) => response,
+            Err(err) => {
+                let (kind, text) = self.classify(err);
+                return (None, 0, Some((kind, text)));
+            }
+        };
+        let status = response.status();
+        // Read at most max_bytes + 1: one byte over the cap is enough to know the body is too
+        // large, and a huge body is never downloaded.
+        let cap = self.max_bytes.saturating_add(1);
+        let mut reader = response.into_body().into_reader().take(cap);
+        let read = std::io::copy(&mut reader, &mut std::io::sink());
+        let code = status.as_u16();
+        match read {
+            Err(err) => {
+                let (kind, text) = self.classify(ureq::Error::from(err));
+                (Some(code), 0, Some((kind, text)))
+            }
+            Ok(n) if n > self.max_bytes => (
+                Some(code),
+                n,
+                Some((
+                    ErrorKind::BodyTooLarge,
+                    format!(
+                        "body larger than --max-bytes {} (stopped reading there)",
+                        self.max_bytes
+                    ),
+                )),
+            ),
+            Ok(n) if code >= 400 => (
+                Some(code),
+                n,
+                Some((
+                    ErrorKind::HttpStatus,
+                    format!("HTTP {code} {}", status.canonical_reason().unwrap_or(""))
+                        .trim_end()
+                        .to_owned(),
+                )),
+            ),
+            Ok(n) => (Some(code), n, None),
+        }
+    }
+
+    fn classify(&self, err: ureq::Error) -> (ErrorKind, String) {
+        match err {
+            ureq::Error::Timeout(_) => (
+                ErrorKind::Timeout,
+                format!("timeout after {} ms", self.timeout.as_millis()),
+            ),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                (ErrorKind::ConnectionRefused, format!("connection refused: {io}"))
+            }
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => (
+                ErrorKind::Timeout,
+                format!("timeout after {} ms ({io})", self.timeout.as_millis()),
+            ),
+            ureq::Error::BadUri(why) => (ErrorKind::InvalidUrl, format!("invalid URL: {why}")),
+            other => (ErrorKind::Other, other.to_string()),
+        }
+    }
+}
+
+/// ureq's default resolver, with a timeout set, resolves on a new thread for every request (so
+/// it can give up on slow DNS), even for `127.0.0.1` and even when a pooled connection is then
+/// reused: a thread spawned per request, costly at thousands of requests per second, and detached,
+/// so it can still be alive when the summary counts threads. An IP address needs no lookup: it is
+/// returned at once; host names still go to ureq's resolver.
+#[derive(Debug, Default)]
+struct LiteralFirst {
+    dns: DefaultResolver,
+}
+
+impl Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri.authority().and_then(|authority| {
+            let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+            let ip: IpAddr = host.parse().ok()?;
+            let default_port = if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            };
+            Some(SocketAddr::new(ip, authority.port_u16().unwrap_or(default_port)))
+        });
+        match literal {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                Ok(addrs)
+            }
+            None => self.dns.resolve(uri, config, timeout),
+        }
+    }
+}
+
+fn as_millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Checks that `url` is an absolute http(s) URL with a host, before any request is made.
+pub fn validate(url: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(other) => return Err(format!("scheme {other:?} is not http or https")),
+        None => return Err("no scheme (expected http:// or https://)".to_owned()),
+    }
+    match uri.host() {
+        Some(host) if !host.is_empty() => Ok(()),
+        _ => Err("no host".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::Server;
+
+    fn never() -> (crossbeam::channel::Sender<()>, Receiver<()>) {
+        crossbeam::channel::bounded(0)
+    }
+
+    #[test]
+    fn validation() {
+        assert!(validate("http://127.0.0.1:8080/x").is_ok());
+        assert!(validate("https://example.invalid/").is_ok());
+        for bad in [
+            "not a url",
+            "ftp://127.0.0.1/",
+            "127.0.0.1/x",
+            "http://",
+            "http://exa mple/",
+        ] {
+            assert!(validate(bad).is_err(), "{bad} should be invalid");
+        }
+    }
+
+    #[test]
+    fn every_outcome_against_the_embedded_server() {
+        let server = Server::start(2).expect("server");
+        let base = server.base_url();
+        let (_keep, cancel) = never();
+        let client = Client::new(2, Duration::from_millis(300), 1000, 0);
+
+        let ok = client.fetch(&format!("{base}/bytes/1000"), &cancel);
+        assert_eq!((ok.status, ok.bytes, ok.attempts), (Some(200), 1000, 1));
+        assert!(ok.error.is_none());
+
+        let too_big = client.fetch(&format!("{base}/bytes/5000"), &cancel);
+        assert_eq!(too_big.bytes, 1001, "read no further than the cap + 1");
+        assert_eq!(too_big.error.map(|e| e.0), Some(ErrorKind::BodyTooLarge));
+
+        let missing = client.fetch(&format!("{base}/status/404"), &cancel);
+        assert_eq!(missing.status, Some(404));
+        assert_eq!(missing.error.map(|e| e.0), Some(ErrorKind::HttpStatus));
+
+        let slow = client.fetch(&format!("{base}/slow"), &cancel);
+        assert_eq!(slow.error.map(|e| e.0), Some(ErrorKind::Timeout));
+
+        let bad = client.fetch("nope://x", &cancel);
+        assert_eq!(
+            (bad.attempts, bad.error.map(|e| e.0)),
+            (0, Some(ErrorKind::InvalidUrl))
+        );
+
+        // A port nobody listens on: bind one, note it, close it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let refused = client.fetch(&format!("http://127.0.0.1:{port}/"), &cancel);
+        assert_eq!(refused.error.map(|e| e.0), Some(ErrorKind::ConnectionRefused));
+
+        // https goes through rustls: against this plain-HTTP server the handshake fails (kind
+        // `other`), which shows TLS is compiled in without any traffic leaving 127.0.0.1.
+        let tls = client.fetch(&base.replace("http://", "https://"), &cancel);
+        assert_eq!(tls.error.map(|e| e.0), Some(ErrorKind::Other));
+
+        drop(client);
+        let stats = server.shutdown();
+        assert!(stats.requests() >= 4);
+    }
+
+    #[test]
+    fn retries_until_the_flaky_route_succeeds() {
+        let server = Server::start(2).expect("server");
+        let base = server.base_url();
+        let (_keep, cancel) = never();
+        let twice = Client::new(1, Duration::from_secs(2), 1000, 2);
+        let fetched = twice.fetch(&format!("{base}/flaky/t/2"), &cancel);
+        assert_eq!((fetched.status, fetched.attempts), (Some(200), 3));
+        assert!(fetched.error.is_none());
+
+        let once = Client::new(1, Duration::from_secs(2), 1000, 1);
+        let failed = once.fetch(&format!("{base}/flaky/u/2"), &cancel);
+        assert_eq!((failed.status, failed.attempts), (Some(503), 2));
+
+        // 4xx is not retried.
+        let not_found = twice.fetch(&format!("{base}/status/404"), &cancel);
+        assert_eq!(not_found.attempts, 1);
+        drop((twice, once));
+        server.shutdown();
+    }
+}
