@@ -69,9 +69,15 @@ impl Reporter {
 
     /// "Worker 2 started job 5" / `{"event":"started",...}`.
     pub fn started(&self, job: &Job, worker: usize) {
+        self.started_at(job, worker, Instant::now());
+    }
+
+    /// [`Reporter::started`] for a job that began at `began` (for jobs reported later by another
+    /// thread, such as a check whose job id is only known once its result arrives).
+    pub fn started_at(&self, job: &Job, worker: usize, began: Instant) {
         self.per_job(
             || format!("Worker {worker} started job {}", job.id),
-            || json!({"event": "started", "job": job.id, "worker": worker, "value": job.value, "t_ms": self.t_ms()}),
+            || json!({"event": "started", "job": job.id, "worker": worker, "value": job.value, "t_ms": self.t_ms_at(began)}),
         );
     }
 
