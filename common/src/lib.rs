@@ -15,7 +15,7 @@ pub mod work;
 
 pub use cli::{Defaults, PoolArgs, UsageError, parse_args};
 pub use gauge::InFlight;
-pub use report::{Reporter, Summary, Tally};
+pub use report::{Detail, Reporter, Summary, Tally};
 pub use work::{Work, Workload};
 
 use serde::Serialize;

@@ -69,29 +69,42 @@ impl Reporter {
 
     /// "Worker 2 started job 5" / `{"event":"started",...}`.
     pub fn started(&self, job: &Job, worker: usize) {
-        self.started_at(job, worker, Instant::now());
+        self.started_detail(job, worker, Instant::now(), Detail::default);
     }
 
     /// [`Reporter::started`] for a job that began at `began` (for jobs reported later by another
     /// thread, such as a check whose job id is only known once its result arrives).
     pub fn started_at(&self, job: &Job, worker: usize, began: Instant) {
-        self.per_job(
+        self.started_detail(job, worker, began, Detail::default);
+    }
+
+    /// The standard `started` event plus an example's own detail (see [`Detail`]).
+    pub fn started_detail(&self, job: &Job, worker: usize, began: Instant, detail: impl FnOnce() -> Detail) {
+        self.standard(
+            detail,
             || format!("Worker {worker} started job {}", job.id),
-            || json!({"event": "started", "job": job.id, "worker": worker, "value": job.value, "t_ms": self.t_ms_at(began)}),
+            || json!({"event": "started", "job": job.id, "worker": worker, "value": job.value}),
+            began,
         );
     }
 
     /// "Worker 2 finished job 5" / `{"event":"finished",...,"outcome":"ok","output":10}`.
     /// Call it on the worker, before the job leaves the in-flight gauge: `t_ms` is now.
     pub fn finished(&self, result: &JobResult) {
-        self.finished_at(result, Instant::now());
+        self.finished_detail(result, Instant::now(), Detail::default);
     }
 
     /// [`Reporter::finished`] for a job that ended at `ended` (for results reported later by
     /// another thread, such as a panicked job seen by a results printer).
     pub fn finished_at(&self, result: &JobResult, ended: Instant) {
+        self.finished_detail(result, ended, Detail::default);
+    }
+
+    /// The standard `finished` event plus an example's own detail (see [`Detail`]).
+    pub fn finished_detail(&self, result: &JobResult, ended: Instant, detail: impl FnOnce() -> Detail) {
         let JobResult { job, worker, outcome } = result;
-        self.per_job(
+        self.standard(
+            detail,
             || match outcome {
                 Outcome::Ok(_) => format!("Worker {worker} finished job {}", job.id),
                 Outcome::Failed(reason) => format!("Worker {worker} failed job {}: {reason}", job.id),
@@ -107,9 +120,9 @@ impl Reporter {
                     Outcome::Failed(reason) => event["reason"] = json!(reason),
                     Outcome::Cancelled => {}
                 }
-                event["t_ms"] = json!(self.t_ms_at(ended));
                 event
             },
+            ended,
         );
     }
 
@@ -130,10 +143,48 @@ impl Reporter {
 
     /// A submitted job that never reached a worker (after cancellation).
     pub fn not_started(&self, job: &Job) {
-        self.per_job(
+        self.not_started_detail(job, Detail::default);
+    }
+
+    /// The standard `not_started` event plus an example's own detail (see [`Detail`]).
+    pub fn not_started_detail(&self, job: &Job, detail: impl FnOnce() -> Detail) {
+        self.standard(
+            detail,
             || format!("Job {} never started", job.id),
-            || json!({"event": "not_started", "job": job.id, "value": job.value, "t_ms": self.t_ms()}),
+            || json!({"event": "not_started", "job": job.id, "value": job.value}),
+            Instant::now(),
         );
+    }
+
+    /// Prints a standard event: the example's human line if it gave one, else the standard line;
+    /// in JSON the standard fields, then the example's fields (never replacing a standard one),
+    /// then `t_ms`.
+    fn standard(
+        &self,
+        detail: impl FnOnce() -> Detail,
+        human: impl FnOnce() -> String,
+        event: impl FnOnce() -> Value,
+        at: Instant,
+    ) {
+        if self.quiet {
+            return;
+        }
+        let Detail {
+            human: own_line,
+            fields,
+        } = detail();
+        if !self.json {
+            emit(&own_line.unwrap_or_else(human));
+            return;
+        }
+        let mut event = event();
+        if let Value::Object(map) = &mut event {
+            for (key, value) in fields {
+                map.entry(key).or_insert(value);
+            }
+            map.insert("t_ms".into(), json!(self.t_ms_at(at)));
+        }
+        emit(&event.to_string());
     }
 
     /// A free line for people (not printed with `--json` or `--quiet`).
@@ -171,12 +222,36 @@ impl Reporter {
     /// still alive.
     pub fn summary(&self, summary: &Summary) -> ExitCode {
         let alive = crate::threads::alive_beyond_main();
+        let rss = crate::threads::peak_rss_kb();
         if self.json {
-            emit(&summary.to_json(alive).to_string());
+            emit(&summary.to_json(alive, rss).to_string());
         } else {
-            emit(&summary.to_human(alive));
+            emit(&summary.to_human(alive, rss));
         }
         ExitCode::from(summary.exit_code())
+    }
+}
+
+/// An example's own detail for a standard event (`started`, `finished`, `not_started`): the
+/// human line to print instead of the standard one, and JSON fields added after the standard
+/// fields (a standard field is never replaced, so the schema cannot drift).
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    human: Option<String>,
+    fields: Map<String, Value>,
+}
+
+impl Detail {
+    /// The human line to print instead of the standard one.
+    pub fn human(mut self, line: impl Into<String>) -> Self {
+        self.human = Some(line.into());
+        self
+    }
+
+    /// A JSON field added to the event.
+    pub fn field(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.fields.insert(key.to_owned(), value.into());
+        self
     }
 }
 
@@ -297,7 +372,7 @@ impl Summary {
         }
     }
 
-    pub fn to_json(&self, threads_alive_at_exit: Option<usize>) -> Value {
+    pub fn to_json(&self, threads_alive_at_exit: Option<usize>, peak_rss_kb: Option<u64>) -> Value {
         let t = &self.tally;
         let mut event = json!({
             "event": "summary",
@@ -314,6 +389,7 @@ impl Summary {
             "efficiency": self.efficiency().map(round3),
             "interrupted": self.interrupted,
             "threads_alive_at_exit": threads_alive_at_exit,
+            "peak_rss_kb": peak_rss_kb,
         });
         if let Value::Object(map) = &mut event {
             map.extend(self.extra.clone());
@@ -321,7 +397,7 @@ impl Summary {
         event
     }
 
-    pub fn to_human(&self, threads_alive_at_exit: Option<usize>) -> String {
+    pub fn to_human(&self, threads_alive_at_exit: Option<usize>, peak_rss_kb: Option<u64>) -> String {
         let t = &self.tally;
         let mut out = format!(
             "\nSummary ({}): {} jobs on {} workers: {} ok, {} failed, {} cancelled, {} never started{}\n",
@@ -350,6 +426,9 @@ impl Summary {
             "  peak jobs in flight: {} (workers: {})\n",
             self.peak_in_flight, self.workers
         );
+        if let Some(kb) = peak_rss_kb {
+            out += &format!("  peak memory (resident): {:.1} MiB\n", kb as f64 / 1024.0);
+        }
         match threads_alive_at_exit {
             Some(n) => out += &format!("  threads alive at exit besides main: {n}"),
             None => out += "  threads alive at exit: unknown on this platform",
@@ -401,7 +480,7 @@ mod tests {
             failed: 1,
             ..Tally::default()
         };
-        let v = summary(tally).field("extra_field", 7).to_json(Some(0));
+        let v = summary(tally).field("extra_field", 7).to_json(Some(0), Some(1000));
         for key in [
             "event",
             "pattern",
@@ -420,6 +499,23 @@ mod tests {
         assert_eq!(v["event"], "summary");
         assert_eq!(v["failed"], 1);
         assert_eq!(v["extra_field"], 7);
+    }
+
+    #[test]
+    fn detail_adds_fields_but_never_replaces_standard_ones() {
+        let detail = Detail::default()
+            .field("url", "http://127.0.0.1/")
+            .field("job", 99)
+            .human("line");
+        assert_eq!(detail.human.as_deref(), Some("line"));
+        let mut event = json!({"event": "started", "job": 1});
+        if let Value::Object(map) = &mut event {
+            for (key, value) in detail.fields {
+                map.entry(key).or_insert(value);
+            }
+        }
+        assert_eq!(event["job"], 1);
+        assert_eq!(event["url"], "http://127.0.0.1/");
     }
 
     #[test]

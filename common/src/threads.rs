@@ -22,9 +22,24 @@ pub fn alive_beyond_main() -> Option<usize> {
     live_threads().map(|n| n.saturating_sub(1 + HELPER_THREADS.load(Ordering::SeqCst)))
 }
 
+/// The process's peak resident set size in KiB (Linux: `VmHWM` in `/proc/self/status`), or `None`
+/// where that cannot be read.
+pub fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peak_rss_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(peak_rss_kb().is_some_and(|kb| kb > 0));
+        }
+    }
 
     #[test]
     fn sees_a_running_thread() {

@@ -65,7 +65,6 @@ pub fn run_watched(
         if !interrupted {
             let due = match interrupt {
                 Some(Interrupt::AfterStarted(n)) => started.load(Ordering::SeqCst) >= n,
-                Some(Interrupt::After(d)) => begin.elapsed() >= d,
                 None => false,
             };
             if due {

@@ -345,11 +345,6 @@ fn run() -> anyhow::Result<ExitCode> {
             .field("server_requests", stats.requests())
             .field("server_connections", stats.connections());
     }
-    if let Some(kb) = peak_rss_kb() {
-        summary = summary
-            .line(format!("peak RSS {kb} KiB"))
-            .field("peak_rss_kb", kb);
-    }
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))
@@ -439,13 +434,6 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
-}
-
-/// The process's peak resident set (VmHWM in /proc/self/status), in KiB; `None` off Linux.
-fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]

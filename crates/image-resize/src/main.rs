@@ -54,14 +54,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use common::progress::ProgressBar;
-use common::{Defaults, InFlight, Job, Outcome, PoolArgs, Reporter, Summary, Tally};
+use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
 use crossbeam::channel::{self, Receiver, Sender};
 use fast_image_resize::Resizer;
-use serde_json::json;
 
 use codec::Size;
 use samples::Samples;
@@ -293,7 +293,6 @@ fn run() -> anyhow::Result<ExitCode> {
     let secs = wall.as_secs_f64().max(1e-9);
     let images_per_sec = round2(tally.ok as f64 / secs);
     let megapixels_per_sec = round2(pixels as f64 / 1e6 / secs);
-    let peak_rss_kb = peak_rss_kb();
     let mut summary = Summary::new("image-resize", tally, workers, shared.gauge.peak(), wall)
         .with_interrupted(shared.stop.load(Ordering::SeqCst))
         .line(format!(
@@ -307,11 +306,7 @@ fn run() -> anyhow::Result<ExitCode> {
         .field("megapixels_per_sec", megapixels_per_sec)
         .field("output_dir", output_dir.display().to_string())
         .field("size", cli.size.to_string())
-        .field("exact", cli.exact)
-        .field("peak_rss_kb", peak_rss_kb);
-    if let Some(kb) = peak_rss_kb {
-        summary = summary.line(format!("peak memory (VmHWM): {kb} kB"));
-    }
+        .field("exact", cli.exact);
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))
@@ -367,8 +362,8 @@ fn image_jobs(input: &Path, output: &Path) -> anyhow::Result<Vec<ImageJob>> {
 
 /// "Worker 2 started job 5: sample-005.png (1387x912 png)" / a `started` event with the file.
 fn started(report: &Reporter, job: &ImageJob, worker: usize, plan: Option<&codec::Plan>) {
-    report.event(
-        || match plan {
+    report.started_detail(&job.job, worker, Instant::now(), || {
+        let line = match plan {
             Some(p) => format!(
                 "Worker {worker} started job {}: {} ({}x{} {})",
                 job.job.id,
@@ -378,75 +373,54 @@ fn started(report: &Reporter, job: &ImageJob, worker: usize, plan: Option<&codec
                 p.format.name()
             ),
             None => format!("Worker {worker} started job {}: {}", job.job.id, job.name),
-        },
-        || {
-            let mut e = json!({"event": "started", "job": job.job.id, "worker": worker,
-                               "value": job.job.value, "file": job.name});
-            add_dimensions(&mut e, plan);
-            e
-        },
-    );
+        };
+        dimensions(
+            Detail::default().human(line).field("file", job.name.as_str()),
+            plan,
+        )
+    });
 }
 
 /// "Worker 2 finished job 5: sample-005.png -> 800x526" / a `finished` event whose `output` is
 /// the bytes written and `out_path` the file.
 fn finished(report: &Reporter, job: &ImageJob, worker: usize, outcome: &Outcome, plan: Option<&codec::Plan>) {
     let id = job.job.id;
-    report.event(
-        || match (outcome, plan) {
-            (
-                Outcome::Ok(bytes),
-                Some(codec::Plan {
-                    out_width: w,
-                    out_height: h,
-                    ..
-                }),
-            ) => {
-                format!(
-                    "Worker {worker} finished job {id}: {} -> {w}x{h} ({bytes} bytes)",
-                    job.name
-                )
-            }
+    let result = JobResult {
+        job: job.job,
+        worker,
+        outcome: outcome.clone(),
+    };
+    report.finished_detail(&result, Instant::now(), || {
+        let line = match (outcome, plan) {
+            (Outcome::Ok(bytes), Some(p)) => format!(
+                "Worker {worker} finished job {id}: {} -> {}x{} ({bytes} bytes)",
+                job.name, p.out_width, p.out_height
+            ),
             (Outcome::Failed(reason), _) => {
                 format!("Worker {worker} failed job {id}: {}: {reason}", job.name)
             }
             _ => format!("Worker {worker} finished job {id}: {}", job.name),
-        },
-        || {
-            let mut e = json!({"event": "finished", "job": id, "worker": worker, "value": job.job.value,
-                               "outcome": outcome.name(), "file": job.name});
-            match outcome {
-                Outcome::Ok(bytes) => {
-                    e["output"] = json!(bytes);
-                    e["out_path"] = json!(job.output.display().to_string());
-                }
-                Outcome::Failed(reason) => e["reason"] = json!(reason),
-                Outcome::Cancelled => {}
-            }
-            add_dimensions(&mut e, plan);
-            e
-        },
-    );
+        };
+        let mut detail = Detail::default().human(line).field("file", job.name.as_str());
+        if matches!(outcome, Outcome::Ok(_)) {
+            detail = detail.field("out_path", job.output.display().to_string());
+        }
+        dimensions(detail, plan)
+    });
 }
 
-/// The input's format and size and the output's size, when the header could be read.
-fn add_dimensions(e: &mut serde_json::Value, plan: Option<&codec::Plan>) {
-    if let Some(p) = plan {
-        e["format"] = json!(p.format.name());
-        e["width"] = json!(p.width);
-        e["height"] = json!(p.height);
-        e["out_width"] = json!(p.out_width);
-        e["out_height"] = json!(p.out_height);
+fn dimensions(detail: Detail, plan: Option<&codec::Plan>) -> Detail {
+    match plan {
+        Some(p) => detail
+            .field("format", p.format.name())
+            .field("width", p.width)
+            .field("height", p.height)
+            .field("out_width", p.out_width)
+            .field("out_height", p.out_height),
+        None => detail,
     }
 }
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// The process's peak resident memory (VmHWM in /proc/self/status), on Linux.
-fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -77,10 +77,9 @@ pub type Setup = Box<dyn Fn(&Path) -> anyhow::Result<()>>;
 /// When to send SIGINT to the running example.
 #[derive(Debug, Clone, Copy)]
 pub enum Interrupt {
-    /// After this many JSON events with `"event": "started"` have been printed.
+    /// After this many JSON events with `"event": "started"` have been printed: tied to progress,
+    /// not to a clock, so it holds on a slow or busy machine.
     AfterStarted(usize),
-    /// After this long.
-    After(Duration),
 }
 
 pub struct Scenario {
