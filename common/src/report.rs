@@ -480,7 +480,9 @@ mod tests {
             failed: 1,
             ..Tally::default()
         };
-        let v = summary(tally).field("extra_field", 7).to_json(Some(0), Some(1000));
+        let v = summary(tally)
+            .field("extra_field", 7)
+            .to_json(Some(0), Some(1000));
         for key in [
             "event",
             "pattern",
