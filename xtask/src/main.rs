@@ -2,9 +2,12 @@
 //!
 //! - `cargo xtask verify [EXAMPLE...]`: fmt, clippy, tests, then every example through its
 //!   scenarios with the invariant checker (the CI command);
+//! - `cargo xtask compare [--workload ...] [--sweep ...]`: every variant and the baselines on
+//!   the same seeded jobs, tabled and charted (`compare.rs`);
 //! - `cargo xtask tidy`: the house rules (also a test).
 
 mod check;
+mod compare;
 mod process;
 mod scenarios;
 mod tidy;
@@ -13,12 +16,13 @@ mod verify;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <verify [EXAMPLE...] | tidy>";
+const USAGE: &str = "usage: cargo xtask <verify [EXAMPLE...] | compare [--help] | tidy>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("verify") => verify::verify(&args[1..]),
+        Some("compare") => compare::compare(&args[1..]),
         Some("tidy") => tidy::tidy(),
         Some("-h" | "--help") => {
             println!("{USAGE}");

@@ -118,6 +118,32 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
             }
         }
     }
+    if names.is_empty() {
+        // `cargo xtask compare` on a tiny workload with the debug binaries built above (plus the
+        // baselines binary): every row must complete with every job accounted for; no timings.
+        let t = Instant::now();
+        let built = Command::new(cargo())
+            .args(["build", "--quiet", "-p", "xtask", "--bin", "baselines"])
+            .current_dir(&root)
+            .status()
+            .is_ok_and(|s| s.success());
+        let why = if built {
+            crate::compare::smoke(&root, &bin_dir)
+        } else {
+            vec!["cargo build -p xtask --bin baselines failed".to_owned()]
+        };
+        line(why.is_empty(), "compare (tiny workload)", t);
+        if why.is_empty() {
+            passed += 1;
+        } else {
+            failed += 1;
+            failures.push(Failure {
+                what: "compare".into(),
+                why,
+                rerun: "cargo xtask compare --runs 1 --jobs 300 --workload dispatch".into(),
+            });
+        }
+    }
     report(passed, failed, &failures)
 }
 

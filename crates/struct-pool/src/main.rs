@@ -4,8 +4,9 @@
 //! `submit` queues a job and blocks while the queue is full (backpressure), `try_submit` gives the
 //! job back instead of blocking, `close` stops intake, `results()` iterates results as they come,
 //! `join` waits for everything. Dropping the pool closes it and joins every worker, so no thread
-//! can outlive it. The pool itself is in `src/lib.rs` (about 150 lines); this file uses it in the
-//! shape of Go original 003: a submitter thread, a results-printer thread, and the pool.
+//! can outlive it. The pool itself is in `src/lib.rs` (about 400 lines with its docs); this file
+//! uses it in the shape of Go original 003: a submitter thread, a results-printer thread, and the
+//! pool.
 //!
 //! What to observe: `cargo run -p struct-pool` runs 10 jobs on 3 workers (500 ms each) like the
 //! Go original. With `--panic-every 4` every fourth job panics: the panic is caught, reported as
@@ -13,7 +14,10 @@
 //! failed). With `--ordered` results print in submission order although they complete out of
 //! order (a reorder buffer holds early arrivals; see `held_max` in the summary). With
 //! `--try-submit` the submitter never blocks: a full queue hands the job back and the submitter
-//! retries after a pause, counting the refusals.
+//! retries after a pause, counting the refusals. With `--batch 256` the submitter sends the jobs
+//! in chunks (`submit_batch`: one channel message per 256 jobs each way): compare
+//! `--workload dispatch --jobs 1000000 --quiet` with and without it to see what the per-job
+//! channel operations cost (`cargo xtask compare` does, and `cargo bench -p struct-pool`).
 //!
 //! Go originals: 000 and 003 (`NewWorkerPool`/`Start`/`AddJob`/`Wait`/`CollectResults`, 3
 //! workers × 10 jobs, 1 s of work; the defaults here are 001's 500 ms so runs stay short —
@@ -52,6 +56,12 @@ struct Cli {
     #[arg(long)]
     try_submit: bool,
 
+    /// Submit the jobs in chunks of N with submit_batch (1: one submit per job). The queue then
+    /// holds up to --buffer / N chunks, so at most about --buffer jobs wait, as without batches.
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "try_submit",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    batch: u64,
+
     /// Make every Nth job (by id) panic, to show the pool turning panics into failed results.
     #[arg(long, value_name = "N", default_value_t = 0)]
     panic_every: u64,
@@ -78,7 +88,13 @@ fn run() -> anyhow::Result<ExitCode> {
     // events show exactly when each job was in flight.
     let pool = {
         let (report, gauge) = (Arc::clone(&report), Arc::clone(&gauge));
-        WorkerPool::new(args.workers, args.buffer(), move |worker, job: Job| {
+        // With batches the capacity counts chunks: keep about --buffer jobs waiting either way.
+        let capacity = if cli.batch > 1 {
+            args.buffer().div_ceil(usize::try_from(cli.batch)?)
+        } else {
+            args.buffer()
+        };
+        WorkerPool::new(args.workers, capacity, move |worker, job: Job| {
             let _in_flight = gauge.enter();
             report.started(&job, worker);
             if panic_every > 0 && job.id % panic_every == 0 {
@@ -106,6 +122,16 @@ fn run() -> anyhow::Result<ExitCode> {
     thread::scope(|s| {
         // The submitter: feeds the pool, then closes it (Go 003's `AddJob` loop + close).
         let submitter = s.spawn(|| {
+            if cli.batch > 1 {
+                // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
+                for chunk in jobs.chunks(usize::try_from(cli.batch).unwrap_or(usize::MAX)) {
+                    if pool.submit_batch(chunk.to_vec()).is_err() {
+                        return; // closed: cannot happen before the close below
+                    }
+                }
+                pool.close();
+                return;
+            }
             for &job in &jobs {
                 if cli.try_submit {
                     let mut job = job;
@@ -168,7 +194,8 @@ fn run() -> anyhow::Result<ExitCode> {
 
     let mut summary = Summary::new("struct-pool", tally, args.workers, gauge.peak(), report.elapsed())
         .with_sleep_ideal(args)
-        .field("queue_capacity", args.buffer());
+        .field("queue_capacity", args.buffer())
+        .field("batch", cli.batch);
     if cli.try_submit {
         summary = summary
             .field("try_submit_refusals", refused)
