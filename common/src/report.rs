@@ -69,6 +69,9 @@ impl Reporter {
 
     /// "Worker 2 started job 5" / `{"event":"started",...}`.
     pub fn started(&self, job: &Job, worker: usize) {
+        if self.quiet {
+            return; // not even a clock read: with trivial jobs it would cost more than the job
+        }
         self.started_detail(job, worker, Instant::now(), Detail::default);
     }
 
@@ -91,6 +94,9 @@ impl Reporter {
     /// "Worker 2 finished job 5" / `{"event":"finished",...,"outcome":"ok","output":10}`.
     /// Call it on the worker, before the job leaves the in-flight gauge: `t_ms` is now.
     pub fn finished(&self, result: &JobResult) {
+        if self.quiet {
+            return;
+        }
         self.finished_detail(result, Instant::now(), Detail::default);
     }
 

@@ -18,8 +18,22 @@ pub fn live_threads() -> Option<usize> {
 
 /// Threads alive beyond the main thread and the process-lifetime helpers: 0 once every worker
 /// has been joined.
+///
+/// A joined thread can stay listed in `/proc/self/task` for a few microseconds after `join`
+/// returns (the kernel wakes the joiner before it removes the thread), so a count above 0 is
+/// re-read for up to 100 ms before it is reported: a thread that is really still running (a
+/// leak) stays visible, a thread that is merely being removed does not.
 pub fn alive_beyond_main() -> Option<usize> {
-    live_threads().map(|n| n.saturating_sub(1 + HELPER_THREADS.load(Ordering::SeqCst)))
+    let extra = || live_threads().map(|n| n.saturating_sub(1 + HELPER_THREADS.load(Ordering::SeqCst)));
+    let mut alive = extra()?;
+    for _ in 0..100 {
+        if alive == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        alive = extra()?;
+    }
+    Some(alive)
 }
 
 /// The process's peak resident set size in KiB (Linux: `VmHWM` in `/proc/self/status`), or `None`

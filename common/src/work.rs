@@ -133,7 +133,12 @@ pub fn is_prime_naive_until<T>(n: u64, cancel: &Receiver<T>) -> Option<bool> {
     let mut hi = n;
     while hi > 2 {
         let lo = hi.saturating_sub(CHUNK).max(2);
-        if (lo..hi).rev().any(|i| n % i == 0) {
+        // Same 32-bit fast path as `is_prime_naive`: lo < hi <= n, so they fit when n does.
+        let divides = match (u32::try_from(n), u32::try_from(lo), u32::try_from(hi)) {
+            (Ok(n), Ok(lo), Ok(hi)) => (lo..hi).rev().any(|i| n % i == 0),
+            _ => (lo..hi).rev().any(|i| n % i == 0),
+        };
+        if divides {
             return Some(false);
         }
         hi = lo;

@@ -129,7 +129,9 @@ fn run() -> anyhow::Result<ExitCode> {
         };
         report.received(&result);
         tally.record(&result.outcome);
-        by_worker.entry(result.worker).or_default().push(result.job.id);
+        if cli.group_by_worker {
+            by_worker.entry(result.worker).or_default().push(result.job.id);
+        }
     }
 
     // Every thread is joined before the summary counts the threads still alive.

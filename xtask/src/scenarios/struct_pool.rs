@@ -67,5 +67,46 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
         )
         .check(counted("failed", 2)),
+        // Batched submit: jobs travel in chunks, results too; each job is still reported once,
+        // a panic inside a chunk fails only its own job, and --ordered still holds.
+        Scenario::run(
+            "batched-submit",
+            &[
+                "--jobs",
+                "50",
+                "--workers",
+                "3",
+                "--work-ms",
+                "2",
+                "--batch",
+                "4",
+                "--panic-every",
+                "7",
+                "--ordered",
+            ],
+            1,
+        )
+        .outputs(OutputRule::Double)
+        .check(counted("failed", 7))
+        .check(counted("batch", 4)),
+        Scenario::run(
+            "batched-dispatch-quiet",
+            &[
+                "--jobs",
+                "100000",
+                "--workload",
+                "dispatch",
+                "--batch",
+                "256",
+                "--quiet",
+            ],
+            0,
+        )
+        .summary_only()
+        .partial_concurrency(),
+        Scenario::bad_input(
+            "bad-input/batch-with-try-submit",
+            &["--batch", "4", "--try-submit"],
+        ),
     ]
 }
