@@ -59,48 +59,49 @@ pub struct Work {
 impl Work {
     /// Does the job's work on this thread and returns how it ended.
     pub fn run(&self, job: &Job) -> Outcome {
-        match self.workload {
-            Workload::Sleep => std::thread::sleep(self.duration),
-            Workload::Cpu | Workload::Dispatch => {}
-        }
-        self.finish(job)
+        let output = match self.workload {
+            Workload::Sleep => {
+                std::thread::sleep(self.duration);
+                job.value * 2
+            }
+            Workload::Cpu => u64::from(is_prime_naive(job.value)),
+            Workload::Dispatch => job.value * 2,
+        };
+        self.finish(job, output)
     }
 
     /// Like [`Work::run`], but gives up with [`Outcome::Cancelled`] as soon as `cancel` becomes
     /// ready. `cancel` is a broadcast channel that never carries a message: it becomes ready for
     /// every receiver at once when its last sender is dropped (Go's `ctx.Done()`).
     pub fn run_until<T>(&self, job: &Job, cancel: &Receiver<T>) -> Outcome {
-        match self.workload {
+        let output = match self.workload {
             Workload::Sleep => {
                 crossbeam::select! {
                     recv(cancel) -> _ => return Outcome::Cancelled,
-                    default(self.duration) => {}
+                    default(self.duration) => job.value * 2,
                 }
             }
-            Workload::Cpu => {
-                if is_prime_naive_until(job.value, cancel).is_none() {
-                    return Outcome::Cancelled;
-                }
-            }
-            Workload::Dispatch => {}
-        }
+            Workload::Cpu => match is_prime_naive_until(job.value, cancel) {
+                Some(prime) => u64::from(prime),
+                None => return Outcome::Cancelled,
+            },
+            Workload::Dispatch => job.value * 2,
+        };
         if is_cancelled(cancel) {
             return Outcome::Cancelled;
         }
-        self.finish(job)
+        self.finish(job, output)
     }
 
-    fn finish(&self, job: &Job) -> Outcome {
+    /// The job's outcome once its work produced `output`: ok, unless `--fail-every` picks it.
+    fn finish(&self, job: &Job, output: u64) -> Outcome {
         if self.fail_every > 0 && job.id % self.fail_every == 0 {
             return Outcome::Failed(format!(
                 "simulated failure: job {} is a multiple of --fail-every {}",
                 job.id, self.fail_every
             ));
         }
-        match self.workload {
-            Workload::Sleep | Workload::Dispatch => Outcome::Ok(job.value * 2),
-            Workload::Cpu => Outcome::Ok(u64::from(is_prime_naive(job.value))),
-        }
+        Outcome::Ok(output)
     }
 }
 
