@@ -220,6 +220,15 @@ mod tests {
             fail_every: 0,
         };
         let (tx, rx) = crossbeam::channel::bounded::<()>(0);
+        let cpu = Work {
+            workload: Workload::Cpu,
+            duration: Duration::ZERO,
+            fail_every: 0,
+        };
+        for value in [97, 100, 1_000_003] {
+            let job = Job { id: 1, value };
+            assert_eq!(cpu.run_until(&job, &rx), cpu.run(&job), "value {value}");
+        }
         drop(tx);
         assert_eq!(
             sleepy.run_until(&Job { id: 1, value: 1 }, &rx),
