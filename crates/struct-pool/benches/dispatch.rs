@@ -34,7 +34,7 @@ fn expected() -> u64 {
 #[divan::bench(sample_count = 20, sample_size = 1)]
 fn worker_pool_submit(bencher: Bencher<'_, '_>) {
     bencher.counter(ItemsCount::new(JOBS)).bench_local(|| {
-        let pool = WorkerPool::new(WORKERS, QUEUE, |_, n: u64| job(n)).expect("threads start");
+        let pool = WorkerPool::new(WORKERS, QUEUE, |_, &n: &u64| job(n)).expect("threads start");
         let sum: u64 = thread::scope(|s| {
             s.spawn(|| {
                 for n in 0..JOBS {
@@ -52,8 +52,10 @@ fn worker_pool_submit(bencher: Bencher<'_, '_>) {
 #[divan::bench(sample_count = 20, sample_size = 1, args = [16, 256, 4096])]
 fn worker_pool_submit_batch(bencher: Bencher<'_, '_>, batch: u64) {
     bencher.counter(ItemsCount::new(JOBS)).bench_local(|| {
-        let pool = WorkerPool::new(WORKERS, QUEUE.div_ceil(batch as usize).max(2), |_, n: u64| job(n))
-            .expect("threads start");
+        let pool = WorkerPool::new(WORKERS, QUEUE.div_ceil(batch as usize).max(2), |_, &n: &u64| {
+            job(n)
+        })
+        .expect("threads start");
         let sum: u64 = thread::scope(|s| {
             s.spawn(|| {
                 let mut start = 0;

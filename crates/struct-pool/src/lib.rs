@@ -4,7 +4,7 @@
 //! ```
 //! use struct_pool::WorkerPool;
 //!
-//! let pool = WorkerPool::new(2, 8, |_worker, n: u64| n * 2).expect("threads start");
+//! let pool = WorkerPool::new(2, 8, |_worker, &n: &u64| n * 2).expect("threads start");
 //! for n in 0..4 {
 //!     pool.submit(n).expect("the pool is open");
 //! }
@@ -21,7 +21,7 @@
 //! ```
 //! use struct_pool::WorkerPool;
 //!
-//! let pool = WorkerPool::new(2, 4, |_worker, n: u64| n * 2).expect("threads start");
+//! let pool = WorkerPool::new(2, 4, |_worker, &n: &u64| n * 2).expect("threads start");
 //! assert_eq!(pool.submit_batch((0..100).collect()).expect("the pool is open"), 0..100);
 //! assert_eq!(pool.submit(100).expect("the pool is open"), 100);
 //! let mut outputs: Vec<u64> = pool.join().into_iter().filter_map(|done| done.result.ok()).collect();
@@ -43,14 +43,17 @@ use std::time::Instant;
 
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 
-/// A job that has been run: its submission number, the worker that ran it, and its output or the
-/// message of the panic it raised.
+/// A job that has been run: its submission number, the worker that ran it, the job itself (handed
+/// back, like Go's `Result{JobID}`, so a result always names its job, even after a panic), and its
+/// output or the message of the panic it raised.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completed<R> {
+pub struct Completed<J, R> {
     /// 0 for the first job submitted, 1 for the next, and so on.
     pub seq: u64,
     /// 1-based id of the worker that ran the job.
     pub worker: usize,
+    /// The job, handed back.
+    pub job: J,
     /// The job's output, or `Err(panic message)` if it panicked.
     pub result: Result<R, String>,
     /// When the job ended (on the worker). For a job that ran in a batch and did not panic, when
@@ -84,9 +87,9 @@ enum Task<J> {
 }
 
 /// One message on the results queue: the result of a single job, or of a whole batch.
-enum Done<R> {
-    One(Completed<R>),
-    Batch(Vec<Completed<R>>),
+enum Done<J, R> {
+    One(Completed<J, R>),
+    Batch(Vec<Completed<J, R>>),
 }
 
 /// The submitting end: the queue's only `Sender` and the next submission number, under one lock
@@ -100,17 +103,17 @@ struct Queue<J> {
 /// A fixed set of worker threads running `job_fn` on submitted jobs.
 pub struct WorkerPool<J, R> {
     queue: Mutex<Queue<J>>,
-    results: Receiver<Done<R>>,
+    results: Receiver<Done<J, R>>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
-    /// Starts `workers` threads that run `job_fn(worker_id, job)`; at most `queue_capacity` jobs wait
+    /// Starts `workers` threads that run `job_fn(worker_id, &job)`; at most `queue_capacity` jobs wait
     /// in the queue (0 makes every `submit` a hand-over to a free worker). The capacity counts
     /// messages: a batch takes one slot, whatever its length.
     pub fn new<F>(workers: usize, queue_capacity: usize, job_fn: F) -> std::io::Result<Self>
     where
-        F: Fn(usize, J) -> R + Send + Sync + 'static,
+        F: Fn(usize, &J) -> R + Send + Sync + 'static,
     {
         let (jobs_tx, jobs_rx) = channel::bounded::<Task<J>>(queue_capacity);
         let (results_tx, results) = channel::bounded(queue_capacity.max(workers));
@@ -207,22 +210,22 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     /// Results as they complete. The iterator ends once the pool is closed and every submitted job
     /// has been reported (so close the pool, from any thread, or it waits forever).
     /// The results of a batch come out one by one, together.
-    pub fn results(&self) -> impl Iterator<Item = Completed<R>> + '_ {
+    pub fn results(&self) -> impl Iterator<Item = Completed<J, R>> + '_ {
         self.results.iter().flat_map(Done::into_iter)
     }
 
     /// Results in submission order, held back in a reorder buffer until their turn comes.
-    pub fn ordered_results(&self) -> Ordered<impl Iterator<Item = Completed<R>> + '_, R> {
+    pub fn ordered_results(&self) -> Ordered<impl Iterator<Item = Completed<J, R>> + '_, J, R> {
         Ordered::new(self.results())
     }
 
     /// Closes the pool, waits for every queued job, joins every worker, and returns the results
     /// nobody has read yet.
-    pub fn join(mut self) -> Vec<Completed<R>> {
+    pub fn join(mut self) -> Vec<Completed<J, R>> {
         self.shutdown()
     }
 
-    fn shutdown(&mut self) -> Vec<Completed<R>> {
+    fn shutdown(&mut self) -> Vec<Completed<J, R>> {
         self.close();
         // Draining is what lets a worker blocked on a full results queue finish and exit; the
         // iterator ends when the last worker has dropped its results sender.
@@ -256,23 +259,27 @@ impl<J, R> Drop for WorkerPool<J, R> {
 fn worker_loop<J, R>(
     id: usize,
     jobs: &Receiver<Task<J>>,
-    results: &Sender<Done<R>>,
-    job_fn: &impl Fn(usize, J) -> R,
+    results: &Sender<Done<J, R>>,
+    job_fn: &impl Fn(usize, &J) -> R,
 ) {
-    let run = |job: J| catch_unwind(AssertUnwindSafe(|| job_fn(id, job))).map_err(|p| panic_message(&*p));
+    let run = |job: &J| catch_unwind(AssertUnwindSafe(|| job_fn(id, job))).map_err(|p| panic_message(&*p));
     for task in jobs {
         let done = match task {
-            Task::One { seq, job } => Done::One(Completed {
-                seq,
-                worker: id,
-                result: run(job),
-                ended: Instant::now(),
-            }),
+            Task::One { seq, job } => {
+                let result = run(&job);
+                Done::One(Completed {
+                    seq,
+                    worker: id,
+                    job,
+                    result,
+                    ended: Instant::now(),
+                })
+            }
             Task::Batch { first, jobs } => {
                 let mut batch = Vec::with_capacity(jobs.len());
                 let placeholder = Instant::now();
                 for (seq, job) in (first..).zip(jobs) {
-                    let result = run(job);
+                    let result = run(&job);
                     let ended = if result.is_err() {
                         Instant::now()
                     } else {
@@ -281,6 +288,7 @@ fn worker_loop<J, R>(
                     batch.push(Completed {
                         seq,
                         worker: id,
+                        job,
                         result,
                         ended,
                     });
@@ -317,11 +325,11 @@ impl<J> Task<J> {
     }
 }
 
-impl<R> IntoIterator for Done<R> {
-    type Item = Completed<R>;
-    type IntoIter = DoneIter<R>;
+impl<J, R> IntoIterator for Done<J, R> {
+    type Item = Completed<J, R>;
+    type IntoIter = DoneIter<J, R>;
 
-    fn into_iter(self) -> DoneIter<R> {
+    fn into_iter(self) -> DoneIter<J, R> {
         match self {
             Done::One(done) => DoneIter::One(Some(done)),
             Done::Batch(batch) => DoneIter::Batch(batch.into_iter()),
@@ -330,15 +338,15 @@ impl<R> IntoIterator for Done<R> {
 }
 
 /// The results in one message, one by one (no allocation for a single job's result).
-enum DoneIter<R> {
-    One(Option<Completed<R>>),
-    Batch(std::vec::IntoIter<Completed<R>>),
+enum DoneIter<J, R> {
+    One(Option<Completed<J, R>>),
+    Batch(std::vec::IntoIter<Completed<J, R>>),
 }
 
-impl<R> Iterator for DoneIter<R> {
-    type Item = Completed<R>;
+impl<J, R> Iterator for DoneIter<J, R> {
+    type Item = Completed<J, R>;
 
-    fn next(&mut self) -> Option<Completed<R>> {
+    fn next(&mut self) -> Option<Completed<J, R>> {
         match self {
             DoneIter::One(done) => done.take(),
             DoneIter::Batch(batch) => batch.next(),
@@ -357,13 +365,13 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Puts completed jobs back into submission order (a reorder buffer keyed by `seq`).
-pub struct Ordered<I, R> {
+pub struct Ordered<I, J, R> {
     inner: I,
     next: u64,
-    held: BTreeMap<u64, Completed<R>>,
+    held: BTreeMap<u64, Completed<J, R>>,
 }
 
-impl<I: Iterator<Item = Completed<R>>, R> Ordered<I, R> {
+impl<I: Iterator<Item = Completed<J, R>>, J, R> Ordered<I, J, R> {
     pub fn new(inner: I) -> Self {
         Ordered {
             inner,
@@ -378,10 +386,10 @@ impl<I: Iterator<Item = Completed<R>>, R> Ordered<I, R> {
     }
 }
 
-impl<I: Iterator<Item = Completed<R>>, R> Iterator for Ordered<I, R> {
-    type Item = Completed<R>;
+impl<I: Iterator<Item = Completed<J, R>>, J, R> Iterator for Ordered<I, J, R> {
+    type Item = Completed<J, R>;
 
-    fn next(&mut self) -> Option<Completed<R>> {
+    fn next(&mut self) -> Option<Completed<J, R>> {
         loop {
             if let Some(done) = self.held.remove(&self.next) {
                 self.next += 1;
@@ -409,7 +417,7 @@ mod tests {
     fn a_panicking_job_becomes_a_failed_result_and_the_worker_keeps_serving() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {})); // keep the expected panics out of the test output
-        let pool = WorkerPool::new(1, 4, |_, n: u32| {
+        let pool = WorkerPool::new(1, 4, |_, &n: &u32| {
             assert!(n != 2, "job {n} exploded");
             n
         })
@@ -437,7 +445,7 @@ mod tests {
     #[test]
     fn try_submit_on_a_full_queue_gives_the_job_back() {
         let (gate_tx, gate_rx) = channel::bounded::<()>(0);
-        let pool = WorkerPool::new(1, 1, move |_, n: u32| {
+        let pool = WorkerPool::new(1, 1, move |_, &n: &u32| {
             let _ = gate_rx.recv(); // blocks until the test lets it go
             n
         })
@@ -462,7 +470,7 @@ mod tests {
         let witness = Arc::new(());
         {
             let (done, witness) = (Arc::clone(&done), Arc::clone(&witness));
-            let pool = WorkerPool::new(3, 16, move |_, n: u64| {
+            let pool = WorkerPool::new(3, 16, move |_, &n: &u64| {
                 let _keep = &witness;
                 std::thread::sleep(Duration::from_millis(10));
                 done.fetch_add(1, Ordering::SeqCst);
@@ -480,7 +488,7 @@ mod tests {
 
     #[test]
     fn submit_after_close_is_refused() {
-        let pool = WorkerPool::new(2, 2, |_, n: u8| n).expect("start");
+        let pool = WorkerPool::new(2, 2, |_, &n: &u8| n).expect("start");
         pool.close();
         assert_eq!(pool.submit(7), Err(SubmitError::Closed(7)));
         assert!(pool.join().is_empty());
@@ -488,7 +496,7 @@ mod tests {
 
     #[test]
     fn ordered_results_come_in_submission_order() {
-        let pool = WorkerPool::new(4, 64, |_, n: u64| {
+        let pool = WorkerPool::new(4, 64, |_, &n: &u64| {
             // Later jobs finish sooner, so completion order is scrambled.
             std::thread::sleep(Duration::from_millis(20 - n));
             n
@@ -508,9 +516,9 @@ mod tests {
 
     #[test]
     fn zero_jobs_and_more_workers_than_jobs() {
-        let empty = WorkerPool::new(4, 0, |_, n: u8| n).expect("start");
+        let empty = WorkerPool::new(4, 0, |_, &n: &u8| n).expect("start");
         assert!(empty.join().is_empty());
-        let pool = WorkerPool::new(16, 4, |_, n: u8| n).expect("start");
+        let pool = WorkerPool::new(16, 4, |_, &n: &u8| n).expect("start");
         for n in 0..3 {
             pool.submit(n).expect("open");
         }
@@ -521,7 +529,7 @@ mod tests {
 
     #[test]
     fn batches_are_numbered_in_order_and_every_job_runs_once() {
-        let pool = WorkerPool::new(3, 2, |worker, n: u64| (worker, n * 2)).expect("start");
+        let pool = WorkerPool::new(3, 2, |worker, &n: &u64| (worker, n * 2)).expect("start");
         std::thread::scope(|s| {
             s.spawn(|| {
                 assert_eq!(pool.submit(1000).expect("open"), 0);
@@ -557,7 +565,7 @@ mod tests {
     fn a_panic_inside_a_batch_fails_only_its_job() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let pool = WorkerPool::new(1, 1, |_, n: u32| {
+        let pool = WorkerPool::new(1, 1, |_, &n: &u32| {
             assert!(n % 4 != 3, "job {n} exploded");
             n
         })
@@ -576,7 +584,7 @@ mod tests {
 
     #[test]
     fn submit_batch_after_close_gives_the_jobs_back() {
-        let pool = WorkerPool::new(1, 1, |_, n: u8| n).expect("start");
+        let pool = WorkerPool::new(1, 1, |_, &n: &u8| n).expect("start");
         pool.close();
         assert_eq!(
             pool.submit_batch(vec![1, 2, 3]),
@@ -587,7 +595,7 @@ mod tests {
 
     #[test]
     fn ordered_results_work_across_batches() {
-        let pool = WorkerPool::new(4, 8, |_, n: u64| {
+        let pool = WorkerPool::new(4, 8, |_, &n: &u64| {
             std::thread::sleep(Duration::from_millis(n % 3));
             n
         })
@@ -613,7 +621,7 @@ mod tests {
         let witness = Arc::new(());
         {
             let witness = Arc::clone(&witness);
-            let pool = WorkerPool::new(2, 1, move |_, n: u64| {
+            let pool = WorkerPool::new(2, 1, move |_, &n: &u64| {
                 let _keep = &witness;
                 n
             })
@@ -634,6 +642,7 @@ mod tests {
     fn the_reorder_buffer_flushes_what_it_holds() {
         let now = Instant::now();
         let done = |seq| Completed {
+            job: (),
             seq,
             worker: 1,
             result: Ok(seq),

@@ -1,9 +1,10 @@
 //! # struct-pool — a reusable `WorkerPool` type
 //!
-//! The pool as a value: `WorkerPool::new(workers, queue_capacity, job_fn)` starts the workers;
-//! `submit` queues a job and blocks while the queue is full (backpressure), `try_submit` gives the
+//! The pool as a value: `WorkerPool::new(workers, queue_capacity, job_fn)` starts the workers,
+//! which call `job_fn(worker_id, &job)`; `submit` queues a job and blocks while the queue is full (backpressure), `try_submit` gives the
 //! job back instead of blocking, `close` stops intake, `results()` iterates results as they come,
-//! `join` waits for everything. Dropping the pool closes it and joins every worker, so no thread
+//! `join` waits for everything. Each result hands its job back (Go's `Result{JobID}`), so a result
+//! always names its job, also after a panic. Dropping the pool closes it and joins every worker, so no thread
 //! can outlive it. The pool itself is in `src/lib.rs` (about 400 lines with its docs); this file
 //! uses it in the shape of Go original 003: a submitter thread, a results-printer thread, and the
 //! pool.
@@ -94,7 +95,7 @@ fn run() -> anyhow::Result<ExitCode> {
         } else {
             args.buffer()
         };
-        WorkerPool::new(args.workers, capacity, move |worker, job: Job| {
+        WorkerPool::new(args.workers, capacity, move |worker, &job: &Job| {
             let _in_flight = gauge.enter();
             report.started(&job, worker);
             if panic_every > 0 && job.id % panic_every == 0 {
@@ -110,8 +111,6 @@ fn run() -> anyhow::Result<ExitCode> {
         })?
     };
 
-    // The jobs, indexed by submission number, so a panicked job's result can name its job.
-    let jobs: Vec<Job> = args.job_list().collect();
     let mut tally = Tally {
         submitted: args.jobs,
         ..Tally::default()
@@ -124,15 +123,18 @@ fn run() -> anyhow::Result<ExitCode> {
         let submitter = s.spawn(|| {
             if cli.batch > 1 {
                 // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
-                for chunk in jobs.chunks(usize::try_from(cli.batch).unwrap_or(usize::MAX)) {
-                    if pool.submit_batch(chunk.to_vec()).is_err() {
+                let size = usize::try_from(cli.batch).unwrap_or(usize::MAX);
+                let mut jobs = args.job_list().peekable();
+                while jobs.peek().is_some() {
+                    let chunk: Vec<Job> = jobs.by_ref().take(size).collect();
+                    if pool.submit_batch(chunk).is_err() {
                         return; // closed: cannot happen before the close below
                     }
                 }
                 pool.close();
                 return;
             }
-            for &job in &jobs {
+            for job in args.job_list() {
                 if cli.try_submit {
                     let mut job = job;
                     loop {
@@ -154,10 +156,9 @@ fn run() -> anyhow::Result<ExitCode> {
         });
 
         // The results printer (Go 003's second goroutine), here on the scope's main thread.
-        let mut print = |done: Completed<Outcome>| {
-            let Some(&job) = usize::try_from(done.seq).ok().and_then(|i| jobs.get(i)) else {
-                return;
-            };
+        // The pool hands each job back with its result, so even a panicked job is named.
+        let mut print = |done: Completed<Job, Outcome>| {
+            let job = done.job;
             let result = match done.result {
                 Ok(outcome) => JobResult {
                     job,
