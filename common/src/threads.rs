@@ -55,13 +55,39 @@ mod tests {
         }
     }
 
+    /// Names of the process's threads (Linux: `/proc/self/task/*/comm`).
+    fn thread_names() -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .collect()
+    }
+
     #[test]
     fn sees_a_running_thread() {
-        let Some(before) = live_threads() else { return };
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let handle = std::thread::spawn(move || rx.recv());
-        assert!(live_threads().unwrap_or(0) > before);
-        drop(tx);
+        // Other tests start and stop threads in parallel, so look for this thread by its name
+        // rather than comparing counts.
+        if live_threads().is_none() {
+            return;
+        }
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name("probe-7f3a".into())
+            .spawn(move || {
+                let _ = ready_tx.send(()); // the name is set before this closure runs
+                stop_rx.recv()
+            })
+            .expect("spawn");
+        ready_rx.recv().expect("the probe thread started");
+        assert!(
+            thread_names().iter().any(|n| n == "probe-7f3a"),
+            "{:?}",
+            thread_names()
+        );
+        drop(stop_tx);
         let _ = handle.join();
     }
 }
