@@ -20,14 +20,7 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
         )
         .outputs(OutputRule::Double)
-        .check(|run| {
-            let failed = run.summary("failed")?.as_u64();
-            if failed == Some(3) {
-                Ok(())
-            } else {
-                Err(format!("expected 3 failed jobs, got {failed:?}"))
-            }
-        }),
+        .check(|run| run.expect_count("failed", 3)),
         Scenario::run(
             "rendezvous-channel",
             &[

@@ -140,12 +140,12 @@ pub fn scenarios() -> Vec<Scenario> {
         .interrupt(Interrupt::AfterStarted(3))
         .partial_concurrency()
         .check(|run| {
-            let not_started = field(run, "not_started")?;
+            let not_started = run.count("not_started")?;
             if not_started == 0 {
                 return Err("the run ended before Ctrl-C stopped it: nothing was not_started".into());
             }
             // Each batch committed or rolled back whole: inserted rows are whole batches.
-            let (inserted, ok) = (field(run, "rows_inserted")?, field(run, "ok")?);
+            let (inserted, ok) = (run.count("rows_inserted")?, run.count("ok")?);
             if inserted != ok * 100 {
                 return Err(format!(
                     "{inserted} rows inserted by {ok} ok batches of 100: a batch landed in part"
@@ -158,9 +158,9 @@ pub fn scenarios() -> Vec<Scenario> {
                 "rows_not_written",
             ]
             .iter()
-            .map(|k| field(run, k))
+            .map(|k| run.count(k))
             .sum::<Result<u64, String>>()?;
-            if parts != field(run, "rows_generated")? {
+            if parts != run.count("rows_generated")? {
                 return Err(format!(
                     "inserted + existing + rejected + not written = {parts} != 50000"
                 ));
@@ -215,27 +215,17 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-fn field(run: &Run<'_>, key: &str) -> Result<u64, String> {
-    run.summary(key)?
-        .as_u64()
-        .ok_or_else(|| format!("summary field \"{key}\" is not a count"))
-}
-
 fn expect_rows(run: &Run<'_>, expected: &[(&str, u64)]) -> Result<(), String> {
-    for (key, want) in expected {
-        let got = field(run, key)?;
-        if got != *want {
-            return Err(format!("expected {key} = {want}, got {got}"));
-        }
-    }
-    Ok(())
+    expected
+        .iter()
+        .try_for_each(|(key, want)| run.expect_count(key, *want))
 }
 
 /// The example's own count (`durable_rows`) = rows before + rows inserted = what a second
 /// process counts in the file.
 fn durable_matches(run: &Run<'_>) -> Result<(), String> {
-    let durable = field(run, "durable_rows")?;
-    let (before, inserted) = (field(run, "rows_before")?, field(run, "rows_inserted")?);
+    let durable = run.count("durable_rows")?;
+    let (before, inserted) = (run.count("rows_before")?, run.count("rows_inserted")?);
     if durable != before + inserted {
         return Err(format!(
             "durable_rows {durable} != rows_before {before} + rows_inserted {inserted}"

@@ -9,15 +9,6 @@ use serde_json::Value;
 
 use super::{Interrupt, Run, Scenario};
 
-fn summary_is(run: &Run<'_>, key: &str, expected: u64) -> Result<(), String> {
-    let got = run.summary(key)?.as_u64();
-    if got == Some(expected) {
-        Ok(())
-    } else {
-        Err(format!("expected summary {key} = {expected}, got {got:?}"))
-    }
-}
-
 /// The number after `marker` in `url` (up to `/`, `?` or the end).
 fn number_after(url: &str, marker: &str) -> Option<u64> {
     let rest = &url[url.find(marker)? + marker.len()..];
@@ -115,7 +106,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 return Err(format!("checked {checked} routes, expected 100"));
             }
             for (key, n) in [("ok", 93), ("http_error", 6), ("timeout", 1), ("other", 0)] {
-                summary_is(run, key, n)?;
+                run.expect_count(key, n)?;
             }
             // A request the client timed out on may linger on the server until it notices
             // (≤ 25 ms), so only the upper bound is checked here.
@@ -142,7 +133,7 @@ pub fn scenarios() -> Vec<Scenario> {
             if peak != 6 {
                 return Err(format!("server peak concurrency {peak}, expected 6 = workers"));
             }
-            summary_is(run, "server_requests", 48)
+            run.expect_count("server_requests", 48)
         }),
         // A URL file with comments, blank lines, malformed URLs, a refused connection and a body
         // over --max-bytes, plus one URL as an argument: each bad line fails alone.
@@ -164,8 +155,8 @@ pub fn scenarios() -> Vec<Scenario> {
         .partial_concurrency()
         .setup(|dir| Ok(std::fs::write(dir.join("urls.txt"), URL_FILE)?))
         .check(|run| {
-            summary_is(run, "submitted", 9)?;
-            summary_is(run, "ok", 3)?;
+            run.expect_count("submitted", 9)?;
+            run.expect_count("ok", 3)?;
             let checked = routes_match(run, 4096)?;
             if checked != 5 {
                 return Err(format!("checked {checked} routes, expected 5"));
@@ -215,9 +206,9 @@ pub fn scenarios() -> Vec<Scenario> {
                     ));
                 }
             }
-            summary_is(run, "ok", 1)?;
-            summary_is(run, "requests", 7)?;
-            summary_is(run, "server_requests", 7)
+            run.expect_count("ok", 1)?;
+            run.expect_count("requests", 7)?;
+            run.expect_count("server_requests", 7)
         }),
         Scenario::run("zero-urls", &["--jobs", "0"], 0),
         // Ctrl-C mid-run: dispatching stops, requests in flight finish, the rest are not started.
@@ -246,7 +237,7 @@ pub fn scenarios() -> Vec<Scenario> {
             if run.summary("interrupted")? != &Value::Bool(true) {
                 return Err("summary interrupted is not true".to_owned());
             }
-            summary_is(run, "cancelled", 0)
+            run.expect_count("cancelled", 0)
         }),
         Scenario::bad_input(
             "bad-input/missing-url-file",

@@ -69,6 +69,21 @@ impl Run<'_> {
             .get(key)
             .ok_or_else(|| format!("the summary has no \"{key}\""))
     }
+
+    /// The summary's count `key`.
+    pub fn count(&self, key: &str) -> Result<u64, String> {
+        self.summary(key)?
+            .as_u64()
+            .ok_or_else(|| format!("summary field \"{key}\" is not a count"))
+    }
+
+    /// Fails unless the summary's count `key` is `expected`.
+    pub fn expect_count(&self, key: &str, expected: u64) -> Result<(), String> {
+        match self.count(key)? {
+            got if got == expected => Ok(()),
+            got => Err(format!("expected summary {key} = {expected}, got {got}")),
+        }
+    }
 }
 
 pub type Check = Box<dyn Fn(&Run<'_>) -> Result<(), String>>;

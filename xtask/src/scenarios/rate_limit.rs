@@ -51,15 +51,6 @@ fn starts_keep_the_rate(run: &Run<'_>, rate: f64, burst: f64) -> Result<(), Stri
     Ok(())
 }
 
-fn summary_is(run: &Run<'_>, key: &str, expected: u64) -> Result<(), String> {
-    let got = run.summary(key)?.as_u64();
-    if got == Some(expected) {
-        Ok(())
-    } else {
-        Err(format!("expected summary {key} = {expected}, got {got:?}"))
-    }
-}
-
 pub fn scenarios() -> Vec<Scenario> {
     vec![
         // Go's RateLimitedPool: 5 workers, 2 permits, 10 jobs of 100 ms. I2 checks that the peak
@@ -67,8 +58,8 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario::run("defaults", &[], 0)
             .outputs(OutputRule::Double)
             .check(|run| {
-                summary_is(run, "max_in_flight", 2)?;
-                summary_is(run, "workers", 5)
+                run.expect_count("max_in_flight", 2)?;
+                run.expect_count("workers", 5)
             }),
         Scenario::run(
             "cap-below-workers",
@@ -85,7 +76,7 @@ pub fn scenarios() -> Vec<Scenario> {
             0,
         )
         .outputs(OutputRule::Double)
-        .check(|run| summary_is(run, "max_in_flight", 4)),
+        .check(|run| run.expect_count("max_in_flight", 4)),
         // The emails use case in small: many jobs, a cap of 50 among 64 workers, every event checked.
         Scenario::run(
             "many-jobs-cap-50",
@@ -102,7 +93,7 @@ pub fn scenarios() -> Vec<Scenario> {
             0,
         )
         .outputs(OutputRule::Double)
-        .check(|run| summary_is(run, "max_in_flight", 50)),
+        .check(|run| run.expect_count("max_in_flight", 50)),
         // More permits than workers: the reachable cap is the number of workers.
         Scenario::run(
             "concurrency-above-workers",
@@ -119,8 +110,8 @@ pub fn scenarios() -> Vec<Scenario> {
             0,
         )
         .check(|run| {
-            summary_is(run, "max_in_flight", 3)?;
-            summary_is(run, "concurrency", 8)
+            run.expect_count("max_in_flight", 3)?;
+            run.expect_count("concurrency", 8)
         }),
         Scenario::run(
             "rate-with-burst",
@@ -180,8 +171,8 @@ pub fn scenarios() -> Vec<Scenario> {
         .outputs(OutputRule::Double)
         .timeout(Duration::from_secs(20))
         .check(|run| {
-            summary_is(run, "failed", 6)?;
-            summary_is(run, "ok", 6)?;
+            run.expect_count("failed", 6)?;
+            run.expect_count("ok", 6)?;
             let events = run.events()?;
             let panicked = events
                 .named("finished")
@@ -213,7 +204,7 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
         )
         .outputs(OutputRule::Double)
-        .check(|run| summary_is(run, "failed", 6)),
+        .check(|run| run.expect_count("failed", 6)),
         Scenario::run("zero-jobs", &["--jobs", "0"], 0),
         Scenario::bad_input("bad-input/rate-0", &["--rate", "0"]),
         Scenario::bad_input("bad-input/rate-0-per-s", &["--rate", "0/s"]),

@@ -2,12 +2,6 @@ use super::Scenario;
 use crate::check::OutputRule;
 
 pub fn scenarios() -> Vec<Scenario> {
-    let counted = |key: &'static str, want: u64| {
-        move |run: &super::Run<'_>| match run.summary(key)?.as_u64() {
-            Some(n) if n == want => Ok(()),
-            other => Err(format!("expected {key} = {want}, got {other:?}")),
-        }
-    };
     vec![
         Scenario::run("defaults", &[], 0).outputs(OutputRule::Double),
         // A panicking job is a failed result with its message; the workers keep serving.
@@ -17,7 +11,7 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
         )
         .outputs(OutputRule::Double)
-        .check(counted("failed", 3))
+        .check(|run| run.expect_count("failed", 3))
         .check(|run| {
             let events = run.events()?;
             let reasons = events
@@ -66,7 +60,7 @@ pub fn scenarios() -> Vec<Scenario> {
             &["--jobs", "10", "--work-ms", "5", "--fail-every", "5"],
             1,
         )
-        .check(counted("failed", 2)),
+        .check(|run| run.expect_count("failed", 2)),
         // Batched submit: jobs travel in chunks, results too; each job is still reported once,
         // a panic inside a chunk fails only its own job, and --ordered still holds.
         Scenario::run(
@@ -87,8 +81,8 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
         )
         .outputs(OutputRule::Double)
-        .check(counted("failed", 7))
-        .check(counted("batch", 4)),
+        .check(|run| run.expect_count("failed", 7))
+        .check(|run| run.expect_count("batch", 4)),
         Scenario::run(
             "batched-dispatch-quiet",
             &[
