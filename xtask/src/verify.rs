@@ -79,8 +79,9 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
         });
         return report(passed, failed + 1, &failures);
     }
-    let bin_dir = target_dir(&root)?.join("debug");
-    let scratch_root = target_dir(&root)?.join("xtask-verify");
+    let target = target_dir(&root)?;
+    let bin_dir = target.join("debug");
+    let scratch_root = target.join("xtask-verify");
 
     for name in &selected {
         let Some(mut list) = scenarios::for_example(name) else {

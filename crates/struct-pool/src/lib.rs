@@ -222,19 +222,30 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     /// Closes the pool, waits for every queued job, joins every worker, and returns the results
     /// nobody has read yet.
     pub fn join(mut self) -> Vec<Completed<J, R>> {
-        self.shutdown()
+        let mut unread = Vec::new();
+        self.shutdown(|done| unread.push(done));
+        unread
     }
+}
 
-    fn shutdown(&mut self) -> Vec<Completed<J, R>> {
-        self.close();
-        // Draining is what lets a worker blocked on a full results queue finish and exit; the
-        // iterator ends when the last worker has dropped its results sender.
-        let unread: Vec<_> = self.results().collect();
+impl<J, R> WorkerPool<J, R> {
+    /// Closes the pool, drains the results into `unread`, and joins every worker. Draining is what
+    /// lets a worker blocked on a full results queue finish and exit; the results end when the
+    /// last worker has dropped its results sender.
+    fn shutdown(&mut self, mut unread: impl FnMut(Completed<J, R>)) {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .tx
+            .take();
+        self.results
+            .iter()
+            .flat_map(Done::into_iter)
+            .for_each(&mut unread);
         for handle in self.workers.drain(..) {
             // A worker never panics: job panics are caught in `worker_loop`.
             let _ = handle.join();
         }
-        unread
     }
 }
 
@@ -242,15 +253,7 @@ impl<J, R> Drop for WorkerPool<J, R> {
     /// Closes the pool and joins every worker, so no thread outlives the pool. Jobs already queued
     /// still run; their results are discarded.
     fn drop(&mut self) {
-        self.queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .tx
-            .take();
-        for _ in self.results.iter() {}
-        for handle in self.workers.drain(..) {
-            let _ = handle.join();
-        }
+        self.shutdown(drop);
     }
 }
 
