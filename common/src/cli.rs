@@ -11,7 +11,9 @@ use crate::work::{Work, Workload};
 /// error, not a million threads.
 pub const MAX_WORKERS: usize = 4096;
 
-/// Arguments shared by every example: `#[command(flatten)] pool: PoolArgs`.
+/// The arguments of the examples that run simulated jobs (`--workload`):
+/// `#[command(flatten)] pool: PoolArgs`. The domain examples (http-fetch, db-batch, image-resize,
+/// prime-pipeline) flatten only [`OutputArgs`] and define the flags that mean something to them.
 #[derive(Args, Debug, Clone)]
 pub struct PoolArgs {
     /// Number of jobs to submit (ids 1..=jobs).
@@ -27,11 +29,11 @@ pub struct PoolArgs {
     pub work_ms: u64,
 
     /// Capacity of the jobs and results channels (default: the number of jobs, at most 1024).
-    #[arg(long, value_name = "N", value_parser = parse_buffer)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_buffer)]
     pub buffer: Option<usize>,
 
     /// Seed for the job values, so a run can be reproduced exactly.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value = "42", allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
 
     /// What each job does: `sleep` (simulated I/O, `--work-ms`), `cpu` (the Go original's O(n)
@@ -40,9 +42,16 @@ pub struct PoolArgs {
     pub workload: Workload,
 
     /// Make every Nth job (by id) fail, to show that failures are reported, not dropped (0 = never).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value = "0", allow_negative_numbers = true, value_parser = parse_count)]
     pub fail_every: u64,
 
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How an example prints: flattened by every example (`PoolArgs` includes it).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct OutputArgs {
     /// Print one JSON object per line on stdout instead of human-readable lines.
     #[arg(long)]
     pub json: bool,
@@ -119,9 +128,7 @@ where
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
             _ => {
-                let rendered = err.render().to_string();
-                let first = rendered.lines().next().unwrap_or("invalid arguments");
-                print_error_line(&format!("{} (see --help)", first.trim_start_matches("error: ")));
+                print_error_line(&usage_line(&err));
                 std::process::exit(i32::from(crate::report::EXIT_USAGE));
             }
         },
@@ -134,12 +141,30 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let command = C::command()
-        .mut_arg("jobs", |a| a.default_value(defaults.jobs.to_string()))
-        .mut_arg("workers", |a| a.default_value(defaults.workers.to_string()))
-        .mut_arg("work_ms", |a| a.default_value(defaults.work_ms.to_string()));
+    let mut command = C::command();
+    for (id, value) in [
+        ("jobs", defaults.jobs.to_string()),
+        ("workers", defaults.workers.to_string()),
+        ("work_ms", defaults.work_ms.to_string()),
+    ] {
+        if command.get_arguments().any(|a| a.get_id() == id) {
+            command = command.mut_arg(id, |a| a.default_value(value));
+        }
+    }
     let matches = command.try_get_matches_from(args)?;
     C::from_arg_matches(&matches)
+}
+
+/// clap's error as one line: its first line, plus the valid values where clap lists them.
+fn usage_line(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut line = first.trim_start_matches("error: ").to_owned();
+    if let Some(values) = lines.find(|l| l.starts_with("[possible values:")) {
+        line = format!("{line} {values}");
+    }
+    format!("{line} (see --help)")
 }
 
 /// Prints `error: <message>` as exactly one line on stderr.
@@ -153,6 +178,13 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     s.trim()
         .parse::<u64>()
         .map_err(|_| format!("'{s}' is not a count (a whole number, 0 or more)"))
+}
+
+/// A seed: any non-negative whole number.
+pub fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("--seed must be a non-negative integer, got '{s}'"))
 }
 
 /// A number of workers: 1 to [`MAX_WORKERS`].
@@ -227,16 +259,33 @@ mod tests {
             &["--jobs", "abc"],
             &["--work-ms", "x"],
             &["--frobnicate"],
+            &["--seed", "-1"],
+            &["--fail-every", "-3"],
+            &["--buffer", "-1"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 
     #[test]
+    fn errors_are_one_line_and_name_the_valid_values() {
+        let err = parse(&["--seed", "-1"]).expect_err("negative seed");
+        assert!(
+            usage_line(&err).contains("--seed must be a non-negative integer"),
+            "{}",
+            usage_line(&err)
+        );
+        let err = parse(&["--workload", "gpu"]).expect_err("bad enum");
+        let line = usage_line(&err);
+        assert!(line.contains("sleep") && line.contains("dispatch"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
     fn explicit_values_win() {
         let cli = parse(&["--jobs", "0", "--workers", "8", "--json", "--workload", "cpu"]).expect("parse");
         assert_eq!((cli.pool.jobs, cli.pool.workers), (0, 8));
-        assert!(cli.pool.json);
+        assert!(cli.pool.output.json);
         assert_eq!(cli.pool.workload, Workload::Cpu);
     }
 }

@@ -6,6 +6,7 @@
 //! each example keeps them visible in its own `main.rs`.
 
 pub mod cli;
+pub mod event;
 pub mod gauge;
 pub mod progress;
 pub mod report;
@@ -13,9 +14,11 @@ pub mod signal;
 pub mod threads;
 pub mod work;
 
-pub use cli::{Defaults, PoolArgs, UsageError, parse_args};
+pub use cli::{Defaults, OutputArgs, PoolArgs, UsageError, parse_args};
 pub use gauge::InFlight;
-pub use report::{Detail, Reporter, Summary, Tally};
+pub use report::{Detail, JobRef, Reporter, Summary, Tally};
+pub use signal::Stop;
+pub use threads::{join_all, panic_message};
 pub use work::{Work, Workload};
 
 use serde::Serialize;
@@ -36,6 +39,9 @@ pub enum Outcome {
     Failed(String),
     /// The job was started but stopped by cancellation before it completed.
     Cancelled,
+    /// The job was submitted but never ran: a worker took it after the stop and handed it back
+    /// untouched, or it was still queued.
+    NotStarted,
 }
 
 impl Outcome {
@@ -45,6 +51,7 @@ impl Outcome {
             Outcome::Ok(_) => "ok",
             Outcome::Failed(_) => "failed",
             Outcome::Cancelled => "cancelled",
+            Outcome::NotStarted => "not_started",
         }
     }
 }
@@ -59,6 +66,7 @@ pub struct JobResult {
 }
 
 /// Runs an example's real `main`, turning any error into one line on stderr and exit code 2.
+/// (Once a Ctrl-C has arrived, an error still exits 2: the run could not report its jobs.)
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {

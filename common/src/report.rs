@@ -9,9 +9,11 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::{Job, JobResult, Outcome, PoolArgs};
+use crate::event::{self, Event, Fields, OutcomeKind};
+use crate::{Job, JobResult, Outcome, OutputArgs, PoolArgs};
 
 /// Every job ended ok.
 pub const EXIT_OK: u8 = 0;
@@ -21,6 +23,22 @@ pub const EXIT_INCOMPLETE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Stopped by Ctrl-C (SIGINT or SIGTERM).
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// What the reporter needs of a job: its id, and its numeric input if it has one (`value` is
+/// omitted from the events of a job without one, such as a URL).
+pub trait JobRef {
+    fn id(&self) -> u64;
+    fn value(&self) -> Option<u64>;
+}
+
+impl JobRef for Job {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn value(&self) -> Option<u64> {
+        Some(self.value)
+    }
+}
 
 /// Prints events as they happen. Shared by reference between workers (`&Reporter` or `Arc`).
 #[derive(Debug)]
@@ -32,7 +50,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// A reporter for `--json` / `--quiet`; its clock (`t_ms`) starts now.
-    pub fn new(args: &PoolArgs) -> Self {
+    pub fn new(args: &OutputArgs) -> Self {
         Self::with_flags(args.json, args.quiet)
     }
 
@@ -41,6 +59,15 @@ impl Reporter {
             json,
             quiet,
             start: Instant::now(),
+        }
+    }
+
+    /// A reporter whose clock started at `start` (for a run whose clock starts before its
+    /// arguments are parsed).
+    pub fn starting_at(args: &OutputArgs, start: Instant) -> Self {
+        Reporter {
+            start,
+            ..Self::new(args)
         }
     }
 
@@ -57,6 +84,11 @@ impl Reporter {
         self.start.elapsed()
     }
 
+    /// When the reporter's clock started.
+    pub fn started_instant(&self) -> Instant {
+        self.start
+    }
+
     /// Milliseconds since the reporter was created, to the microsecond.
     pub fn t_ms(&self) -> f64 {
         round3(self.start.elapsed().as_secs_f64() * 1000.0)
@@ -68,7 +100,7 @@ impl Reporter {
     }
 
     /// "Worker 2 started job 5" / `{"event":"started",...}`.
-    pub fn started(&self, job: &Job, worker: usize) {
+    pub fn started(&self, job: &impl JobRef, worker: usize) {
         if self.quiet {
             return; // not even a clock read: with trivial jobs it would cost more than the job
         }
@@ -77,18 +109,33 @@ impl Reporter {
 
     /// [`Reporter::started`] for a job that began at `began` (for jobs reported later by another
     /// thread, such as a check whose job id is only known once its result arrives).
-    pub fn started_at(&self, job: &Job, worker: usize, began: Instant) {
+    pub fn started_at(&self, job: &impl JobRef, worker: usize, began: Instant) {
         self.started_detail(job, worker, began, Detail::default);
     }
 
     /// The standard `started` event plus an example's own detail (see [`Detail`]).
-    pub fn started_detail(&self, job: &Job, worker: usize, began: Instant, detail: impl FnOnce() -> Detail) {
-        self.standard(
-            detail,
-            || format!("Worker {worker} started job {}", job.id),
-            || json!({"event": "started", "job": job.id, "worker": worker, "value": job.value}),
-            began,
-        );
+    pub fn started_detail(
+        &self,
+        job: &impl JobRef,
+        worker: usize,
+        began: Instant,
+        detail: impl FnOnce() -> Detail,
+    ) {
+        if self.quiet {
+            return;
+        }
+        let Detail { human, fields } = detail();
+        if !self.json {
+            emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
+            return;
+        }
+        self.emit_event(&Event::Started(event::Started {
+            job: job.id(),
+            worker,
+            value: job.value(),
+            t_ms: self.t_ms_at(began),
+            detail: clean(fields),
+        }));
     }
 
     /// "Worker 2 finished job 5" / `{"event":"finished",...,"outcome":"ok","output":10}`.
@@ -108,28 +155,48 @@ impl Reporter {
 
     /// The standard `finished` event plus an example's own detail (see [`Detail`]).
     pub fn finished_detail(&self, result: &JobResult, ended: Instant, detail: impl FnOnce() -> Detail) {
-        let JobResult { job, worker, outcome } = result;
-        self.standard(
-            detail,
-            || match outcome {
-                Outcome::Ok(_) => format!("Worker {worker} finished job {}", job.id),
-                Outcome::Failed(reason) => format!("Worker {worker} failed job {}: {reason}", job.id),
-                Outcome::Cancelled => format!("Worker {worker} cancelled job {}", job.id),
-            },
-            || {
-                let mut event = json!({
-                    "event": "finished", "job": job.id, "worker": worker, "value": job.value,
-                    "outcome": outcome.name(),
-                });
-                match outcome {
-                    Outcome::Ok(output) => event["output"] = json!(output),
-                    Outcome::Failed(reason) => event["reason"] = json!(reason),
-                    Outcome::Cancelled => {}
-                }
-                event
-            },
-            ended,
-        );
+        self.ended(&result.job, result.worker, &result.outcome, ended, detail);
+    }
+
+    /// The terminal event of any job: `finished` for a job that ran, `not_started` for
+    /// [`Outcome::NotStarted`].
+    pub fn ended(
+        &self,
+        job: &impl JobRef,
+        worker: usize,
+        outcome: &Outcome,
+        ended: Instant,
+        detail: impl FnOnce() -> Detail,
+    ) {
+        if self.quiet {
+            return;
+        }
+        let id = job.id();
+        let (kind, output, reason) = match outcome {
+            Outcome::Ok(output) => (OutcomeKind::Ok, Some(*output), None),
+            Outcome::Failed(reason) => (OutcomeKind::Failed, None, Some(reason.clone())),
+            Outcome::Cancelled => (OutcomeKind::Cancelled, None, None),
+            Outcome::NotStarted => return self.not_started_detail(job, detail),
+        };
+        let Detail { human, fields } = detail();
+        if !self.json {
+            emit(&human.unwrap_or_else(|| match outcome {
+                Outcome::Failed(reason) => format!("Worker {worker} failed job {id}: {reason}"),
+                Outcome::Cancelled => format!("Worker {worker} cancelled job {id}"),
+                _ => format!("Worker {worker} finished job {id}"),
+            }));
+            return;
+        }
+        self.emit_event(&Event::Finished(event::Finished {
+            job: id,
+            worker,
+            value: job.value(),
+            outcome: kind,
+            output,
+            reason,
+            t_ms: self.t_ms_at(ended),
+            detail: clean(fields),
+        }));
     }
 
     /// The collector's line, "Result received: job 5 -> 10" (human form only: in JSON the
@@ -143,54 +210,32 @@ impl Reporter {
             Outcome::Ok(output) => format!("Result received: job {job} -> {output}"),
             Outcome::Failed(reason) => format!("Result received: job {job} failed: {reason}"),
             Outcome::Cancelled => format!("Result received: job {job} cancelled"),
+            Outcome::NotStarted => format!("Result received: job {job} never started"),
         };
         emit(&line);
     }
 
-    /// A submitted job that never reached a worker (after cancellation).
-    pub fn not_started(&self, job: &Job) {
+    /// A submitted job that never reached a worker (after a stop).
+    pub fn not_started(&self, job: &impl JobRef) {
         self.not_started_detail(job, Detail::default);
     }
 
     /// The standard `not_started` event plus an example's own detail (see [`Detail`]).
-    pub fn not_started_detail(&self, job: &Job, detail: impl FnOnce() -> Detail) {
-        self.standard(
-            detail,
-            || format!("Job {} never started", job.id),
-            || json!({"event": "not_started", "job": job.id, "value": job.value}),
-            Instant::now(),
-        );
-    }
-
-    /// Prints a standard event: the example's human line if it gave one, else the standard line;
-    /// in JSON the standard fields, then the example's fields (never replacing a standard one),
-    /// then `t_ms`.
-    fn standard(
-        &self,
-        detail: impl FnOnce() -> Detail,
-        human: impl FnOnce() -> String,
-        event: impl FnOnce() -> Value,
-        at: Instant,
-    ) {
+    pub fn not_started_detail(&self, job: &impl JobRef, detail: impl FnOnce() -> Detail) {
         if self.quiet {
             return;
         }
-        let Detail {
-            human: own_line,
-            fields,
-        } = detail();
+        let Detail { human, fields } = detail();
         if !self.json {
-            emit(&own_line.unwrap_or_else(human));
+            emit(&human.unwrap_or_else(|| format!("Job {} never started", job.id())));
             return;
         }
-        let mut event = event();
-        if let Value::Object(map) = &mut event {
-            for (key, value) in fields {
-                map.entry(key).or_insert(value);
-            }
-            map.insert("t_ms".into(), json!(self.t_ms_at(at)));
-        }
-        emit(&event.to_string());
+        self.emit_event(&Event::NotStarted(event::NotStarted {
+            job: job.id(),
+            value: job.value(),
+            t_ms: self.t_ms(),
+            detail: clean(fields),
+        }));
     }
 
     /// A free line for people (not printed with `--json` or `--quiet`).
@@ -200,27 +245,21 @@ impl Reporter {
         }
     }
 
-    /// An example-specific event: `human` in the default form, `event` (an object whose
-    /// `"event"` names it; `t_ms` is added) with `--json`. Suppressed by `--quiet`.
-    pub fn event(&self, human: impl FnOnce() -> String, event: impl FnOnce() -> Value) {
-        self.per_job(human, || {
-            let mut event = event();
-            if let Value::Object(map) = &mut event {
-                map.insert("t_ms".into(), json!(self.t_ms()));
-            }
-            event
-        });
-    }
-
-    fn per_job(&self, human: impl FnOnce() -> String, event: impl FnOnce() -> Value) {
+    /// An example-specific event: `human` in the default form; with `--json`, the event `make`
+    /// builds from the current `t_ms`. Suppressed by `--quiet`.
+    pub fn event(&self, human: impl FnOnce() -> String, make: impl FnOnce(f64) -> Event) {
         if self.quiet {
             return;
         }
         if self.json {
-            emit(&event().to_string());
+            self.emit_event(&make(self.t_ms()));
         } else {
             emit(&human());
         }
+    }
+
+    fn emit_event(&self, event: &Event) {
+        emit_json(event);
     }
 
     /// Prints the closing summary (always, also with `--quiet`) and returns the exit code the
@@ -229,8 +268,9 @@ impl Reporter {
     pub fn summary(&self, summary: &Summary) -> ExitCode {
         let alive = crate::threads::alive_beyond_main();
         let rss = crate::threads::peak_rss_kb();
+        let interrupted_at = crate::signal::interrupted_at().map(|at| self.t_ms_at(at));
         if self.json {
-            emit(&summary.to_json(alive, rss).to_string());
+            emit_json(&Event::Summary(summary.to_event(alive, rss, interrupted_at)));
         } else {
             emit(&summary.to_human(alive, rss));
         }
@@ -254,10 +294,24 @@ impl Detail {
         self
     }
 
-    /// A JSON field added to the event.
+    /// A JSON field added to the event (a standard field's name is ignored).
     pub fn field(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.fields.insert(key.to_owned(), value.into());
         self
+    }
+}
+
+/// An example's fields without the standard names, which it may not replace.
+fn clean(mut fields: Fields) -> Fields {
+    fields.retain(|key, _| !event::STANDARD_FIELDS.contains(&key.as_str()));
+    fields
+}
+
+fn emit_json(event: &impl Serialize) {
+    match serde_json::to_string(event) {
+        Ok(line) => emit(&line),
+        // Cannot happen: the events are plain structs with string keys.
+        Err(e) => eprintln!("error: cannot print an event as JSON: {e}"),
     }
 }
 
@@ -284,13 +338,27 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one finished job.
+    /// A tally of `submitted` jobs, none ended yet.
+    pub fn new(submitted: u64) -> Self {
+        Tally {
+            submitted,
+            ..Tally::default()
+        }
+    }
+
+    /// Counts one ended job.
     pub fn record(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Ok(_) => self.ok += 1,
             Outcome::Failed(_) => self.failed += 1,
             Outcome::Cancelled => self.cancelled += 1,
+            Outcome::NotStarted => self.not_started += 1,
         }
+    }
+
+    /// Jobs that ran (ok, failed or cancelled in flight).
+    pub fn ran(&self) -> u64 {
+        self.ok + self.failed + self.cancelled
     }
 
     /// Jobs with a terminal outcome so far.
@@ -298,6 +366,27 @@ impl Tally {
         self.ok + self.failed + self.cancelled + self.not_started
     }
 }
+
+/// The summary's standard fields, which an example's own fields may not replace.
+const SUMMARY_FIELDS: &[&str] = &[
+    "event",
+    "pattern",
+    "submitted",
+    "ok",
+    "failed",
+    "cancelled",
+    "not_started",
+    "workers",
+    "peak_in_flight",
+    "max_in_flight",
+    "wall_ms",
+    "ideal_ms",
+    "efficiency",
+    "interrupted",
+    "interrupted_at_ms",
+    "threads_alive_at_exit",
+    "peak_rss_kb",
+];
 
 /// The closing summary of a run.
 #[derive(Debug, Clone)]
@@ -307,8 +396,11 @@ pub struct Summary {
     pub workers: usize,
     pub peak_in_flight: usize,
     pub wall: Duration,
-    /// The best possible wall time, where one is defined (sleep work: ceil(jobs/workers) × work).
-    pub ideal: Option<Duration>,
+    /// An ideal wall time set by the example ([`Summary::with_ideal`]).
+    ideal: Option<Duration>,
+    /// The sleep workload's work per job and workers, for [`Summary::ideal`].
+    sleep_ideal: Option<(Duration, usize)>,
+    max_in_flight: Option<usize>,
     pub interrupted: bool,
     extra: Map<String, Value>,
     lines: Vec<String>,
@@ -323,23 +415,49 @@ impl Summary {
             peak_in_flight,
             wall,
             ideal: None,
+            sleep_ideal: None,
+            max_in_flight: None,
             interrupted: false,
             extra: Map::new(),
             lines: Vec::new(),
         }
     }
 
-    /// Sets the ideal time for the `sleep` workload: ceil(jobs / workers) × work.
+    /// Sets the ideal time for the `sleep` workload: ceil(jobs / workers) × work, over the jobs
+    /// that ran (a stopped run's ideal is that of the jobs it ran).
     pub fn with_sleep_ideal(mut self, args: &PoolArgs) -> Self {
-        if args.workload == crate::Workload::Sleep && args.jobs > 0 {
-            let rounds = args.jobs.div_ceil(args.workers as u64);
-            let ms = rounds.saturating_mul(args.work_ms);
-            self.ideal = Some(Duration::from_millis(ms));
-            self.lines.push(format!(
-                "ideal {ms} ms = ceil({} jobs / {} workers) x {} ms",
-                args.jobs, args.workers, args.work_ms
-            ));
+        if args.workload == crate::Workload::Sleep {
+            self.sleep_ideal = Some((Duration::from_millis(args.work_ms), args.workers));
         }
+        self
+    }
+
+    /// Sets the ideal wall time directly (an example whose ideal is not the sleep workload's).
+    pub fn with_ideal(mut self, ideal: Duration) -> Self {
+        self.ideal = Some(ideal);
+        self
+    }
+
+    /// The best possible wall time for the jobs that ran, where one is defined. `None` when some
+    /// job never started (a stopped run), since the wall time then includes the stop.
+    pub fn ideal(&self) -> Option<Duration> {
+        if self.tally.not_started > 0 || self.interrupted {
+            return None;
+        }
+        if let Some((work, workers)) = self.sleep_ideal {
+            let ran = self.tally.ran();
+            if ran == 0 {
+                return None;
+            }
+            let rounds = u32::try_from(ran.div_ceil(workers as u64)).unwrap_or(u32::MAX);
+            return Some(work.saturating_mul(rounds));
+        }
+        self.ideal
+    }
+
+    /// The bound on jobs in flight, where it is not `workers` (a semaphore's cap, say).
+    pub fn with_max_in_flight(mut self, bound: usize) -> Self {
+        self.max_in_flight = Some(bound);
         self
     }
 
@@ -361,7 +479,7 @@ impl Summary {
     }
 
     pub fn efficiency(&self) -> Option<f64> {
-        let ideal = self.ideal?.as_secs_f64();
+        let ideal = self.ideal()?.as_secs_f64();
         let wall = self.wall.as_secs_f64();
         (wall > 0.0).then(|| ideal / wall)
     }
@@ -378,29 +496,35 @@ impl Summary {
         }
     }
 
-    pub fn to_json(&self, threads_alive_at_exit: Option<usize>, peak_rss_kb: Option<u64>) -> Value {
+    /// The summary event, as `--json` prints it.
+    pub fn to_event(
+        &self,
+        threads_alive_at_exit: Option<usize>,
+        peak_rss_kb: Option<u64>,
+        interrupted_at_ms: Option<f64>,
+    ) -> event::RunSummary {
         let t = &self.tally;
-        let mut event = json!({
-            "event": "summary",
-            "pattern": self.pattern,
-            "submitted": t.submitted,
-            "ok": t.ok,
-            "failed": t.failed,
-            "cancelled": t.cancelled,
-            "not_started": t.not_started,
-            "workers": self.workers,
-            "peak_in_flight": self.peak_in_flight,
-            "wall_ms": round3(self.wall.as_secs_f64() * 1000.0),
-            "ideal_ms": self.ideal.map(|d| round3(d.as_secs_f64() * 1000.0)),
-            "efficiency": self.efficiency().map(round3),
-            "interrupted": self.interrupted,
-            "threads_alive_at_exit": threads_alive_at_exit,
-            "peak_rss_kb": peak_rss_kb,
-        });
-        if let Value::Object(map) = &mut event {
-            map.extend(self.extra.clone());
+        let mut extra = self.extra.clone();
+        extra.retain(|key, _| !SUMMARY_FIELDS.contains(&key.as_str()));
+        event::RunSummary {
+            pattern: self.pattern.clone(),
+            submitted: t.submitted,
+            ok: t.ok,
+            failed: t.failed,
+            cancelled: t.cancelled,
+            not_started: t.not_started,
+            workers: self.workers,
+            peak_in_flight: self.peak_in_flight,
+            max_in_flight: self.max_in_flight,
+            wall_ms: round3(self.wall.as_secs_f64() * 1000.0),
+            ideal_ms: self.ideal().map(|d| round3(d.as_secs_f64() * 1000.0)),
+            efficiency: self.efficiency().map(round3),
+            interrupted: self.interrupted,
+            interrupted_at_ms: interrupted_at_ms.filter(|_| self.interrupted),
+            threads_alive_at_exit,
+            peak_rss_kb,
+            extra,
         }
-        event
     }
 
     pub fn to_human(&self, threads_alive_at_exit: Option<usize>, peak_rss_kb: Option<u64>) -> String {
@@ -428,10 +552,20 @@ impl Summary {
         for line in &self.lines {
             out += &format!("  {line}\n");
         }
-        out += &format!(
-            "  peak jobs in flight: {} (workers: {})\n",
-            self.peak_in_flight, self.workers
-        );
+        match self.max_in_flight {
+            Some(bound) => {
+                out += &format!(
+                    "  peak jobs in flight: {} (bound: {bound}, workers: {})\n",
+                    self.peak_in_flight, self.workers
+                )
+            }
+            None => {
+                out += &format!(
+                    "  peak jobs in flight: {} (workers: {})\n",
+                    self.peak_in_flight, self.workers
+                )
+            }
+        }
         if let Some(kb) = peak_rss_kb {
             out += &format!("  peak memory (resident): {:.1} MiB\n", kb as f64 / 1024.0);
         }
@@ -479,51 +613,52 @@ mod tests {
     }
 
     #[test]
-    fn json_summary_has_the_documented_fields() {
+    fn summary_event_keeps_standard_fields_and_adds_the_example_ones() {
         let tally = Tally {
             submitted: 10,
             ok: 9,
             failed: 1,
             ..Tally::default()
         };
-        let v = summary(tally)
+        let e = summary(tally)
             .field("extra_field", 7)
-            .to_json(Some(0), Some(1000));
-        for key in [
-            "event",
-            "pattern",
-            "submitted",
-            "ok",
-            "failed",
-            "cancelled",
-            "not_started",
-            "workers",
-            "peak_in_flight",
-            "wall_ms",
-            "threads_alive_at_exit",
-        ] {
-            assert!(v.get(key).is_some(), "missing {key}");
-        }
-        assert_eq!(v["event"], "summary");
-        assert_eq!(v["failed"], 1);
-        assert_eq!(v["extra_field"], 7);
+            .field("ok", 1000) // a standard name: ignored
+            .to_event(Some(0), Some(1000), None);
+        assert_eq!((e.ok, e.failed, e.threads_alive_at_exit), (9, 1, Some(0)));
+        assert_eq!(e.count("extra_field"), Some(7));
+        assert!(!e.extra.contains_key("ok"));
+        let line = serde_json::to_string(&event::Event::Summary(e)).expect("serializes");
+        assert!(
+            line.starts_with(r#"{"event":"summary","pattern":"test""#),
+            "{line}"
+        );
     }
 
     #[test]
-    fn detail_adds_fields_but_never_replaces_standard_ones() {
+    fn a_stopped_run_has_no_ideal() {
+        let tally = Tally {
+            submitted: 10,
+            ok: 4,
+            not_started: 6,
+            ..Tally::default()
+        };
+        let mut s = summary(tally).with_ideal(Duration::from_millis(500));
+        assert_eq!(s.efficiency(), None);
+        s.tally.not_started = 0;
+        s.tally.ok = 10;
+        assert!(s.efficiency().is_some());
+        assert_eq!(s.clone().with_interrupted(true).efficiency(), None);
+    }
+
+    #[test]
+    fn detail_fields_never_replace_standard_ones() {
         let detail = Detail::default()
             .field("url", "http://127.0.0.1/")
             .field("job", 99)
             .human("line");
         assert_eq!(detail.human.as_deref(), Some("line"));
-        let mut event = json!({"event": "started", "job": 1});
-        if let Value::Object(map) = &mut event {
-            for (key, value) in detail.fields {
-                map.entry(key).or_insert(value);
-            }
-        }
-        assert_eq!(event["job"], 1);
-        assert_eq!(event["url"], "http://127.0.0.1/");
+        let fields = clean(detail.fields);
+        assert!(fields.contains_key("url") && !fields.contains_key("job"));
     }
 
     #[test]
@@ -536,5 +671,7 @@ mod tests {
         t.record(&Outcome::Failed("x".into()));
         t.record(&Outcome::Cancelled);
         assert_eq!((t.ok, t.failed, t.cancelled, t.accounted()), (1, 1, 1, 3));
+        t.record(&Outcome::NotStarted);
+        assert_eq!((t.not_started, t.ran(), Tally::new(7).submitted), (1, 3, 7));
     }
 }

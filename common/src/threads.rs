@@ -44,6 +44,28 @@ pub fn peak_rss_kb() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The message of a caught panic (`catch_unwind`'s or `join`'s payload): the `&str` or `String`
+/// it was raised with, else a placeholder.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+/// Joins every thread and returns how many panicked (each one's panic is counted, not re-raised,
+/// so the summary can still be printed and say so).
+pub fn join_all<T>(handles: impl IntoIterator<Item = std::thread::JoinHandle<T>>) -> usize {
+    handles
+        .into_iter()
+        .map(|h| h.join())
+        .filter(Result::is_err)
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

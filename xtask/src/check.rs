@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use common::event::{Event, Finished, NotStarted, OutcomeKind, RunSummary, Started};
 
 /// What an example printed and how it ended.
 #[derive(Debug, Clone, Default)]
@@ -55,54 +55,85 @@ pub struct Expect {
     pub events: bool,
 }
 
-/// A parsed `--json` run: every event, and the summary.
+/// A parsed `--json` run: every event (typed, `common::event`), and the summary.
 #[derive(Debug, Clone)]
 pub struct Events {
-    pub events: Vec<Value>,
-    pub summary: Value,
+    pub events: Vec<Event>,
+    pub summary: RunSummary,
+    /// TRANSITIONAL (removed once every scenario reads the typed events): the raw lines.
+    pub raw: Vec<serde_json::Value>,
+    /// TRANSITIONAL: the raw summary.
+    pub raw_summary: serde_json::Value,
 }
 
 impl Events {
-    /// The events named `name`.
-    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.events.iter().filter(move |e| e["event"] == name)
+    /// TRANSITIONAL: the raw events named `name`.
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
+        self.raw.iter().filter(move |e| e["event"] == name)
+    }
+
+    /// The `started` events.
+    pub fn started(&self) -> impl Iterator<Item = &Started> + '_ {
+        self.events.iter().filter_map(|e| match e {
+            Event::Started(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `finished` events.
+    pub fn finished(&self) -> impl Iterator<Item = &Finished> + '_ {
+        self.events.iter().filter_map(|e| match e {
+            Event::Finished(f) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// The `not_started` events.
+    pub fn not_started(&self) -> impl Iterator<Item = &NotStarted> + '_ {
+        self.events.iter().filter_map(|e| match e {
+            Event::NotStarted(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// How many events are named `name` (`"cancel"`, `"row_rejected"`, …).
+    pub fn count_named(&self, name: &str) -> usize {
+        self.events.iter().filter(|e| e.name() == name).count()
     }
 }
 
-/// Parses stdout as JSON lines; the last one must be the summary.
+/// Parses stdout as JSON lines of `common::event::Event`; the last one must be the summary.
 pub fn parse(stdout: &str) -> Result<Events, String> {
     let mut events = Vec::new();
+    let mut raw: Vec<serde_json::Value> = Vec::new();
     for (i, line) in stdout.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(line)
-            .map_err(|e| format!("I1 accounting: stdout line {} is not JSON ({e}): {line}", i + 1))?;
-        if value.get("event").and_then(Value::as_str).is_none() {
-            return Err(format!(
-                "I1 accounting: stdout line {} has no \"event\": {line}",
+        let event = common::event::parse_line(line).map_err(|e| {
+            format!(
+                "I1 accounting: stdout line {} is not a known event ({e}): {line}",
                 i + 1
-            ));
-        }
-        events.push(value);
+            )
+        })?;
+        events.push(event);
+        raw.push(serde_json::from_str(line).unwrap_or_default());
     }
-    let summaries = events.iter().filter(|e| e["event"] == "summary").count();
-    match events.last() {
-        Some(last) if last["event"] == "summary" && summaries == 1 => {
-            let summary = last.clone();
-            events.pop();
-            Ok(Events { events, summary })
+    let summaries = events.iter().filter(|e| matches!(e, Event::Summary(_))).count();
+    match events.pop() {
+        Some(Event::Summary(summary)) if summaries == 1 => {
+            let raw_summary = raw.pop().unwrap_or_default();
+            Ok(Events {
+                events,
+                summary,
+                raw,
+                raw_summary,
+            })
         }
         _ => Err(format!(
             "I1 accounting: expected exactly one summary, as the last line; found {summaries}"
         )),
     }
-}
-
-fn u(v: &Value, key: &str) -> Result<u64, String> {
-    v.get(key)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| format!("summary field \"{key}\" is missing or not a count"))
 }
 
 /// Checks a run against I1–I5. Returns every violation found (empty = the run is good).
@@ -142,45 +173,26 @@ fn first_line_with<'a>(text: &'a str, needle: &str) -> &'a str {
 pub fn check_events(ev: &Events, expect: &Expect) -> Vec<String> {
     let mut errors = Vec::new();
     let s = &ev.summary;
-    let counts = [
-        "submitted",
-        "ok",
-        "failed",
-        "cancelled",
-        "not_started",
-        "workers",
-        "peak_in_flight",
-    ]
-    .map(|k| u(s, k));
-    let [submitted, ok, failed, cancelled, not_started, workers, peak] = match counts {
-        [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g)] => [a, b, c, d, e, f, g],
-        _ => {
-            errors.extend(
-                counts
-                    .iter()
-                    .filter_map(|c| c.as_ref().err())
-                    .map(|e| format!("I1 accounting: {e}")),
-            );
-            return errors;
-        }
-    };
+    let (submitted, ok, failed, cancelled, not_started) =
+        (s.submitted, s.ok, s.failed, s.cancelled, s.not_started);
+    let peak = s.peak_in_flight as u64;
 
     // I1: the summary adds up.
-    if ok + failed + cancelled + not_started != submitted {
+    if s.accounted() != submitted {
         errors.push(format!(
             "I1 accounting: ok {ok} + failed {failed} + cancelled {cancelled} + not_started {not_started} != submitted {submitted}"
         ));
     }
 
     // I5.
-    match s.get("threads_alive_at_exit").and_then(Value::as_u64) {
+    match s.threads_alive_at_exit {
         Some(0) => {}
         Some(n) => errors.push(format!("I5 threads: {n} thread(s) still alive at exit")),
         None => errors.push("I5 threads: threads_alive_at_exit is missing".to_owned()),
     }
 
     // I2: the reported peak.
-    let bound = s.get("max_in_flight").and_then(Value::as_u64).unwrap_or(workers);
+    let bound = s.bound() as u64;
     if peak > bound {
         errors.push(format!(
             "I2 bound: peak in flight {peak} exceeds the bound {bound}"
@@ -200,38 +212,29 @@ pub fn check_events(ev: &Events, expect: &Expect) -> Vec<String> {
     // I1: one terminal event per submitted id, and the events agree with the summary.
     let mut started: BTreeMap<u64, u32> = BTreeMap::new();
     let mut terminal: BTreeMap<u64, u32> = BTreeMap::new();
-    let mut outcome_counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut outcome_counts: BTreeMap<&str, u64> = BTreeMap::new();
     let mut intervals: BTreeMap<u64, (Option<f64>, Option<f64>)> = BTreeMap::new();
     for e in &ev.events {
-        let kind = e["event"].as_str().unwrap_or_default();
-        if !matches!(kind, "started" | "finished" | "not_started") {
-            continue; // example-specific events
-        }
-        let Some(job) = e["job"].as_u64() else {
-            errors.push(format!("I1 accounting: a {kind} event has no job id: {e}"));
-            continue;
-        };
-        let t = e["t_ms"].as_f64();
-        match kind {
-            "started" => {
-                *started.entry(job).or_default() += 1;
-                intervals.entry(job).or_default().0 = t;
+        match e {
+            Event::Started(e) => {
+                *started.entry(e.job).or_default() += 1;
+                intervals.entry(e.job).or_default().0 = Some(e.t_ms);
             }
-            "finished" => {
+            Event::Finished(e) => {
+                let job = e.job;
                 *terminal.entry(job).or_default() += 1;
-                let outcome = e["outcome"].as_str().unwrap_or("<missing>").to_owned();
-                if !matches!(outcome.as_str(), "ok" | "failed" | "cancelled") {
-                    errors.push(format!(
-                        "I1 accounting: job {job} finished with unknown outcome {outcome:?}"
-                    ));
-                }
-                if outcome == "failed" && e["reason"].as_str().is_none_or(str::is_empty) {
+                let outcome = match e.outcome {
+                    OutcomeKind::Ok => "ok",
+                    OutcomeKind::Failed => "failed",
+                    OutcomeKind::Cancelled => "cancelled",
+                };
+                if e.outcome == OutcomeKind::Failed && e.reason.as_deref().is_none_or(str::is_empty) {
                     errors.push(format!("I1 accounting: job {job} failed without a reason"));
                 }
                 *outcome_counts.entry(outcome).or_default() += 1;
-                intervals.entry(job).or_default().1 = t;
-                if let (Some(rule), "ok") = (expect.outputs, e["outcome"].as_str().unwrap_or_default()) {
-                    match (e["value"].as_u64(), e["output"].as_u64()) {
+                intervals.entry(job).or_default().1 = Some(e.t_ms);
+                if let (Some(rule), OutcomeKind::Ok) = (expect.outputs, e.outcome) {
+                    match (e.value, e.output) {
                         (Some(value), Some(output)) if output == rule.expected(value) => {}
                         (Some(value), Some(output)) => errors.push(format!(
                             "I3 outputs: job {job}: value {value} gave {output}, expected {}",
@@ -241,15 +244,17 @@ pub fn check_events(ev: &Events, expect: &Expect) -> Vec<String> {
                     }
                 }
             }
-            _ => {
-                *terminal.entry(job).or_default() += 1;
-                *outcome_counts.entry("not_started".to_owned()).or_default() += 1;
-                if started.contains_key(&job) {
+            Event::NotStarted(e) => {
+                *terminal.entry(e.job).or_default() += 1;
+                *outcome_counts.entry("not_started").or_default() += 1;
+                if started.contains_key(&e.job) {
                     errors.push(format!(
-                        "I1 accounting: job {job} is reported not_started but it started"
+                        "I1 accounting: job {} is reported not_started but it started",
+                        e.job
                     ));
                 }
             }
+            _ => {} // example-specific events
         }
     }
     let expected_ids: BTreeSet<u64> = (1..=submitted).collect();
@@ -379,7 +384,7 @@ pub fn check_bad_input(out: &Output) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn expect() -> Expect {
         Expect {
@@ -406,7 +411,8 @@ mod tests {
 
     fn summary() -> Value {
         json!({"event":"summary","pattern":"t","submitted":4,"ok":4,"failed":0,"cancelled":0,"not_started":0,
-               "workers":2,"peak_in_flight":2,"wall_ms":20.5,"threads_alive_at_exit":0})
+               "workers":2,"peak_in_flight":2,"wall_ms":20.5,"ideal_ms":null,"efficiency":null,
+               "interrupted":false,"threads_alive_at_exit":0,"peak_rss_kb":null})
     }
 
     fn stdout(events: &[Value], summary: &Value) -> String {
@@ -531,6 +537,13 @@ mod tests {
         s["cancelled"] = json!(1);
         s["not_started"] = json!(1);
         assert_eq!(run(&events, &s), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_unknown_event_or_a_renamed_field_fails_i1() {
+        let mut events = good_events();
+        events.push(json!({"event":"finished","job_id":4,"worker":2,"outcome":"ok","output":16,"t_ms":20.2}));
+        assert_fails(&run(&events, &summary()), "I1", "not a known event");
     }
 
     #[test]

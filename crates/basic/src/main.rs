@@ -84,7 +84,7 @@ fn worker(
 fn run() -> anyhow::Result<ExitCode> {
     let cli: Cli = common::parse_args(&Defaults::default());
     let args = &cli.pool;
-    let report = Arc::new(Reporter::new(args));
+    let report = Arc::new(Reporter::new(&args.output));
     let gauge = Arc::new(InFlight::new());
     let work = args.work();
 

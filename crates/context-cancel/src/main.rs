@@ -367,7 +367,7 @@ fn run() -> anyhow::Result<ExitCode> {
         work_ms: 100,
     });
     let args = &cli.pool;
-    let report = Arc::new(Reporter::new(args));
+    let report = Arc::new(Reporter::new(&args.output));
     let deadline = Duration::from_millis(cli.deadline_ms);
     let grace = Duration::from_millis(cli.grace_ms);
 

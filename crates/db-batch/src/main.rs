@@ -375,7 +375,7 @@ fn run() -> anyhow::Result<ExitCode> {
     });
     // One connection for the run itself: it creates the table and counts the rows before and after.
     let mut control = db.setup(cli.fresh)?;
-    let report = Reporter::new(args);
+    let report = Reporter::new(&args.output);
 
     if cli.count_only {
         let rows = control.count()?;

@@ -184,7 +184,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let job_list = urls::jobs(&list, base.as_deref());
     let submitted = job_list.len() as u64;
 
-    let report = Arc::new(Reporter::new(args));
+    let report = Arc::new(Reporter::new(&args.output));
     if let Some(base) = &base {
         report.note(format!(
             "Embedded server at {base}; timeout {} ms",

@@ -199,7 +199,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
                 Samples::Generated => {}
                 Samples::Interrupted => {
-                    let report = Reporter::new(&cli.pool);
+                    let report = Reporter::new(&cli.pool.output);
                     let summary =
                         Summary::new("image-resize", Tally::default(), workers, 0, report.elapsed())
                             .with_interrupted(true)
@@ -215,7 +215,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let submitted = list.len() as u64;
 
     let shared = Arc::new(Shared {
-        report: Reporter::new(&cli.pool),
+        report: Reporter::new(&cli.pool.output),
         gauge: InFlight::new(),
         bar: common::progress::bar(submitted, cli.pool.json, cli.pool.quiet),
         stop,

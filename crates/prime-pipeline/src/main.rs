@@ -301,7 +301,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let n = cli.take.unwrap_or(cli.pool.jobs);
     let finders = cli.finders.unwrap_or(cli.pool.workers);
     let capacity = cli.pool.buffer.unwrap_or(0); // Go's unbuffered channels
-    let report = Reporter::new(&cli.pool);
+    let report = Reporter::new(&cli.pool.output);
     let stats = Arc::new(Stats::default());
     let mut stages = Stages::default();
 

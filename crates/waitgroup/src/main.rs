@@ -104,7 +104,7 @@ fn print_results(results: Receiver<JobResult>, submitted: u64, report: &Reporter
 fn run() -> anyhow::Result<ExitCode> {
     let cli: Cli = common::parse_args(&Defaults::default());
     let args = &cli.pool;
-    let report = Arc::new(Reporter::new(args));
+    let report = Arc::new(Reporter::new(&args.output));
     let gauge = Arc::new(InFlight::new());
     let tally = match cli.style {
         Style::Waitgroup => with_waitgroup(args, &report, &gauge)?,

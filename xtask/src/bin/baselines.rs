@@ -83,7 +83,7 @@ fn run() -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    let report = Reporter::new(args);
+    let report = Reporter::new(&args.output);
     let gauge = InFlight::new();
     let work = args.work();
     let mut tally = Tally {

@@ -65,7 +65,7 @@ impl Run<'_> {
     pub fn summary(&self, key: &str) -> Result<&serde_json::Value, String> {
         let events = self.events()?;
         events
-            .summary
+            .raw_summary
             .get(key)
             .ok_or_else(|| format!("the summary has no \"{key}\""))
     }
