@@ -10,28 +10,56 @@ mod check;
 mod compare;
 mod process;
 mod scenarios;
+mod servers;
 mod tidy;
 mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <verify [EXAMPLE...] | compare [--help] | tidy>";
+use clap::{Parser, Subcommand};
+
+/// Workspace automation for workerpool-patterns.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// fmt, clippy, tests, then every example through its scenarios (the CI command).
+    Verify {
+        /// Run only these examples' scenarios (and skip fmt, clippy and the tests).
+        examples: Vec<String>,
+    },
+    /// Every variant and the baselines on the same seeded jobs, tabled and charted.
+    Compare {
+        /// compare's own flags (`cargo xtask compare --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The house rules (also run as a test).
+    Tidy,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("verify") => verify::verify(&args[1..]),
-        Some("compare") => compare::compare(&args[1..]),
-        Some("tidy") => tidy::tidy(),
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        _ => {
-            eprintln!("{USAGE}");
+        Err(e) => {
+            let _ = e.print();
             return ExitCode::from(2);
         }
+    };
+    let result = match cli.task {
+        Task::Verify { examples } => verify::verify(&examples),
+        Task::Compare { args } => compare::compare(&args),
+        Task::Tidy => tidy::tidy(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

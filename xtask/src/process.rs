@@ -1,4 +1,5 @@
-//! Running an example under a watchdog, optionally interrupting it with SIGINT mid-run.
+//! Running an example under a watchdog, optionally interrupting it with SIGINT, SIGTERM or two
+//! SIGINTs mid-run.
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::check::Output;
-use crate::scenarios::Interrupt;
+use crate::scenarios::{Interrupt, Signal};
 
 /// Runs `program args` in `cwd`, killing it if it outlives `timeout`.
 pub fn run_watched(
@@ -64,11 +65,14 @@ pub fn run_watched(
         }
         if !interrupted {
             let due = match interrupt {
-                Some(Interrupt::AfterStarted(n)) => started.load(Ordering::SeqCst) >= n,
+                Some(Interrupt::AfterStarted(n) | Interrupt::SignalAfterStarted(_, n)) => {
+                    started.load(Ordering::SeqCst) >= n
+                }
+                Some(Interrupt::SignalAfterMs(_, ms)) => begin.elapsed() >= Duration::from_millis(ms),
                 None => false,
             };
-            if due {
-                send_sigint(child.id())?;
+            if let Some(signal) = interrupt.filter(|_| due).map(Interrupt::signal) {
+                send_signal(child.id(), signal)?;
                 interrupted = true;
             }
         }
@@ -102,9 +106,18 @@ pub fn run_watched(
     })
 }
 
-/// Sends SIGINT, as Ctrl-C in a terminal would (through `kill`, so xtask needs no unsafe code).
-fn send_sigint(pid: u32) -> anyhow::Result<()> {
-    let status = Command::new("kill").args(["-INT", &pid.to_string()]).status()?;
-    anyhow::ensure!(status.success(), "kill -INT {pid} failed");
+/// Sends the signal (through `kill`, so xtask needs no unsafe code). SIGINT is what Ctrl-C in a
+/// terminal sends; SIGTERM what `kill` and service managers send.
+pub fn send_signal(pid: u32, signal: Signal) -> anyhow::Result<()> {
+    let pid = pid.to_string();
+    let names: &[&str] = match signal {
+        Signal::Int => &["-INT"],
+        Signal::Term => &["-TERM"],
+        Signal::IntTwice => &["-INT", "-INT"],
+    };
+    for name in names {
+        let status = Command::new("kill").args([*name, pid.as_str()]).status()?;
+        anyhow::ensure!(status.success(), "kill {name} {pid} failed");
+    }
     Ok(())
 }

@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use crate::check::{Events, Expect, Output, OutputRule};
 
+mod async_pool;
 mod basic;
 mod context_cancel;
 mod db_batch;
 mod http_fetch;
 mod image_resize;
 mod prime_pipeline;
+mod queue_consumer;
 mod rate_limit;
 mod struct_pool;
 mod waitgroup;
@@ -32,6 +34,8 @@ pub fn for_example(name: &str) -> Option<Vec<Scenario>> {
         "db-batch" => db_batch::scenarios(),
         "image-resize" => image_resize::scenarios(),
         "prime-pipeline" => prime_pipeline::scenarios(),
+        "queue-consumer" => queue_consumer::scenarios(),
+        "async-pool" => async_pool::scenarios(),
         _ => return None,
     };
     (!scenarios.is_empty()).then_some(scenarios)
@@ -89,12 +93,38 @@ impl Run<'_> {
 pub type Check = Box<dyn Fn(&Run<'_>) -> Result<(), String>>;
 pub type Setup = Box<dyn Fn(&Path) -> anyhow::Result<()>>;
 
-/// When to send SIGINT to the running example.
+/// When to interrupt the running example, and with what.
 #[derive(Debug, Clone, Copy)]
 pub enum Interrupt {
-    /// After this many JSON events with `"event": "started"` have been printed: tied to progress,
-    /// not to a clock, so it holds on a slow or busy machine.
+    /// SIGINT after this many JSON events with `"event": "started"` have been printed: tied to
+    /// progress, not to a clock, so it holds on a slow or busy machine.
     AfterStarted(usize),
+    /// `signal` after this many `started` events.
+    SignalAfterStarted(Signal, usize),
+    /// `signal` this many milliseconds after the process was started (for the first instants,
+    /// before any event: a signal must end in a summary from the first instant).
+    SignalAfterMs(Signal, u64),
+}
+
+impl Interrupt {
+    /// The signal to send.
+    pub fn signal(self) -> Signal {
+        match self {
+            Interrupt::AfterStarted(_) => Signal::Int,
+            Interrupt::SignalAfterStarted(signal, _) | Interrupt::SignalAfterMs(signal, _) => signal,
+        }
+    }
+}
+
+/// What a scenario sends to interrupt a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C.
+    Int,
+    /// `kill`'s default, what a service manager sends.
+    Term,
+    /// Two SIGINTs in a row: the second must exit at once with 130.
+    IntTwice,
 }
 
 pub struct Scenario {

@@ -1,0 +1,1 @@
+//! The loopback HTTP test server (moved here from `crates/http-fetch`).

@@ -1,0 +1,1 @@
+//! The sample-image generator (moved here from `crates/image-resize`).

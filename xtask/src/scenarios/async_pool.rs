@@ -1,0 +1,7 @@
+//! Scenarios for `crates/async-pool` (filled in by the issue that adds the example).
+
+use super::Scenario;
+
+pub fn scenarios() -> Vec<Scenario> {
+    Vec::new()
+}

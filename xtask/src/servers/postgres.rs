@@ -1,0 +1,1 @@
+//! A throwaway PostgreSQL cluster (see the issue adding PostgreSQL to db-batch).

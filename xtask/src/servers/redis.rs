@@ -1,0 +1,1 @@
+//! A throwaway `redis-server` (see the issue adding queue-consumer).
