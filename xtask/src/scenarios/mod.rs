@@ -150,12 +150,24 @@ impl Scenario {
                 full_concurrency: true,
                 outputs: None,
                 events: true,
+                summary: true,
             }),
             timeout: Duration::from_secs(60),
             interrupt: None,
             setup: None,
             checks: Vec::new(),
         }
+    }
+
+    /// A run that must exit with `exit_code` and need not print a summary (a second Ctrl-C exits
+    /// at once): only the exit code and the absence of a panic are checked.
+    pub fn exit_only(name: &str, args: &[&str], exit_code: i32) -> Self {
+        let mut scenario = Scenario::run(name, args, exit_code);
+        if let Some(e) = &mut scenario.expect {
+            e.summary = false;
+            e.events = false;
+        }
+        scenario
     }
 
     /// Bad input: must exit 2 with one line on stderr and no panic (I6).
