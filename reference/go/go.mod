@@ -1,0 +1,3 @@
+module workerpool-patterns/reference/go
+
+go 1.19
