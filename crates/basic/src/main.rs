@@ -10,6 +10,7 @@
 //! 3. a producer sends every job and then drops its `Sender`: dropping the last sender *is*
 //!    Go's `close(jobs)`, and it is what lets the workers' loops end;
 //! 4. main collects exactly `--jobs` results, then joins every thread.
+//! 5. Ctrl-C: a worker that takes a job after the stop hands it back untouched (`NotStarted`).
 //!
 //! What to observe: `cargo run -p basic` prints "Worker 2 started job 5", "Worker 2 finished job
 //! 5", "Result received: job 5 -> 84" as the 3 workers take the 10 jobs three at a time, and a
@@ -17,7 +18,9 @@
 //! flight. Which worker takes which job changes from run to run; the results do not.
 //! `--group-by-worker` adds Go original 004's "Worker k processed jobs: [...]" view,
 //! `--fail-every 4` shows failed jobs reported as results (exit code 1), and `--json` prints the
-//! same run as JSON events (schema in README.md).
+//! same run as JSON events (schema in README.md). Ctrl-C (or SIGTERM) mid-run: the jobs in flight
+//! finish, every job still queued is handed back as "never started", the summary is printed and
+//! the exit code is 130 (a second Ctrl-C exits at once).
 //!
 //! Go originals: 001 (the `Job`/`Result` structs, 3 workers × 10 jobs, 500 ms, output = value × 2),
 //! 002 "simple worker pool", 004 (results grouped by worker). What differs, and why:
@@ -37,7 +40,7 @@ use std::sync::Arc;
 use std::thread;
 
 use clap::Parser;
-use common::{Defaults, InFlight, Job, JobResult, PoolArgs, Reporter, Summary, Tally, Work};
+use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
 
 /// The worker pool in its simplest form: a jobs channel, N workers, a results channel.
@@ -64,8 +67,23 @@ fn worker(
     work: Work,
     gauge: &InFlight,
     report: &Reporter,
+    stop: &Stop,
 ) {
     for job in jobs {
+        // After Ctrl-C the producer keeps feeding, but no new job starts: each one is handed back
+        // untouched, so every job still gets exactly one result.
+        if stop.is_set() {
+            report.not_started(&job);
+            let result = JobResult {
+                job,
+                worker: id,
+                outcome: Outcome::NotStarted,
+            };
+            if results.send(result).is_err() {
+                break;
+            }
+            continue;
+        }
         let in_flight = gauge.enter();
         report.started(&job, id);
         let result = JobResult {
@@ -82,6 +100,7 @@ fn worker(
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    let stop = common::signal::ctrl_c()?; // first: a Ctrl-C at any instant ends in a summary
     let cli: Cli = common::parse_args(&Defaults::default());
     let args = &cli.pool;
     let report = Arc::new(Reporter::new(&args.output));
@@ -96,10 +115,10 @@ fn run() -> anyhow::Result<ExitCode> {
     let mut workers = Vec::with_capacity(args.workers);
     for id in 1..=args.workers {
         let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
-        let (gauge, report) = (Arc::clone(&gauge), Arc::clone(&report));
+        let (gauge, report, stop) = (Arc::clone(&gauge), Arc::clone(&report), stop.clone());
         let handle = thread::Builder::new()
             .name(format!("worker-{id}"))
-            .spawn(move || worker(id, jobs_rx, results_tx, work, &gauge, &report))?;
+            .spawn(move || worker(id, jobs_rx, results_tx, work, &gauge, &report, &stop))?;
         workers.push(handle);
     }
     // Main keeps only the receiving end of `results`: once every worker has exited, the results
@@ -118,10 +137,7 @@ fn run() -> anyhow::Result<ExitCode> {
     })?;
 
     // 4. Collect exactly one result per job.
-    let mut tally = Tally {
-        submitted: args.jobs,
-        ..Tally::default()
-    };
+    let mut tally = Tally::new(args.jobs);
     let mut by_worker: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for _ in 0..args.jobs {
         let Ok(result) = results_rx.recv() else {
@@ -135,20 +151,16 @@ fn run() -> anyhow::Result<ExitCode> {
     }
 
     // Every thread is joined before the summary counts the threads still alive.
-    let mut panicked = 0;
-    for handle in workers.into_iter().chain([producer]) {
-        if handle.join().is_err() {
-            panicked += 1;
-        }
-    }
+    let panicked = common::join_all(workers) + common::join_all([producer]);
 
     if cli.group_by_worker {
         for (worker, jobs) in &by_worker {
             report.note(format!("Worker {worker} processed jobs: {jobs:?}"));
         }
     }
-    let mut summary =
-        Summary::new("basic", tally, args.workers, gauge.peak(), report.elapsed()).with_sleep_ideal(args);
+    let mut summary = Summary::new("basic", tally, args.workers, gauge.peak(), report.elapsed())
+        .with_sleep_ideal(args)
+        .with_interrupted(common::signal::interrupted());
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))

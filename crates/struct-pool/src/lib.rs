@@ -33,7 +33,6 @@
 //! while the results queue is full. So read results while you submit (from another thread, as
 //! `main.rs` does) unless everything fits in the two queues.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -41,7 +40,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam::channel::{self, Receiver, Sender, TrySendError};
+use crossbeam::channel::{self, Receiver, Sender};
 
 /// A job that has been run: its submission number, the worker that ran it, the job itself (handed
 /// back, like Go's `Result{JobID}`, so a result always names its job, even after a panic), and its
@@ -93,37 +92,59 @@ enum Done<J, R> {
 }
 
 /// The submitting end: the queue's only `Sender` and the next submission number, under one lock
-/// so that numbers follow queue order even with several submitting threads.
+/// so that numbers follow queue order even with several submitting threads. The lock is held only
+/// for a `try_send` that cannot find the queue full (see [`WorkerPool::submit`]), never while a
+/// submitter waits.
 struct Queue<J> {
     /// `None` once closed: dropping the only `Sender` closes the queue (Go's `close(jobs)`).
     tx: Option<Sender<Task<J>>>,
     next_seq: u64,
+    /// Dropped by `close`: wakes every submitter waiting for a slot (nothing is ever sent on it).
+    closing: Option<Sender<()>>,
 }
 
 /// A fixed set of worker threads running `job_fn` on submitted jobs.
 pub struct WorkerPool<J, R> {
     queue: Mutex<Queue<J>>,
+    /// The queue's room, as a counting semaphore (a bounded channel of tokens, Go's
+    /// `make(chan struct{}, n)`): a submitter sends a token before it queues a message, and the
+    /// worker takes one back out once that message's results are sent.
+    slots: Sender<()>,
+    slots_taken: Receiver<()>,
+    /// Ready (disconnected) once the pool is closed: a blocked submitter selects on it.
+    closed: Receiver<()>,
     results: Receiver<Done<J, R>>,
     workers: Vec<JoinHandle<()>>,
+    /// Submitters blocked waiting for a slot (tests use it to know a `submit` is blocked).
+    #[cfg(test)]
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     /// Starts `workers` threads that run `job_fn(worker_id, &job)`; at most `queue_capacity` jobs wait
-    /// in the queue (0 makes every `submit` a hand-over to a free worker). The capacity counts
-    /// messages: a batch takes one slot, whatever its length.
+    /// in the queue while every worker is busy (0 makes every `submit` a hand-over to a free
+    /// worker). The capacity counts messages: a batch takes one slot, whatever its length.
     pub fn new<F>(workers: usize, queue_capacity: usize, job_fn: F) -> std::io::Result<Self>
     where
         F: Fn(usize, &J) -> R + Send + Sync + 'static,
     {
-        let (jobs_tx, jobs_rx) = channel::bounded::<Task<J>>(queue_capacity);
+        // One slot per message that is queued, running, or waiting to hand its results over: the
+        // queue's capacity plus one per worker, which is what a bounded(queue_capacity) channel
+        // in front of `workers` busy workers admits. The jobs channel has that room too, so a
+        // submitter holding a slot always finds room in it.
+        let room = queue_capacity.saturating_add(workers);
+        let (slots, slots_taken) = channel::bounded::<()>(room);
+        let (jobs_tx, jobs_rx) = channel::bounded::<Task<J>>(room);
+        let (closing, closed) = channel::bounded::<()>(0);
         let (results_tx, results) = channel::bounded(queue_capacity.max(workers));
         let job_fn = Arc::new(job_fn);
         let mut handles = Vec::with_capacity(workers);
         for id in 1..=workers {
             let (jobs_rx, results_tx, job_fn) = (jobs_rx.clone(), results_tx.clone(), Arc::clone(&job_fn));
+            let slots_taken = slots_taken.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("pool-worker-{id}"))
-                .spawn(move || worker_loop(id, &jobs_rx, &results_tx, &*job_fn));
+                .spawn(move || worker_loop(id, &jobs_rx, &results_tx, &slots_taken, &*job_fn));
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {
@@ -141,9 +162,15 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
             queue: Mutex::new(Queue {
                 tx: Some(jobs_tx),
                 next_seq: 0,
+                closing: Some(closing),
             }),
+            slots,
+            slots_taken,
+            closed,
             results,
             workers: handles,
+            #[cfg(test)]
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -152,18 +179,70 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a job, blocking while the queue is full (backpressure), and returns its submission
-    /// number. Gives the job back if the pool is closed.
-    pub fn submit(&self, job: J) -> Result<u64, SubmitError<J>> {
-        let mut queue = self.queue();
-        let seq = queue.next_seq;
-        let Some(tx) = &queue.tx else {
-            return Err(SubmitError::Closed(job));
+    /// Waits for a slot in the queue without holding the lock; `false` if the pool was closed
+    /// first.
+    fn wait_for_slot(&self) -> bool {
+        if self.slots.try_send(()).is_ok() {
+            return true; // the fast path: there is room
+        }
+        #[cfg(test)]
+        self.waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let got = crossbeam::select! {
+            send(self.slots, ()) -> sent => sent.is_ok(),
+            recv(self.closed) -> _ => false,
         };
-        tx.send(Task::One { seq, job })
-            .map_err(|e| SubmitError::Closed(e.into_inner().into_one()))?;
-        queue.next_seq += 1;
-        Ok(seq)
+        #[cfg(test)]
+        self.waiting.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        got
+    }
+
+    /// Gives back a slot taken by a submitter that then found the pool closed. Its token is in
+    /// the channel (a worker takes tokens only for messages it has run), so this never waits.
+    fn give_back_slot(&self) {
+        let _ = self.slots_taken.try_recv();
+    }
+
+    /// Queues one message while holding a slot: takes the next submission numbers and sends,
+    /// under the lock, so numbers follow queue order. The send cannot block: the slot guarantees
+    /// room in the jobs channel. Gives the message back if the pool is closed.
+    fn enqueue(&self, count: u64, make: impl FnOnce(u64) -> Task<J>) -> Result<u64, Task<J>> {
+        let mut queue = self.queue();
+        let first = queue.next_seq;
+        let task = make(first);
+        let Some(tx) = &queue.tx else {
+            drop(queue);
+            self.give_back_slot();
+            return Err(task);
+        };
+        match tx.try_send(task) {
+            Ok(()) => {
+                queue.next_seq += count;
+                Ok(first)
+            }
+            // Full cannot happen (see above); Disconnected would mean every worker is gone.
+            Err(e) => {
+                drop(queue);
+                self.give_back_slot();
+                Err(e.into_inner())
+            }
+        }
+    }
+
+    /// Queues a job, blocking while the queue is full (backpressure), and returns its submission
+    /// number. Gives the job back if the pool is closed, also while it waits.
+    ///
+    /// The wait happens *outside* the lock: a submitter first takes a slot from a semaphore (a
+    /// bounded channel of tokens, blocking while there is none, or until `close`), and only then
+    /// takes the lock to number the job and queue it, a send that cannot block since the slot
+    /// guarantees room. So `try_submit` and `close` on other threads never wait behind a blocked
+    /// `submit` (a reader that closes the pool while a submitter waits cannot deadlock), and
+    /// numbers still follow queue order: numbering and queueing happen together under the lock.
+    pub fn submit(&self, job: J) -> Result<u64, SubmitError<J>> {
+        if !self.wait_for_slot() {
+            return Err(SubmitError::Closed(job));
+        }
+        self.enqueue(1, |seq| Task::One { seq, job })
+            .map_err(|task| SubmitError::Closed(task.into_one()))
     }
 
     /// Queues `jobs` as one message, blocking while the queue is full, and returns their
@@ -172,39 +251,42 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     /// instead of one per job. An empty `Vec` queues nothing. Gives the jobs back if the pool is
     /// closed.
     pub fn submit_batch(&self, jobs: Vec<J>) -> Result<Range<u64>, SubmitError<Vec<J>>> {
-        let mut queue = self.queue();
-        let first = queue.next_seq;
-        let Some(tx) = &queue.tx else {
-            return Err(SubmitError::Closed(jobs));
-        };
         if jobs.is_empty() {
-            return Ok(first..first);
+            let queue = self.queue();
+            return match queue.tx {
+                Some(_) => Ok(queue.next_seq..queue.next_seq),
+                None => Err(SubmitError::Closed(jobs)),
+            };
         }
-        let end = first + jobs.len() as u64;
-        tx.send(Task::Batch { first, jobs })
-            .map_err(|e| SubmitError::Closed(e.into_inner().into_jobs()))?;
-        queue.next_seq = end;
-        Ok(first..end)
+        if !self.wait_for_slot() {
+            return Err(SubmitError::Closed(jobs));
+        }
+        let count = jobs.len() as u64;
+        self.enqueue(count, |first| Task::Batch { first, jobs })
+            .map(|first| first..first + count)
+            .map_err(|task| SubmitError::Closed(task.into_jobs()))
     }
 
-    /// Queues a job if there is room now; otherwise gives it back at once.
+    /// Queues a job if there is room now; otherwise gives it back at once (also while another
+    /// thread is blocked in `submit`).
     pub fn try_submit(&self, job: J) -> Result<u64, SubmitError<J>> {
-        let mut queue = self.queue();
-        let seq = queue.next_seq;
-        let Some(tx) = &queue.tx else {
-            return Err(SubmitError::Closed(job));
-        };
-        tx.try_send(Task::One { seq, job }).map_err(|e| match e {
-            TrySendError::Full(task) => SubmitError::Full(task.into_one()),
-            TrySendError::Disconnected(task) => SubmitError::Closed(task.into_one()),
-        })?;
-        queue.next_seq += 1;
-        Ok(seq)
+        if self.slots.try_send(()).is_err() {
+            // No room; say "closed" rather than "full" if that is why.
+            return Err(match self.queue().tx {
+                Some(_) => SubmitError::Full(job),
+                None => SubmitError::Closed(job),
+            });
+        }
+        self.enqueue(1, |seq| Task::One { seq, job })
+            .map_err(|task| SubmitError::Closed(task.into_one()))
     }
 
     /// Closes the queue: no more jobs are accepted; the workers finish the queued ones and exit.
+    /// A `submit` blocked on a full queue wakes and gets its job back (`SubmitError::Closed`).
     pub fn close(&self) {
-        self.queue().tx.take();
+        let mut queue = self.queue();
+        queue.tx.take();
+        queue.closing.take();
     }
 
     /// Results as they complete. The iterator ends once the pool is closed and every submitted job
@@ -233,11 +315,11 @@ impl<J, R> WorkerPool<J, R> {
     /// lets a worker blocked on a full results queue finish and exit; the results end when the
     /// last worker has dropped its results sender.
     fn shutdown(&mut self, mut unread: impl FnMut(Completed<J, R>)) {
-        self.queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .tx
-            .take();
+        {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.tx.take();
+            queue.closing.take();
+        }
         self.results
             .iter()
             .flat_map(Done::into_iter)
@@ -263,9 +345,11 @@ fn worker_loop<J, R>(
     id: usize,
     jobs: &Receiver<Task<J>>,
     results: &Sender<Done<J, R>>,
+    slots_taken: &Receiver<()>,
     job_fn: &impl Fn(usize, &J) -> R,
 ) {
-    let run = |job: &J| catch_unwind(AssertUnwindSafe(|| job_fn(id, job))).map_err(|p| panic_message(&*p));
+    let run =
+        |job: &J| catch_unwind(AssertUnwindSafe(|| job_fn(id, job))).map_err(|p| common::panic_message(&*p));
     for task in jobs {
         let done = match task {
             Task::One { seq, job } => {
@@ -306,6 +390,8 @@ fn worker_loop<J, R>(
         if results.send(done).is_err() {
             break; // the pool is gone
         }
+        // This message's slot is free again (its token was sent before it was queued).
+        let _ = slots_taken.try_recv();
     }
 }
 
@@ -354,16 +440,6 @@ impl<J, R> Iterator for DoneIter<J, R> {
             DoneIter::One(done) => done.take(),
             DoneIter::Batch(batch) => batch.next(),
         }
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a job panicked with a non-string payload".to_owned()
     }
 }
 
@@ -465,6 +541,69 @@ mod tests {
         let mut seqs: Vec<u64> = pool.join().into_iter().map(|c| c.seq).collect();
         seqs.sort_unstable();
         assert_eq!(seqs, [0, 1], "numbers have no gap for the refused job");
+    }
+
+    #[test]
+    fn a_blocked_submit_does_not_hold_up_try_submit_or_close() {
+        let (started_tx, started_rx) = channel::unbounded::<u32>();
+        let (gate_tx, gate_rx) = channel::bounded::<()>(0);
+        let pool = WorkerPool::new(1, 1, move |_, &n: &u32| {
+            let _ = started_tx.send(n);
+            let _ = gate_rx.recv(); // blocks until the test lets it go
+            n
+        })
+        .expect("start");
+        pool.submit(0).expect("open");
+        assert_eq!(started_rx.recv(), Ok(0), "the worker holds job 0");
+        pool.submit(1).expect("open"); // the queue's one slot: now it is full
+        std::thread::scope(|s| {
+            let blocked = s.spawn(|| pool.submit(2));
+            // Wait until that submit is inside its blocking wait (no clock: it either gets there
+            // or returns, which would be a failure).
+            while pool.waiting.load(Ordering::SeqCst) == 0 {
+                assert!(!blocked.is_finished(), "submit on a full queue did not block");
+                std::thread::yield_now();
+            }
+            // With the lock held across the blocking send, both of these would wait for ever.
+            assert_eq!(pool.try_submit(3), Err(SubmitError::Full(3)));
+            pool.close();
+            // Closing wakes the blocked submit, which gets its job back.
+            assert_eq!(
+                blocked.join().expect("submit does not panic"),
+                Err(SubmitError::Closed(2))
+            );
+        });
+        assert_eq!(pool.try_submit(4), Err(SubmitError::Closed(4)));
+        drop(gate_tx); // release the worker
+        let mut seqs: Vec<u64> = pool.join().into_iter().map(|c| c.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, [0, 1], "the refused and the closed-out jobs took no number");
+    }
+
+    #[test]
+    fn numbers_follow_queue_order_with_several_submitters() {
+        // One worker and a one-slot queue: jobs run in queue order, so with every submitter
+        // blocking in turn, the numbers the worker sees must rise one by one.
+        let pool = WorkerPool::new(1, 1, |_, &n: &u64| n).expect("start");
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| pool.results().map(|c| c.seq).collect::<Vec<u64>>());
+            let submitters: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let pool = &pool;
+                    s.spawn(move || {
+                        for n in 0..50 {
+                            pool.submit(t * 100 + n).expect("open");
+                        }
+                    })
+                })
+                .collect();
+            for submitter in submitters {
+                submitter.join().expect("no panic");
+            }
+            pool.close();
+            let order = reader.join().expect("no panic");
+            assert_eq!(order, (0..200).collect::<Vec<_>>());
+        });
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! What to observe: both styles print the same lines as `basic`, end with "All jobs completed!",
 //! and report 0 threads alive at exit. In the waitgroup style, note that `wait()` returning says
 //! "every worker said it is done", not "every thread is gone": the threads are still joined
-//! afterwards (a thread that signalled may still be unwinding its stack).
+//! afterwards (a thread that signalled may still be unwinding its stack). Ctrl-C (or SIGTERM)
+//! in either style: the jobs in flight finish, every later job is handed back as "never started",
+//! the summary is printed and the exit code is 130.
 //!
 //! Why Go's classic WaitGroup mistakes cannot be written here:
 //! - `wg.Add(1)` inside the goroutine (racing `wg.Wait()`): a crossbeam WaitGroup has no `add`;
@@ -35,7 +37,7 @@ use std::sync::Arc;
 use std::thread;
 
 use clap::{Parser, ValueEnum};
-use common::{Defaults, InFlight, Job, JobResult, PoolArgs, Reporter, Summary, Tally, Work};
+use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
 use crossbeam::sync::WaitGroup;
 
@@ -71,8 +73,25 @@ fn worker(
     work: Work,
     gauge: &InFlight,
     report: &Reporter,
+    stop: &Stop,
 ) {
     for job in jobs {
+        // After Ctrl-C main keeps feeding, but no new job starts: each is handed back untouched.
+        if stop.is_set() {
+            report.not_started(&job);
+            let outcome = Outcome::NotStarted;
+            if results
+                .send(JobResult {
+                    job,
+                    worker: id,
+                    outcome,
+                })
+                .is_err()
+            {
+                break;
+            }
+            continue;
+        }
         let in_flight = gauge.enter();
         report.started(&job, id);
         let result = JobResult {
@@ -90,10 +109,7 @@ fn worker(
 
 /// The results printer: read until every worker has dropped its `Sender`.
 fn print_results(results: Receiver<JobResult>, submitted: u64, report: &Reporter) -> Tally {
-    let mut tally = Tally {
-        submitted,
-        ..Tally::default()
-    };
+    let mut tally = Tally::new(submitted);
     for result in results {
         report.received(&result);
         tally.record(&result.outcome);
@@ -102,27 +118,36 @@ fn print_results(results: Receiver<JobResult>, submitted: u64, report: &Reporter
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    let stop = common::signal::ctrl_c()?; // first: a Ctrl-C at any instant ends in a summary
     let cli: Cli = common::parse_args(&Defaults::default());
     let args = &cli.pool;
     let report = Arc::new(Reporter::new(&args.output));
     let gauge = Arc::new(InFlight::new());
     let tally = match cli.style {
-        Style::Waitgroup => with_waitgroup(args, &report, &gauge)?,
-        Style::Scope => with_scope(args, &report, &gauge)?,
+        Style::Waitgroup => with_waitgroup(args, &report, &gauge, &stop)?,
+        Style::Scope => with_scope(args, &report, &gauge, &stop)?,
     };
-    report.note("All jobs completed!");
+    if !stop.is_set() {
+        report.note("All jobs completed!");
+    }
     let style = match cli.style {
         Style::Waitgroup => "waitgroup",
         Style::Scope => "scope",
     };
     let summary = Summary::new("waitgroup", tally, args.workers, gauge.peak(), report.elapsed())
         .with_sleep_ideal(args)
+        .with_interrupted(common::signal::interrupted())
         .field("style", style);
     Ok(report.summary(&summary))
 }
 
 /// Go 003's shape: a WaitGroup for the workers and one for the results printer.
-fn with_waitgroup(args: &PoolArgs, report: &Arc<Reporter>, gauge: &Arc<InFlight>) -> anyhow::Result<Tally> {
+fn with_waitgroup(
+    args: &PoolArgs,
+    report: &Arc<Reporter>,
+    gauge: &Arc<InFlight>,
+    stop: &Stop,
+) -> anyhow::Result<Tally> {
     let work = args.work();
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
     let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
@@ -132,12 +157,12 @@ fn with_waitgroup(args: &PoolArgs, report: &Arc<Reporter>, gauge: &Arc<InFlight>
     for id in 1..=args.workers {
         let done = workers_done.clone(); // Go: wg.Add(1), made before the thread exists
         let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
-        let (report, gauge) = (Arc::clone(report), Arc::clone(gauge));
+        let (report, gauge, stop) = (Arc::clone(report), Arc::clone(gauge), stop.clone());
         handles.push(
             thread::Builder::new()
                 .name(format!("worker-{id}"))
                 .spawn(move || {
-                    worker(id, jobs_rx, results_tx, work, &gauge, &report);
+                    worker(id, jobs_rx, results_tx, work, &gauge, &report, &stop);
                     drop(done); // Go: defer wg.Done()
                 })?,
         );
@@ -179,7 +204,7 @@ fn with_waitgroup(args: &PoolArgs, report: &Arc<Reporter>, gauge: &Arc<InFlight>
 }
 
 /// The same pool with `std::thread::scope`: the scope joins every thread spawned in it.
-fn with_scope(args: &PoolArgs, report: &Reporter, gauge: &InFlight) -> anyhow::Result<Tally> {
+fn with_scope(args: &PoolArgs, report: &Reporter, gauge: &InFlight, stop: &Stop) -> anyhow::Result<Tally> {
     let work = args.work();
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
     let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
@@ -190,7 +215,9 @@ fn with_scope(args: &PoolArgs, report: &Reporter, gauge: &InFlight) -> anyhow::R
             // Scoped threads may borrow `gauge` and `report`: the scope outlives them.
             thread::Builder::new()
                 .name(format!("worker-{id}"))
-                .spawn_scoped(s, move || worker(id, jobs_rx, results_tx, work, gauge, report))?;
+                .spawn_scoped(s, move || {
+                    worker(id, jobs_rx, results_tx, work, gauge, report, stop)
+                })?;
         }
         drop(results_tx); // as above: only the workers may keep `results` open
         drop(jobs_rx);
