@@ -19,6 +19,8 @@
 //! in chunks (`submit_batch`: one channel message per 256 jobs each way): compare
 //! `--workload dispatch --jobs 1000000 --quiet` with and without it to see what the per-job
 //! channel operations cost (`cargo xtask compare` does, and `cargo bench -p struct-pool`).
+//! Ctrl-C (or SIGTERM): the submitter stops submitting, queued jobs are handed back untouched, the
+//! jobs in flight finish, every job not run is reported "never started", and the exit code is 130.
 //!
 //! Go originals: 000 and 003 (`NewWorkerPool`/`Start`/`AddJob`/`Wait`/`CollectResults`, 3
 //! workers × 10 jobs, 1 s of work; the defaults here are 001's 500 ms so runs stay short —
@@ -40,7 +42,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
-use struct_pool::{Completed, SubmitError, WorkerPool};
+use struct_pool::SubmitError::{Closed, Full};
+use struct_pool::{Completed, WorkerPool};
 
 /// A reusable generic WorkerPool: submit with backpressure, try_submit, close, results, join.
 #[derive(Parser, Debug)]
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    let stop = common::signal::ctrl_c()?; // first: a Ctrl-C at any instant ends in a summary
     let cli: Cli = common::parse_args(&Defaults::default());
     let args = &cli.pool;
     let report = Arc::new(Reporter::new(&args.output));
@@ -88,7 +92,7 @@ fn run() -> anyhow::Result<ExitCode> {
     // The job function runs on the pool's workers. Reporting happens here, on the worker, so the
     // events show exactly when each job was in flight.
     let pool = {
-        let (report, gauge) = (Arc::clone(&report), Arc::clone(&gauge));
+        let (report, gauge, stop) = (Arc::clone(&report), Arc::clone(&gauge), stop.clone());
         // With batches the capacity counts chunks: keep about --buffer jobs waiting either way.
         let capacity = if cli.batch > 1 {
             args.buffer().div_ceil(usize::try_from(cli.batch)?)
@@ -96,6 +100,11 @@ fn run() -> anyhow::Result<ExitCode> {
             args.buffer()
         };
         WorkerPool::new(args.workers, capacity, move |worker, &job: &Job| {
+            // After Ctrl-C a job still queued is handed back untouched.
+            if stop.is_set() {
+                report.not_started(&job);
+                return Outcome::NotStarted;
+            }
             let _in_flight = gauge.enter();
             report.started(&job, worker);
             if panic_every > 0 && job.id % panic_every == 0 {
@@ -111,48 +120,43 @@ fn run() -> anyhow::Result<ExitCode> {
         })?
     };
 
-    let mut tally = Tally {
-        submitted: args.jobs,
-        ..Tally::default()
-    };
+    let mut tally = Tally::new(args.jobs);
     let mut refused = 0u64;
     let mut held_max = 0usize;
+    // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
+    let batch = usize::try_from(cli.batch).unwrap_or(usize::MAX);
 
-    thread::scope(|s| {
-        // The submitter: feeds the pool, then closes it (Go 003's `AddJob` loop + close).
+    let unsent = thread::scope(|s| {
+        // The submitter: feeds the pool, then closes it (Go 003's `AddJob` loop + close). Each
+        // submit returns an error only once the pool is closed, which happens below.
         let submitter = s.spawn(|| {
-            if cli.batch > 1 {
-                // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
-                let size = usize::try_from(cli.batch).unwrap_or(usize::MAX);
-                let mut jobs = args.job_list().peekable();
-                while jobs.peek().is_some() {
-                    let chunk: Vec<Job> = jobs.by_ref().take(size).collect();
-                    if pool.submit_batch(chunk).is_err() {
-                        return; // closed: cannot happen before the close below
+            let mut jobs = args.job_list().peekable();
+            let mut unsent = 0u64;
+            // After Ctrl-C the submitter stops submitting.
+            while jobs.peek().is_some() && !stop.is_set() {
+                if batch > 1 {
+                    let _ = pool.submit_batch(jobs.by_ref().take(batch).collect());
+                } else if let Some(mut job) = jobs.next() {
+                    if !cli.try_submit {
+                        let _ = pool.submit(job);
+                        continue;
                     }
-                }
-                pool.close();
-                return;
-            }
-            for job in args.job_list() {
-                if cli.try_submit {
-                    let mut job = job;
-                    loop {
-                        match pool.try_submit(job) {
-                            Ok(_) => break,
-                            Err(SubmitError::Full(back)) => {
-                                refused += 1;
-                                job = back;
-                                thread::sleep(Duration::from_millis(1));
-                            }
-                            Err(SubmitError::Closed(_)) => return,
+                    // try_submit: a full queue hands the job back; retry after a pause.
+                    while let Err(Full(back) | Closed(back)) = pool.try_submit(job) {
+                        refused += 1;
+                        if stop.is_set() {
+                            report.not_started(&back);
+                            unsent += 1;
+                            break;
                         }
+                        job = back;
+                        thread::sleep(Duration::from_millis(1));
                     }
-                } else if pool.submit(job).is_err() {
-                    return; // closed: cannot happen before the close below
                 }
             }
             pool.close();
+            // The jobs it never submitted (after Ctrl-C) are reported here.
+            unsent + jobs.map(|job| report.not_started(&job)).count() as u64
         });
 
         // The results printer (Go 003's second goroutine), here on the scope's main thread.
@@ -189,12 +193,14 @@ fn run() -> anyhow::Result<ExitCode> {
             pool.results().for_each(print);
         }
         // The submitter has already finished (the results ended only after it closed the pool).
-        let _ = submitter.join();
+        submitter.join().unwrap_or(0)
     });
+    tally.not_started += unsent;
     let unread = pool.join(); // joins every worker; empty, since the printer read every result
 
     let mut summary = Summary::new("struct-pool", tally, args.workers, gauge.peak(), report.elapsed())
         .with_sleep_ideal(args)
+        .with_interrupted(common::signal::interrupted())
         .field("queue_capacity", args.buffer())
         .field("batch", cli.batch);
     if cli.try_submit {
