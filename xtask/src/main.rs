@@ -35,11 +35,7 @@ enum Task {
         examples: Vec<String>,
     },
     /// Every variant and the baselines on the same seeded jobs, tabled and charted.
-    Compare {
-        /// compare's own flags (`cargo xtask compare --help`).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    Compare(compare::CompareArgs),
     /// The house rules (also run as a test).
     Tidy,
 }
@@ -58,7 +54,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.task {
         Task::Verify { examples } => verify::verify(&examples),
-        Task::Compare { args } => compare::compare(&args),
+        Task::Compare(args) => compare::compare(&args),
         Task::Tidy => tidy::tidy(),
     };
     match result {
@@ -79,6 +75,22 @@ pub fn cargo() -> String {
 pub fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// The workspace's target folder (`cargo metadata`, so `CARGO_TARGET_DIR` is honoured).
+pub fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let out = std::process::Command::new(cargo())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root)
+        .output()
+        .context("cargo metadata")?;
+    anyhow::ensure!(out.status.success(), "cargo metadata failed");
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
+    let dir = meta["target_directory"]
+        .as_str()
+        .context("cargo metadata has no target_directory")?;
+    Ok(PathBuf::from(dir))
 }
 
 /// The example crates: the folders of `crates/`, sorted.

@@ -1,5 +1,6 @@
-//! Running an example under a watchdog, optionally interrupting it with SIGINT, SIGTERM or two
-//! SIGINTs mid-run.
+//! The one child runner that verify and compare share: runs a program under a watchdog with its
+//! output captured, optionally interrupting it with SIGINT, SIGTERM or two SIGINTs mid-run, and
+//! samples its OS thread count (`Threads:` in `/proc/<pid>/status`) while it runs.
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
@@ -11,6 +12,15 @@ use std::time::{Duration, Instant};
 use crate::check::Output;
 use crate::scenarios::{Interrupt, Signal};
 
+/// What [`run`] saw: the output and exit, and the most OS threads seen at once.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub output: Output,
+    /// The highest `Threads:` count sampled from `/proc/<pid>/status` (every few ms, so a peak
+    /// shorter than that can be missed); `None` where `/proc` cannot be read.
+    pub peak_threads: Option<usize>,
+}
+
 /// Runs `program args` in `cwd`, killing it if it outlives `timeout`.
 pub fn run_watched(
     program: &Path,
@@ -19,6 +29,17 @@ pub fn run_watched(
     timeout: Duration,
     interrupt: Option<Interrupt>,
 ) -> anyhow::Result<Output> {
+    run(program, args, cwd, timeout, interrupt).map(|w| w.output)
+}
+
+/// [`run_watched`], with the sampled peak of the child's OS threads.
+pub fn run(
+    program: &Path,
+    args: &[String],
+    cwd: &Path,
+    timeout: Duration,
+    interrupt: Option<Interrupt>,
+) -> anyhow::Result<Watched> {
     let mut child = Command::new(program)
         .args(args)
         .current_dir(cwd)
@@ -57,9 +78,14 @@ pub fn run_watched(
     });
 
     let begin = Instant::now();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_threads: Option<usize> = None;
     let mut interrupted = false;
     let mut timed_out = false;
     let status = loop {
+        if let Some(n) = threads_of(&status_file) {
+            peak_threads = Some(peak_threads.map_or(n, |p| p.max(n)));
+        }
         if let Some(status) = child.try_wait()? {
             break Some(status);
         }
@@ -82,7 +108,7 @@ pub fn run_watched(
             let _ = child.wait();
             break None;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(2));
     };
     let stdout = out_reader
         .join()
@@ -90,20 +116,29 @@ pub fn run_watched(
     let stderr = err_reader
         .join()
         .map_err(|_| anyhow::anyhow!("stderr reader panicked"))?;
-    if interrupt.is_some() && !interrupted && !timed_out {
-        return Ok(Output {
+    let output = if interrupt.is_some() && !interrupted && !timed_out {
+        Output {
             stdout,
             stderr: format!("{stderr}\n[xtask] the run ended before the SIGINT was due: make the run longer"),
             code: Some(-1),
             timed_out,
-        });
-    }
-    Ok(Output {
-        stdout,
-        stderr,
-        code: status.and_then(|s| s.code()),
-        timed_out,
-    })
+        }
+    } else {
+        Output {
+            stdout,
+            stderr,
+            code: status.and_then(|s| s.code()),
+            timed_out,
+        }
+    };
+    Ok(Watched { output, peak_threads })
+}
+
+/// The `Threads:` line of a `/proc/<pid>/status` file.
+fn threads_of(status_file: &str) -> Option<usize> {
+    let status = std::fs::read_to_string(status_file).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Sends the signal (through `kill`, so xtask needs no unsafe code). SIGINT is what Ctrl-C in a

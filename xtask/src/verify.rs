@@ -1,25 +1,208 @@
 //! `cargo xtask verify [EXAMPLE...]`: the test command.
 //!
 //! 1. `cargo fmt --check`, `cargo clippy --workspace --all-targets -- -D warnings`,
-//!    `cargo test --workspace` (skipped when examples are named, for a quick loop);
+//!    `cargo test --workspace --no-fail-fast` (skipped when examples are named, for a quick loop);
+//!    cargo's own output is captured and shown only for a step that fails; the tests get one
+//!    pass/FAIL line per test binary that has tests;
 //! 2. builds the examples and runs each one through its scenarios (`scenarios/`) with `--json`
-//!    under a watchdog, checking the invariants of `check.rs` and each scenario's own checks;
-//! 3. prints one line per step and per scenario, then every failure with the command that re-runs it.
+//!    under a watchdog (`process.rs`), checking the invariants of `check.rs` and each scenario's
+//!    own checks;
+//! 3. a tiny `cargo xtask compare` (every row must complete with every job accounted for);
+//! 4. prints one pass/FAIL line per step, test binary and scenario, then every failure with the
+//!    command that re-runs it, the time per phase, and the total (which counts exactly those lines).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
-
-use anyhow::Context as _;
+use std::time::{Duration, Instant};
 
 use crate::check::{self, Output};
 use crate::scenarios::{self, Run, Scenario};
-use crate::{cargo, examples, workspace_root};
+use crate::{cargo, examples, target_dir, workspace_root};
 
 struct Failure {
     what: String,
     why: Vec<String>,
     rerun: String,
+}
+
+/// Every pass/FAIL line printed, the failures to repeat at the end, and the time per phase.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    failures: Vec<Failure>,
+    phases: Vec<(String, Duration)>,
+}
+
+impl Tally {
+    /// Prints one pass/FAIL line and counts it.
+    fn line(&mut self, ok: bool, what: &str, took: Duration) {
+        println!(
+            "{} {what} ({:.1} s)",
+            if ok { "pass" } else { "FAIL" },
+            took.as_secs_f64()
+        );
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+
+    fn fail(&mut self, what: &str, why: Vec<String>, rerun: String) {
+        self.failures.push(Failure {
+            what: what.to_owned(),
+            why,
+            rerun,
+        });
+    }
+
+    fn phase(&mut self, name: &str, since: Instant) {
+        self.phases.push((name.to_owned(), since.elapsed()));
+    }
+}
+
+/// A cargo command with its stdout and stderr captured together, in order.
+struct Captured {
+    ok: bool,
+    text: String,
+}
+
+fn cargo_captured(root: &Path, args: &[&str]) -> Captured {
+    // `sh -c 'exec "$0" "$@" 2>&1'` merges the two streams in the order cargo wrote them.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" "$@" 2>&1"#)
+        .arg(cargo())
+        .args(args)
+        .current_dir(root)
+        .output();
+    match out {
+        Ok(out) => Captured {
+            ok: out.status.success(),
+            text: String::from_utf8_lossy(&out.stdout).into_owned(),
+        },
+        Err(e) => Captured {
+            ok: false,
+            text: format!("cannot run cargo: {e}"),
+        },
+    }
+}
+
+/// The last `n` lines of `text`, indented, for a failure's report.
+fn tail(text: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("| {l}"))
+        .collect()
+}
+
+/// One cargo step: a start line, then one pass/FAIL line; cargo's output only if it failed.
+fn step(t: &mut Tally, root: &Path, label: &str, args: &[&str]) -> bool {
+    let command = format!("cargo {}", args.join(" "));
+    println!("... {label}: {command}");
+    let since = Instant::now();
+    let run = cargo_captured(root, args);
+    t.line(run.ok, label, since.elapsed());
+    if !run.ok {
+        let mut why = vec![format!("{command} failed; its output (last lines):")];
+        why.extend(tail(&run.text, 60));
+        t.fail(label, why, command);
+    }
+    t.phase(label, since);
+    run.ok
+}
+
+/// `cargo test --workspace --no-fail-fast`, one pass/FAIL line per test binary with tests.
+fn tests(t: &mut Tally, root: &Path) {
+    let args = ["test", "--workspace", "--no-fail-fast"];
+    let command = format!("cargo {}", args.join(" "));
+    println!("... test: {command} (builds the tests first; one line per test binary)");
+    let since = Instant::now();
+    let run = cargo_captured(root, &args);
+    let results = test_results(&run.text);
+    for r in &results {
+        t.line(
+            r.ok,
+            &format!("test {}: {} passed, {} failed", r.binary, r.passed, r.failed),
+            r.took,
+        );
+        if !r.ok {
+            let mut why = vec![format!("{} failed; its output:", r.binary)];
+            why.extend(r.output.iter().map(|l| format!("| {l}")));
+            t.fail(&format!("test {}", r.binary), why, command.clone());
+        }
+    }
+    if !run.ok && results.iter().all(|r| r.ok) {
+        // It failed before or outside the test binaries: a build error, most likely.
+        t.line(false, "test (build)", since.elapsed());
+        let mut why = vec![format!("{command} failed; its output (last lines):")];
+        why.extend(tail(&run.text, 60));
+        t.fail("test", why, command);
+    }
+    t.phase("test", since);
+}
+
+/// One test binary's result, from `cargo test`'s output.
+#[derive(Debug)]
+struct TestResult {
+    binary: String,
+    ok: bool,
+    passed: usize,
+    failed: usize,
+    took: Duration,
+    /// Its section of the output (shown when it failed).
+    output: Vec<String>,
+}
+
+/// Splits `cargo test` output into test binaries (`Running …` / `Doc-tests …` headers) and reads
+/// each one's `test result:` line; binaries that ran no test are left out.
+fn test_results(text: &str) -> Vec<TestResult> {
+    let mut results = Vec::new();
+    let mut binary = String::new();
+    let mut section: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("Running ") {
+            // "Running unittests src/lib.rs (target/debug/deps/common-0123abcd)"
+            let (what, path) = rest.split_once(" (").unwrap_or((rest, ""));
+            let file = path.trim_end_matches(')').rsplit('/').next().unwrap_or("");
+            let package = file.rsplit_once('-').map_or(file, |(name, _hash)| name);
+            binary = format!("{package} ({what})");
+            section.clear();
+        } else if let Some(package) = trimmed.strip_prefix("Doc-tests ") {
+            binary = format!("{package} (doc-tests)");
+            section.clear();
+        } else if let Some(result) = trimmed.strip_prefix("test result: ") {
+            let count = |key: &str| {
+                result
+                    .split(['.', ';'])
+                    .find_map(|part| part.trim().strip_suffix(key)?.trim().parse::<usize>().ok())
+                    .unwrap_or(0)
+            };
+            let (passed, failed) = (count(" passed"), count(" failed"));
+            let took = result
+                .rsplit("finished in ")
+                .next()
+                .and_then(|s| s.trim_end_matches('s').parse::<f64>().ok())
+                .map_or(Duration::ZERO, Duration::from_secs_f64);
+            let ok = result.starts_with("ok");
+            if passed + failed > 0 || !ok {
+                results.push(TestResult {
+                    binary: binary.clone(),
+                    ok,
+                    passed,
+                    failed,
+                    took,
+                    output: std::mem::take(&mut section),
+                });
+            }
+        } else {
+            section.push(line.to_owned());
+        }
+    }
+    results
 }
 
 pub fn verify(names: &[String]) -> anyhow::Result<()> {
@@ -32,120 +215,89 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
             all.join(", ")
         );
     }
-    let selected: Vec<String> = if names.is_empty() { all } else { names.to_vec() };
-    let mut failures = Vec::new();
-    let (mut passed, mut failed) = (0usize, 0usize);
+    let full = names.is_empty();
+    let selected: Vec<String> = if full { all } else { names.to_vec() };
+    println!(
+        "verify: {}{} example(s) through their scenarios{}; cargo's output is shown only for a step that fails",
+        if full { "fmt, clippy, tests, then " } else { "" },
+        selected.len(),
+        if full { ", then a tiny compare" } else { "" },
+    );
+    let mut t = Tally::default();
 
-    if names.is_empty() {
-        let steps: [(&str, &[&str]); 3] = [
-            ("fmt", &["fmt", "--all", "--check"]),
-            (
-                "clippy",
-                &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
-            ),
-            ("test", &["test", "--workspace"]),
-        ];
-        for (label, args) in steps {
-            let t = Instant::now();
-            let status = Command::new(cargo()).args(args).current_dir(&root).status();
-            let ok = matches!(status, Ok(s) if s.success());
-            line(ok, label, t);
-            if ok {
-                passed += 1;
-            } else {
-                failed += 1;
-                failures.push(Failure {
-                    what: label.to_owned(),
-                    why: vec![format!("cargo {} failed (output above)", args.join(" "))],
-                    rerun: format!("cargo {}", args.join(" ")),
-                });
-            }
-        }
+    if full {
+        step(&mut t, &root, "fmt", &["fmt", "--all", "--check"]);
+        step(
+            &mut t,
+            &root,
+            "clippy",
+            &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        );
+        tests(&mut t, &root);
     }
 
-    let t = Instant::now();
-    let mut build = Command::new(cargo());
-    build.args(["build", "--quiet"]).current_dir(&root);
+    let mut build: Vec<&str> = vec!["build"];
     for name in &selected {
-        build.args(["-p", name]);
+        build.extend(["-p", name.as_str()]);
     }
-    let built = build.status().map(|s| s.success()).unwrap_or(false);
-    line(built, "build examples", t);
-    if !built {
-        failures.push(Failure {
-            what: "build".into(),
-            why: vec!["cargo build failed".into()],
-            rerun: "cargo build --workspace".into(),
-        });
-        return report(passed, failed + 1, &failures);
+    if full {
+        // compare's tiny run below needs the baselines binary too.
+        build.extend(["-p", "xtask", "--bins"]);
+    }
+    if !step(&mut t, &root, "build", &build) {
+        return report(&t);
     }
     let target = target_dir(&root)?;
     let bin_dir = target.join("debug");
     let scratch_root = target.join("xtask-verify");
 
     for name in &selected {
+        let since = Instant::now();
         let Some(mut list) = scenarios::for_example(name) else {
-            failed += 1;
-            println!("FAIL {name}: no scenarios");
-            failures.push(Failure {
-                what: name.clone(),
-                why: vec![format!(
+            t.line(false, &format!("{name}: no scenarios"), since.elapsed());
+            t.fail(
+                name,
+                vec![format!(
                     "crates/{name} has no scenarios: add them in xtask/src/scenarios/"
                 )],
-                rerun: format!("cargo xtask verify {name}"),
-            });
+                format!("cargo xtask verify {name}"),
+            );
             continue;
         };
         list.extend(scenarios::standard_bad_input());
         for scenario in &list {
-            let t = Instant::now();
+            let one = Instant::now();
             let program = bin_dir.join(name);
             let dir = scratch_root.join(name).join(scenario.name.replace('/', "-"));
             let (why, rerun) = run_scenario(&program, scenario, &dir, &root);
-            let ok = why.is_empty();
-            line(ok, &format!("{name}/{}", scenario.name), t);
-            if ok {
-                passed += 1;
-            } else {
-                failed += 1;
+            let what = format!("{name}/{}", scenario.name);
+            t.line(why.is_empty(), &what, one.elapsed());
+            if !why.is_empty() {
                 for reason in &why {
                     println!("       {reason}");
                 }
-                failures.push(Failure {
-                    what: format!("{name}/{}", scenario.name),
-                    why,
-                    rerun,
-                });
+                t.fail(&what, why, rerun);
             }
         }
+        t.phase(name, since);
     }
-    if names.is_empty() {
+    if full {
         // `cargo xtask compare` on a tiny workload with the debug binaries built above (plus the
         // baselines binary): every row must complete with every job accounted for; no timings.
-        let t = Instant::now();
-        let built = Command::new(cargo())
-            .args(["build", "--quiet", "-p", "xtask", "--bin", "baselines"])
-            .current_dir(&root)
-            .status()
-            .is_ok_and(|s| s.success());
-        let why = if built {
-            crate::compare::smoke(&root, &bin_dir)
-        } else {
-            vec!["cargo build -p xtask --bin baselines failed".to_owned()]
-        };
-        line(why.is_empty(), "compare (tiny workload)", t);
-        if why.is_empty() {
-            passed += 1;
-        } else {
-            failed += 1;
-            failures.push(Failure {
-                what: "compare".into(),
+        println!("... compare: a tiny dispatch and sleep workload through every variant");
+        let since = Instant::now();
+        let why = crate::compare::smoke(&root, &bin_dir);
+        t.line(why.is_empty(), "compare (tiny workload)", since.elapsed());
+        if !why.is_empty() {
+            t.fail(
+                "compare",
                 why,
-                rerun: "cargo xtask compare --runs 1 --jobs 300 --workload dispatch".into(),
-            });
+                "cargo xtask compare --runs 1 --jobs 300 --workload dispatch".into(),
+            );
         }
+        t.phase("compare", since);
     }
-    report(passed, failed, &failures)
+    report(&t)
 }
 
 fn run_scenario(program: &Path, scenario: &Scenario, dir: &Path, root: &Path) -> (Vec<String>, String) {
@@ -228,19 +380,11 @@ fn shell_quote(arg: &str) -> String {
     }
 }
 
-fn line(ok: bool, what: &str, since: Instant) {
-    println!(
-        "{} {what} ({:.1} s)",
-        if ok { "pass" } else { "FAIL" },
-        since.elapsed().as_secs_f64()
-    );
-}
-
-fn report(passed: usize, failed: usize, failures: &[Failure]) -> anyhow::Result<()> {
+fn report(t: &Tally) -> anyhow::Result<()> {
     println!();
-    if !failures.is_empty() {
+    if !t.failures.is_empty() {
         println!("Failures:");
-        for f in failures {
+        for f in &t.failures {
             println!("- {}", f.what);
             for reason in &f.why {
                 println!("    {reason}");
@@ -249,22 +393,57 @@ fn report(passed: usize, failed: usize, failures: &[Failure]) -> anyhow::Result<
         }
         println!();
     }
-    println!("verify: {passed} passed, {failed} failed");
-    anyhow::ensure!(failed == 0, "{failed} check(s) failed");
+    let phases: Vec<String> = t
+        .phases
+        .iter()
+        .map(|(name, took)| format!("{name} {:.1} s", took.as_secs_f64()))
+        .collect();
+    println!("time per phase: {}", phases.join(", "));
+    println!("verify: {} passed, {} failed", t.passed, t.failed);
+    anyhow::ensure!(t.failed == 0, "{} check(s) failed", t.failed);
     Ok(())
 }
 
-/// The workspace's target folder (`cargo metadata`, so `CARGO_TARGET_DIR` is honoured).
-pub fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
-    let out = Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(root)
-        .output()
-        .context("cargo metadata")?;
-    anyhow::ensure!(out.status.success(), "cargo metadata failed");
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
-    let dir = meta["target_directory"]
-        .as_str()
-        .context("cargo metadata has no target_directory")?;
-    Ok(PathBuf::from(dir))
+#[cfg(test)]
+mod tests {
+    use super::test_results;
+
+    #[test]
+    fn test_output_becomes_one_result_per_binary_with_tests() {
+        let text = "   Compiling common v0.1.0
+     Running unittests src/lib.rs (target/debug/deps/common-0123abcd)
+
+running 2 tests
+test a ... ok
+test b ... ok
+
+test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.25s
+
+     Running unittests src/main.rs (target/debug/deps/basic-99aa)
+
+running 0 tests
+
+test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
+
+   Doc-tests common
+
+running 1 test
+test src/lib.rs - x (line 3) ... FAILED
+
+failures:
+boom
+
+test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.50s
+";
+        let r = test_results(text);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[0].binary, "common (unittests src/lib.rs)");
+        assert!(r[0].ok);
+        assert_eq!((r[0].passed, r[0].failed), (2, 0));
+        assert_eq!(r[0].took.as_millis(), 250);
+        assert_eq!(r[1].binary, "common (doc-tests)");
+        assert!(!r[1].ok);
+        assert_eq!((r[1].passed, r[1].failed), (0, 1));
+        assert!(r[1].output.iter().any(|l| l == "boom"));
+    }
 }

@@ -1,0 +1,315 @@
+//! Building the variants in release and running them: one child per run through verify's runner
+//! (`crate::process`), figures from the child's own JSON summary (`check::parse`).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::workloads::{SEED, Spec, Variant, all_variants, runs_on, skip_reason};
+use crate::cargo;
+
+/// One run's figures, from the child's summary line (and its threads, sampled from `/proc`).
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    pub wall_ms: f64,
+    pub peak_in_flight: u64,
+    /// The child's own `peak_rss_kb` (`VmHWM`).
+    pub rss_kib: Option<u64>,
+    /// The most OS threads seen at once (`Threads:` in `/proc/<pid>/status`, sampled).
+    pub threads: Option<usize>,
+    /// Why this run does not count (empty: every job accounted for and ok).
+    pub problems: Vec<String>,
+    /// The child refused the workload as bad input (exit 2): its one line.
+    pub refused: Option<String>,
+}
+
+/// A row of a table: one variant on one workload at one worker count and queue capacity.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub variant: String,
+    pub workload: &'static str,
+    pub workers: usize,
+    pub jobs: u64,
+    pub buffer: usize,
+    pub runs: Vec<RunOutcome>,
+    /// Set when the variant was not run at all (not built, or refused the workload).
+    pub skipped: Option<String>,
+}
+
+impl Row {
+    pub fn complete(&self) -> bool {
+        self.skipped.is_none() && !self.runs.is_empty() && self.runs.iter().all(|r| r.problems.is_empty())
+    }
+
+    fn good(&self) -> impl Iterator<Item = &RunOutcome> {
+        self.runs.iter().filter(|r| r.problems.is_empty())
+    }
+
+    pub fn wall_ms(&self) -> Option<f64> {
+        median(self.good().map(|r| r.wall_ms).collect())
+    }
+
+    pub fn jobs_per_s(&self) -> Option<f64> {
+        self.wall_ms()
+            .filter(|&ms| ms > 0.0)
+            .map(|ms| self.jobs as f64 / (ms / 1000.0))
+    }
+
+    pub fn peak_in_flight(&self) -> Option<u64> {
+        self.good().map(|r| r.peak_in_flight).max()
+    }
+
+    pub fn rss_kib(&self) -> Option<u64> {
+        median(self.good().filter_map(|r| r.rss_kib).map(|k| k as f64).collect()).map(|k| k as u64)
+    }
+
+    pub fn threads(&self) -> Option<usize> {
+        self.good().filter_map(|r| r.threads).max()
+    }
+
+    pub fn problems(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .runs
+            .iter()
+            .flat_map(|r| r.problems.iter().cloned())
+            .collect();
+        all.dedup();
+        all
+    }
+}
+
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+/// Variants that were not run, with the reason.
+pub type Skipped = Vec<(String, String)>;
+
+/// Builds the variants' packages in release: all at once, or one by one if that fails so a
+/// broken package only skips its own variants. Returns the variants built and the ones skipped.
+pub fn build_release(root: &Path, variants: &[Variant]) -> anyhow::Result<(Vec<Variant>, Skipped)> {
+    let present = crate::examples(root)?;
+    let mut skipped = Vec::new();
+    let mut wanted: Vec<Variant> = Vec::new();
+    for v in variants {
+        if v.package == "xtask" || present.contains(&v.package) {
+            wanted.push(v.clone());
+        } else if !skipped.iter().any(|(n, _)| n == &v.name) {
+            skipped.push((v.name.clone(), format!("crates/{} does not exist yet", v.package)));
+        }
+    }
+    let mut packages: Vec<&str> = wanted
+        .iter()
+        .map(|v| v.package.as_str())
+        .filter(|p| *p != "xtask")
+        .collect();
+    packages.dedup();
+    let baselines = wanted.iter().any(|v| v.baseline);
+    let build = |pkgs: &[&str], baselines: bool| -> bool {
+        let mut ok = true;
+        if !pkgs.is_empty() {
+            let mut cmd = Command::new(cargo());
+            cmd.args(["build", "--release", "--quiet"]).current_dir(root);
+            for p in pkgs {
+                cmd.args(["-p", p]);
+            }
+            ok &= cmd.status().is_ok_and(|s| s.success());
+        }
+        if baselines {
+            ok &= Command::new(cargo())
+                .args([
+                    "build",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "xtask",
+                    "--bin",
+                    "baselines",
+                ])
+                .current_dir(root)
+                .status()
+                .is_ok_and(|s| s.success());
+        }
+        ok
+    };
+    eprintln!("compare: cargo build --release ({})", packages.join(", "));
+    if build(&packages, baselines) {
+        return Ok((wanted, skipped));
+    }
+    eprintln!("compare: the release build failed; building one package at a time to skip the broken ones");
+    let mut broken = Vec::new();
+    for p in &packages {
+        if !build(&[p], false) {
+            broken.push((*p).to_owned());
+        }
+    }
+    if baselines && !build(&[], true) {
+        broken.push("xtask".to_owned());
+    }
+    let (ok, bad): (Vec<Variant>, Vec<Variant>) =
+        wanted.into_iter().partition(|v| !broken.contains(&v.package));
+    for v in bad {
+        skipped.push((
+            v.name,
+            format!("package {} does not build (see above)", v.package),
+        ));
+    }
+    Ok((ok, skipped))
+}
+
+/// Where the binaries are, and what to say about the variants that were not built.
+pub struct Ctx<'a> {
+    pub root: &'a Path,
+    pub bin_dir: &'a Path,
+    pub skipped: &'a [(String, String)],
+    pub progress: bool,
+}
+
+impl Ctx<'_> {
+    /// Runs `variants` on `spec` at `workers`, `runs` times in turns; one row per variant (the
+    /// skipped ones included, with their reason).
+    pub fn table(&self, variants: &[Variant], spec: Spec, workers: usize, runs: usize) -> Vec<Row> {
+        let runnable: Vec<&Variant> = variants.iter().filter(|v| runs_on(v, &spec)).collect();
+        let mut rows: Vec<Row> = runnable
+            .iter()
+            .map(|v| Row {
+                variant: v.name.clone(),
+                workload: spec.workload,
+                workers,
+                jobs: spec.jobs,
+                buffer: spec.buffer,
+                runs: Vec::new(),
+                skipped: skip_reason(v, &spec, workers),
+            })
+            .collect();
+        for turn in 0..runs {
+            for (v, row) in runnable.iter().zip(rows.iter_mut()) {
+                if row.skipped.is_some() {
+                    continue;
+                }
+                if self.progress {
+                    eprint!(
+                        "\rcompare: {} w={workers} q={} run {}/{runs}: {:<28}",
+                        spec.workload,
+                        spec.buffer,
+                        turn + 1,
+                        v.name
+                    );
+                }
+                let run = self.run_once(v, spec, workers);
+                if let Some(why) = &run.refused {
+                    row.skipped = Some(format!("refused: {why}"));
+                    row.runs.clear();
+                } else {
+                    row.runs.push(run);
+                }
+            }
+        }
+        if self.progress {
+            eprint!("\r{:100}\r", "");
+        }
+        for (name, why) in self.skipped {
+            if variants.iter().any(|v| &v.name == name) {
+                continue;
+            }
+            if all_variants()
+                .iter()
+                .any(|v| &v.name == name && runs_on(v, &spec))
+            {
+                rows.push(Row {
+                    variant: name.clone(),
+                    workload: spec.workload,
+                    workers,
+                    jobs: spec.jobs,
+                    buffer: spec.buffer,
+                    runs: Vec::new(),
+                    skipped: Some(why.clone()),
+                });
+            }
+        }
+        rows
+    }
+
+    /// Runs one variant once and checks its accounting.
+    pub fn run_once(&self, v: &Variant, spec: Spec, workers: usize) -> RunOutcome {
+        let program = self.bin_dir.join(&v.binary);
+        let mut args: Vec<String> = v
+            .args
+            .iter()
+            .map(|a| a.replace("{workers}", &workers.to_string()))
+            .collect();
+        args.extend(
+            [
+                "--workload",
+                spec.child,
+                "--jobs",
+                &spec.jobs.to_string(),
+                "--workers",
+                &workers.to_string(),
+                "--work-ms",
+                &spec.work_ms.to_string(),
+                "--buffer",
+                &spec.buffer.to_string(),
+                "--seed",
+                &SEED.to_string(),
+                "--json",
+                "--quiet",
+            ]
+            .map(str::to_owned),
+        );
+        // Generous: the slowest fixed run (cpu, serial) takes some seconds on 2 cores.
+        let timeout = Duration::from_secs(600);
+        let mut out = RunOutcome::default();
+        let watched = match crate::process::run(&program, &args, self.root, timeout, None) {
+            Ok(watched) => watched,
+            Err(e) => {
+                out.problems
+                    .push(format!("could not run {}: {e:#}", program.display()));
+                return out;
+            }
+        };
+        out.threads = watched.peak_threads;
+        let child = watched.output;
+        let last_err = child.stderr.lines().last().unwrap_or("").to_owned();
+        if child.code == Some(2) && child.stdout.trim().is_empty() {
+            out.refused = Some(last_err);
+            return out;
+        }
+        if child.timed_out {
+            out.problems.push(format!("killed after {} s", timeout.as_secs()));
+        }
+        if child.code != Some(0) {
+            out.problems
+                .push(format!("exit code {:?} (stderr: {last_err})", child.code));
+        }
+        let s = match crate::check::parse(&child.stdout) {
+            Ok(events) => events.summary,
+            Err(e) => {
+                out.problems.push(e);
+                return out;
+            }
+        };
+        out.wall_ms = s.wall_ms;
+        out.peak_in_flight = s.peak_in_flight as u64;
+        out.rss_kib = s.peak_rss_kb;
+        if s.submitted != spec.jobs || s.ok != spec.jobs || s.accounted() != spec.jobs {
+            out.problems.push(format!(
+                "accounting: submitted {}, ok {}, accounted {} of {} jobs",
+                s.submitted,
+                s.ok,
+                s.accounted(),
+                spec.jobs
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,149 @@
+//! The tables (markdown-ish, or one JSON object per row) and the efficiency of each row.
+
+use serde_json::json;
+
+use super::runner::Row;
+use super::workloads::Spec;
+
+pub fn fmt_rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2} M/s", r / 1e6)
+    } else if r >= 1e3 {
+        format!("{:.1} k/s", r / 1e3)
+    } else {
+        format!("{r:.0} /s")
+    }
+}
+
+/// The efficiency of each row against the ideal: sleep and waits = ceil(jobs / workers) × work /
+/// wall; cpu = (serial wall / workers) / wall, with the serial row of the same table.
+pub fn efficiencies(rows: &[Row], spec: &Spec, workers: usize) -> Vec<Option<f64>> {
+    let ideal_ms = match spec.child {
+        "sleep" => Some((spec.jobs.div_ceil(workers as u64) * spec.work_ms) as f64),
+        "cpu" => rows
+            .iter()
+            .find(|r| r.variant == "serial")
+            .and_then(Row::wall_ms)
+            .map(|serial| serial / workers as f64),
+        _ => None,
+    };
+    rows.iter()
+        .map(|r| Some(ideal_ms? / r.wall_ms().filter(|&w| w > 0.0)?))
+        .collect()
+}
+
+pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: usize) {
+    let effs = efficiencies(rows, spec, workers);
+    if json {
+        for (r, eff) in rows.iter().zip(&effs) {
+            let line = json!({
+                "kind": kind,
+                "workload": r.workload,
+                "variant": r.variant,
+                "jobs": r.jobs,
+                "workers": r.workers,
+                "buffer": r.buffer,
+                "runs": r.runs.len(),
+                "complete": r.complete(),
+                "wall_ms": r.wall_ms(),
+                "wall_ms_runs": r.runs.iter().map(|x| x.wall_ms).collect::<Vec<_>>(),
+                "jobs_per_s": r.jobs_per_s().map(f64::round),
+                "peak_in_flight": r.peak_in_flight(),
+                "peak_rss_kib": r.rss_kib(),
+                "peak_os_threads": r.threads(),
+                "efficiency": eff.map(|e| (e * 1000.0).round() / 1000.0),
+                "skipped": r.skipped,
+                "problems": r.problems(),
+            });
+            println!("{line}");
+        }
+        return;
+    }
+    let runs = rows.iter().map(|r| r.runs.len()).max().unwrap_or(0);
+    println!(
+        "\n{} — {}: {} jobs{}, {} workers, queue {}, median of {} run(s)",
+        kind,
+        spec.workload,
+        spec.jobs,
+        if spec.work_ms > 0 {
+            format!(" of {} ms", spec.work_ms)
+        } else {
+            String::new()
+        },
+        workers,
+        spec.buffer,
+        runs
+    );
+    println!(
+        "| {:<24} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+        "variant", "wall ms", "jobs/s", "peak in flight", "peak RSS MiB", "OS threads", "efficiency"
+    );
+    println!(
+        "|{:-<26}|{:->12}|{:->13}|{:->16}|{:->15}|{:->12}|{:->12}|",
+        "", ":", ":", ":", ":", ":", ":"
+    );
+    for (r, eff) in rows.iter().zip(&effs) {
+        if let Some(why) = &r.skipped {
+            println!("| {:<24} | skipped: {why} |", r.variant);
+            continue;
+        }
+        let dash = || "-".to_owned();
+        println!(
+            "| {:<24} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+            r.variant,
+            r.wall_ms().map_or_else(dash, |w| format!("{w:.1}")),
+            r.jobs_per_s().map_or_else(dash, fmt_rate),
+            r.peak_in_flight().map_or_else(dash, |p| p.to_string()),
+            r.rss_kib()
+                .map_or_else(dash, |k| format!("{:.1}", k as f64 / 1024.0)),
+            r.threads().map_or_else(dash, |t| t.to_string()),
+            eff.map_or_else(dash, |e| format!("{:.1}%", e * 100.0)),
+        );
+        for p in r.problems() {
+            println!("|   ! {p}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::runner::RunOutcome;
+    use super::super::workloads::{CPU, DISPATCH, SLEEP, WAITS};
+    use super::*;
+
+    fn row(name: &str, wall: f64) -> Row {
+        Row {
+            variant: name.into(),
+            workload: "cpu",
+            workers: 2,
+            jobs: 10,
+            buffer: 4,
+            runs: vec![RunOutcome {
+                wall_ms: wall,
+                peak_in_flight: 2,
+                rss_kib: Some(1),
+                ..RunOutcome::default()
+            }],
+            skipped: None,
+        }
+    }
+
+    #[test]
+    fn efficiency_uses_the_serial_row_for_cpu_and_the_sleep_ideal() {
+        let rows = [row("basic", 500.0), row("serial", 1000.0)];
+        assert_eq!(efficiencies(&rows, &CPU, 2), [Some(1.0), Some(0.5)]);
+        let sleep = Spec { jobs: 10, ..SLEEP };
+        // ceil(10 / 2) × 5 ms = 25 ms ideal.
+        assert_eq!(efficiencies(&[row("basic", 50.0)], &sleep, 2), [Some(0.5)]);
+        assert_eq!(efficiencies(&[row("basic", 50.0)], &DISPATCH, 2), [None]);
+    }
+
+    #[test]
+    fn waits_efficiency_is_against_jobs_over_concurrency_waits() {
+        // 20,000 jobs at 1,000 concurrent: 20 rounds of 100 ms = 2,000 ms ideal.
+        assert_eq!(
+            efficiencies(&[row("async-pool joinset", 2500.0)], &WAITS, 1000),
+            [Some(0.8)]
+        );
+    }
+}

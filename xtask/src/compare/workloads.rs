@@ -1,0 +1,157 @@
+//! What compare runs: the fixed workloads ([`Spec`]) and the variants ([`Variant`]).
+
+/// A fixed workload: the same numbers every time, so figures stay comparable across versions.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// compare's name for it (`--workload`).
+    pub workload: &'static str,
+    /// The children's `--workload` (`waits` is `sleep` with many more jobs in flight).
+    pub child: &'static str,
+    pub jobs: u64,
+    pub work_ms: u64,
+    pub buffer: usize,
+}
+
+pub const DISPATCH: Spec = Spec {
+    workload: "dispatch",
+    child: "dispatch",
+    jobs: 1_000_000,
+    work_ms: 0,
+    buffer: 1024,
+};
+pub const CPU: Spec = Spec {
+    workload: "cpu",
+    child: "cpu",
+    jobs: 2_000,
+    work_ms: 0,
+    buffer: 1024,
+};
+pub const SLEEP: Spec = Spec {
+    workload: "sleep",
+    child: "sleep",
+    jobs: 1_000,
+    work_ms: 5,
+    buffer: 1024,
+};
+/// Many concurrent waits: threads against tasks, at each of [`WAITS_CONCURRENCY`].
+pub const WAITS: Spec = Spec {
+    workload: "waits",
+    child: "sleep",
+    jobs: 20_000,
+    work_ms: 100,
+    buffer: 1024,
+};
+/// The concurrency levels (`--workers`) of the `waits` workload.
+pub const WAITS_CONCURRENCY: [usize; 3] = [100, 1_000, 10_000];
+
+/// The seed every child gets, so every variant runs the same job list.
+pub const SEED: u64 = 42;
+
+/// The most OS threads a variant that runs a thread per worker may start (common's `--workers`
+/// cap).
+pub const MAX_THREADS: usize = common::cli::MAX_WORKERS;
+
+/// One program to compare: an example crate or a baseline strategy.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    /// The binary's name in the target folder.
+    pub binary: String,
+    /// The package that builds it.
+    pub package: String,
+    /// Arguments beyond the shared ones; `{workers}` becomes the worker count.
+    pub args: Vec<String>,
+    /// Only for the `dispatch` workload (batched submit).
+    pub dispatch_only: bool,
+    /// Has a job queue whose capacity `--buffer` sets (for the queue sweep).
+    pub has_queue: bool,
+    /// A baseline (not a pool).
+    pub baseline: bool,
+    /// Runs one OS thread per worker (every pool but async-pool's tasks).
+    pub thread_per_worker: bool,
+}
+
+fn variant(name: &str, package: &str, args: &[&str]) -> Variant {
+    Variant {
+        name: name.to_owned(),
+        binary: package.to_owned(),
+        package: package.to_owned(),
+        args: args.iter().map(|&a| a.to_owned()).collect(),
+        dispatch_only: false,
+        has_queue: true,
+        baseline: false,
+        thread_per_worker: true,
+    }
+}
+
+fn baseline(strategy: &str) -> Variant {
+    Variant {
+        name: strategy.to_owned(),
+        binary: "baselines".to_owned(),
+        package: "xtask".to_owned(),
+        args: vec!["--strategy".to_owned(), strategy.to_owned()],
+        dispatch_only: false,
+        has_queue: false,
+        baseline: true,
+        thread_per_worker: true,
+    }
+}
+
+fn tasks(style: &str) -> Variant {
+    Variant {
+        thread_per_worker: false,
+        ..variant(&format!("async-pool {style}"), "async-pool", &["--style", style])
+    }
+}
+
+/// Every variant compare knows, in table order.
+pub fn all_variants() -> Vec<Variant> {
+    vec![
+        variant("basic", "basic", &[]),
+        variant("struct-pool", "struct-pool", &[]),
+        Variant {
+            dispatch_only: true,
+            ..variant("struct-pool --batch 256", "struct-pool", &["--batch", "256"])
+        },
+        variant("waitgroup", "waitgroup", &[]),
+        // No deadline: the largest its parser takes (a day).
+        variant("context-cancel", "context-cancel", &["--deadline-ms", "86400000"]),
+        // The semaphore's cap equals the workers, and no rate limit.
+        variant("rate-limit", "rate-limit", &["--concurrency", "{workers}"]),
+        tasks("workers"),
+        tasks("buffer-unordered"),
+        tasks("joinset"),
+        baseline("thread-per-job"),
+        baseline("rayon"),
+        baseline("serial"),
+    ]
+}
+
+/// Why `v` is not run on `spec` at `workers`, if it is not.
+pub fn skip_reason(v: &Variant, spec: &Spec, workers: usize) -> Option<String> {
+    if v.name == "thread-per-job" && spec.jobs > MAX_THREADS as u64 {
+        return Some(format!(
+            "{} jobs would be {} threads at once, above the cap of {MAX_THREADS}",
+            spec.jobs, spec.jobs
+        ));
+    }
+    if v.name == "serial" && spec.workload == "waits" {
+        return Some(format!(
+            "one wait at a time: {} × {} ms = {} s",
+            spec.jobs,
+            spec.work_ms,
+            spec.jobs * spec.work_ms / 1000
+        ));
+    }
+    if v.thread_per_worker && workers > MAX_THREADS {
+        return Some(format!(
+            "{workers} workers would be {workers} OS threads: common caps --workers at {MAX_THREADS}"
+        ));
+    }
+    None
+}
+
+/// Whether `v` belongs in a table of `spec` at all.
+pub fn runs_on(v: &Variant, spec: &Spec) -> bool {
+    !v.dispatch_only || spec.workload == "dispatch"
+}
