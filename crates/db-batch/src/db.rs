@@ -1,16 +1,13 @@
 //! The database side: the schema, the SQL, and the [`Sink`] each worker writes through.
 //!
-//! Everything SQLite-specific lives here. `main.rs` only sees the [`Sink`] trait (one value per
-//! worker, each with its own connection) and [`Sqlite`] (where the database is, how to open it).
-//! A PostgreSQL backend would add a `Postgres` opener and a sink implementing the same three
-//! methods: its `insert_batch` would be the same loop inside `BEGIN ... COMMIT`, and its
-//! `insert_each` the same savepoint per row (which PostgreSQL needs even more than SQLite: there
-//! a failed statement aborts the whole transaction).
+//! `main.rs` only sees [`Database`] (where the data goes, how to open a connection) and the
+//! [`Sink`] trait (one value per worker, each with its own connection). Everything
+//! SQLite-specific lives in this file; PostgreSQL's side is in `postgres.rs`.
 //!
-//! SQL is never built from strings: every value is a bound parameter of one prepared statement,
-//! cached per connection (`prepare_cached`), so it is parsed once per connection, not once per row.
+//! SQL is never built from strings: every value is a bound parameter of a prepared statement,
+//! cached per connection, so it is parsed once per connection, not once per row.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -79,18 +76,90 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// Where a worker writes its batches. Each worker owns one.
+/// Why a batch's transaction did not commit. In every case it rolled back as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The database refused some row (a constraint): retry the batch row by row.
+    #[error("{0}")]
+    Rows(String),
+    /// The connection is gone (server restart, killed session): retry on a new connection.
+    #[error("connection lost: {0}")]
+    #[allow(dead_code)] // the PostgreSQL sink (next) constructs it
+    Connection(String),
+    /// Anything else (a lock held too long, a full disk): the batch fails whole.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Where a worker writes its batches. Each worker owns one (one connection).
 pub trait Sink: Send {
     /// Inserts every row in one transaction: all of them land, or (on an error) none do.
-    fn insert_batch(&mut self, rows: &[Order]) -> anyhow::Result<Written>;
+    fn insert_batch(&mut self, rows: &[Order]) -> Result<Written, WriteError>;
 
     /// Inserts the rows one by one in one transaction, each under its own savepoint: the good
     /// rows land and each bad one is rejected with the database's reason. An `Err` means the
     /// transaction itself failed (nothing landed).
-    fn insert_each(&mut self, rows: &[Order]) -> anyhow::Result<Written>;
+    fn insert_each(&mut self, rows: &[Order]) -> Result<Written, WriteError>;
+
+    /// Replaces a lost connection with a new one (waiting for the server to come back).
+    fn reconnect(&mut self) -> anyhow::Result<()>;
 
     /// The rows in the table right now (`SELECT count(*)`).
     fn count(&mut self) -> anyhow::Result<u64>;
+}
+
+/// Where the rows go: a SQLite file (a path) or a PostgreSQL server (a `postgres://` URL).
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(Sqlite),
+}
+
+impl Database {
+    /// The database as the summary names it (a PostgreSQL URL without its password).
+    pub fn name(&self) -> String {
+        match self {
+            Database::Sqlite(db) => db.path.display().to_string(),
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// The run's own connection: creates the table (after dropping it if `fresh`); main counts
+    /// the rows through it before and after.
+    pub fn setup(&self, fresh: bool) -> anyhow::Result<Box<dyn Sink>> {
+        Ok(match self {
+            Database::Sqlite(db) => Box::new(db.setup(fresh)?),
+        })
+    }
+
+    /// A connection to the existing table, to count its rows (`--count-only`): an error if
+    /// there is no database there, instead of creating one.
+    pub fn existing(&self) -> anyhow::Result<Box<dyn Sink>> {
+        Ok(match self {
+            Database::Sqlite(db) => {
+                if !db.path.is_file() {
+                    return Err(common::UsageError(format!(
+                        "the database {} does not exist: nothing to count",
+                        db.path.display()
+                    ))
+                    .into());
+                }
+                Box::new(db.connect()?)
+            }
+        })
+    }
+
+    /// One more connection (one per worker).
+    pub fn connect(&self) -> anyhow::Result<Box<dyn Sink>> {
+        Ok(match self {
+            Database::Sqlite(db) => Box::new(db.connect()?),
+        })
+    }
 }
 
 /// A SQLite database file.
@@ -102,10 +171,6 @@ pub struct Sqlite {
 impl Sqlite {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Sqlite { path: path.into() }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Opens the database once for the run: checks it can be written, switches it to WAL mode,
@@ -122,27 +187,27 @@ impl Sqlite {
             );
         }
         let sink = self.connect()?;
-        let conn = &sink.conn;
-        if conn.is_readonly(MAIN_DB)? {
-            bail!("the database {} is read-only", self.path.display());
+        let (conn, path) = (&sink.conn, self.path.display());
+        if conn
+            .is_readonly(MAIN_DB)
+            .with_context(|| format!("cannot open the database {path}"))?
+        {
+            bail!("the database {path} is read-only");
         }
         // WAL: readers never block the writer and a commit appends to the log instead of
         // rewriting pages. The mode is stored in the file, so every later connection gets it.
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .with_context(|| format!("cannot switch {} to WAL mode", self.path.display()))?;
+            .with_context(|| format!("cannot switch {path} to WAL mode"))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            bail!(
-                "the database {} refused WAL mode (journal mode is {mode})",
-                self.path.display()
-            );
+            bail!("the database {path} refused WAL mode (journal mode is {mode})");
         }
         if fresh {
             conn.execute("DROP TABLE IF EXISTS orders", [])
-                .with_context(|| format!("cannot drop the table in {}", self.path.display()))?;
+                .with_context(|| format!("cannot drop the table in {path}"))?;
         }
         conn.execute(SCHEMA, [])
-            .with_context(|| format!("cannot create the table in {}", self.path.display()))?;
+            .with_context(|| format!("cannot create the table in {path}"))?;
         Ok(sink)
     }
 
@@ -152,14 +217,20 @@ impl Sqlite {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX // each connection is used by one thread at a time
             | OpenFlags::SQLITE_OPEN_URI;
+        let path = self.path.display();
         let mut conn = Connection::open_with_flags(&self.path, flags)
-            .with_context(|| format!("cannot open the database {}", self.path.display()))?;
-        conn.busy_handler(Some(wait_for_the_lock()))?;
+            .with_context(|| format!("cannot open the database {path}"))?;
+        conn.busy_handler(Some(wait_for_the_lock()))
+            .with_context(|| format!("cannot open the database {path}"))?;
         // In WAL mode, NORMAL syncs the log at checkpoints, not at every commit: a committed
         // transaction survives the process being killed (Ctrl-C, a crash), though not a power
         // cut. FULL would add one fsync per commit, which is exactly what batching amortises.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(SqliteSink { conn })
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .with_context(|| format!("cannot open the database {path}"))?;
+        Ok(SqliteSink {
+            conn,
+            path: self.path.clone(),
+        })
     }
 }
 
@@ -167,61 +238,63 @@ impl Sqlite {
 #[derive(Debug)]
 pub struct SqliteSink {
     conn: Connection,
+    path: PathBuf,
 }
 
-impl SqliteSink {
-    fn insert_one(conn: &Connection, order: &Order) -> rusqlite::Result<usize> {
-        conn.prepare_cached(INSERT)?.execute(params![
-            order.id,
-            order.customer,
-            order.amount_cents,
-            order.created_at
-        ])
+/// A constraint violation is the row's fault (retry row by row); anything else fails the batch.
+fn classify(err: rusqlite::Error) -> WriteError {
+    match err.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => WriteError::Rows(err.to_string()),
+        _ => WriteError::Other(err.to_string()),
     }
 }
 
+fn insert_one(conn: &Connection, order: &Order) -> rusqlite::Result<usize> {
+    conn.prepare_cached(INSERT)?.execute(params![
+        order.id,
+        order.customer,
+        order.amount_cents,
+        order.created_at
+    ])
+}
+
 impl Sink for SqliteSink {
-    fn insert_batch(&mut self, rows: &[Order]) -> anyhow::Result<Written> {
+    fn insert_batch(&mut self, rows: &[Order]) -> Result<Written, WriteError> {
         // IMMEDIATE takes the write lock at BEGIN, where the busy timeout applies. A deferred
         // transaction would take it at the first INSERT and could fail at once with "database is
         // locked" if another writer committed in between.
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(classify)?;
         let mut written = Written::default();
-        {
-            let mut insert = tx.prepare_cached(INSERT)?;
-            for order in rows {
-                let changed = insert
-                    .execute(params![
-                        order.id,
-                        order.customer,
-                        order.amount_cents,
-                        order.created_at
-                    ])
-                    .with_context(|| format!("row {}", order.id))?;
-                if changed == 1 {
-                    written.inserted += 1;
-                } else {
-                    written.existing += 1;
-                }
+        for order in rows {
+            let changed = insert_one(&tx, order).map_err(|e| match classify(e) {
+                WriteError::Rows(reason) => WriteError::Rows(format!("row {}: {reason}", order.id)),
+                other => other,
+            })?;
+            if changed == 1 {
+                written.inserted += 1;
+            } else {
+                written.existing += 1;
             }
         }
-        // On any error above, `tx` is dropped here instead, which rolls the whole batch back.
-        tx.commit()?;
+        // On any error above, `tx` is dropped instead, which rolls the whole batch back.
+        tx.commit().map_err(classify)?;
         Ok(written)
     }
 
-    fn insert_each(&mut self, rows: &[Order]) -> anyhow::Result<Written> {
+    fn insert_each(&mut self, rows: &[Order]) -> Result<Written, WriteError> {
         let mut tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(classify)?;
         let mut written = Written::default();
         for order in rows {
-            let savepoint = tx.savepoint()?;
-            match Self::insert_one(&savepoint, order) {
+            let savepoint = tx.savepoint().map_err(classify)?;
+            match insert_one(&savepoint, order) {
                 Ok(changed) => {
-                    savepoint.commit()?;
+                    savepoint.commit().map_err(classify)?;
                     if changed == 1 {
                         written.inserted += 1;
                     } else {
@@ -238,12 +311,22 @@ impl Sink for SqliteSink {
                 }
             }
         }
-        tx.commit()?;
+        tx.commit().map_err(classify)?;
         Ok(written)
     }
 
+    fn reconnect(&mut self) -> anyhow::Result<()> {
+        bail!(
+            "the SQLite file {} cannot lose its connection",
+            self.path.display()
+        )
+    }
+
     fn count(&mut self) -> anyhow::Result<u64> {
-        let n: i64 = self.conn.query_row(COUNT, [], |row| row.get(0))?;
+        let n: i64 = self
+            .conn
+            .query_row(COUNT, [], |row| row.get(0))
+            .with_context(|| format!("cannot count the rows in {}", self.path.display()))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
@@ -306,6 +389,7 @@ mod tests {
         let rows = plan.all_rows();
         let mut sink = db.connect().expect("connect");
         let err = sink.insert_batch(&rows).expect_err("a CHECK violation");
+        assert!(matches!(err, WriteError::Rows(_)), "{err:?}");
         assert!(format!("{err:#}").contains("CHECK constraint failed"), "{err:#}");
         assert_eq!(control.count().expect("count"), 0, "the batch rolled back whole");
         let written = sink.insert_each(&rows).expect("row by row");
@@ -335,6 +419,17 @@ mod tests {
             }
         });
         assert_eq!(control.count().expect("count"), 4_000);
+    }
+
+    #[test]
+    fn counting_a_missing_file_does_not_create_it() {
+        let tmp = TempDb::new("missing");
+        let err = Database::Sqlite(Sqlite::new(&tmp.0))
+            .existing()
+            .err()
+            .expect("no such file");
+        assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
+        assert!(!tmp.0.exists());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `(b-1)*batch_size + 1 ..= min(b*batch_size, rows)`. The same seed gives the same rows, so a
 //! second run on the same database file finds every row already there.
 
+use common::Job;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 /// One order, as stored in the `orders` table.
@@ -22,6 +23,16 @@ pub struct Order {
 pub struct Batch {
     pub id: u64,
     pub rows: Vec<Order>,
+}
+
+impl Batch {
+    /// The batch as a job: its id, and its row count as the job's value.
+    pub fn job(&self) -> Job {
+        Job {
+            id: self.id,
+            value: self.rows.len() as u64,
+        }
+    }
 }
 
 /// 2024-01-01T00:00:00Z: the generated orders fall in the year after it.
@@ -63,6 +74,14 @@ impl Plan {
     pub fn batch_len(&self, id: u64) -> u64 {
         let first = (id - 1) * self.batch_size;
         self.rows.saturating_sub(first).min(self.batch_size)
+    }
+
+    /// Batch `id` as a job (for a batch that never started: its rows were not generated).
+    pub fn job(&self, id: u64) -> Job {
+        Job {
+            id,
+            value: self.batch_len(id),
+        }
     }
 
     /// Every batch, in order, generated lazily (the producer thread drives this).

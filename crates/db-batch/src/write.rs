@@ -1,0 +1,83 @@
+//! One batch, written: one transaction, and what happens when it fails. A lost connection: the
+//! transaction rolled back, so the whole batch is retried on a new connection. A bad row: the
+//! batch is retried row by row, so the good rows land and each bad row is reported.
+
+use common::Outcome;
+use common::event::{BatchRetry, Event, RowRejected};
+
+use crate::Shared;
+use crate::db::{Sink, WriteError, Written};
+use crate::orders::Batch;
+use crate::stats;
+
+/// How many times a batch whose connection was lost is retried on a new connection.
+const MAX_RECONNECTS: u32 = 3;
+
+/// Inserts one batch in one transaction, retrying it as the module says.
+pub fn batch(sink: &mut dyn Sink, batch: &Batch, worker: usize, shared: &Shared<'_>) -> (Outcome, Written) {
+    let mut reconnects = 0;
+    let reason = loop {
+        match sink.insert_batch(&batch.rows) {
+            Ok(written) => return (Outcome::Ok(written.inserted), written),
+            Err(WriteError::Rows(reason)) => break reason,
+            Err(lost @ WriteError::Connection(_)) if reconnects < MAX_RECONNECTS && !shared.stop.is_set() => {
+                reconnects += 1;
+                retrying(
+                    shared,
+                    batch,
+                    worker,
+                    format!("{lost}; retrying on a new connection"),
+                );
+                if let Err(err) = sink.reconnect() {
+                    return (Outcome::Failed(format!("{lost}; {err:#}")), Written::default());
+                }
+            }
+            Err(err) => return (Outcome::Failed(err.to_string()), Written::default()),
+        }
+    };
+    retrying(shared, batch, worker, format!("{reason}; retrying row by row"));
+    let written = match sink.insert_each(&batch.rows) {
+        Ok(written) => written,
+        Err(err) => return (Outcome::Failed(format!("row by row: {err}")), Written::default()),
+    };
+    for rejected in &written.rejected {
+        let (job, row, reason) = (
+            batch.id,
+            u64::try_from(rejected.row).unwrap_or(0),
+            &rejected.reason,
+        );
+        shared.bar.suspend(|| {
+            shared.report.event(
+                || format!("Worker {worker}: row {row} rejected: {reason}"),
+                |t_ms| {
+                    Event::RowRejected(RowRejected {
+                        job,
+                        worker,
+                        row,
+                        reason: reason.clone(),
+                        t_ms,
+                    })
+                },
+            );
+        });
+    }
+    (stats::row_by_row_outcome(&written, batch.rows.len()), written)
+}
+
+/// A `batch_retry` event: the batch's transaction rolled back and is being tried again.
+fn retrying(shared: &Shared<'_>, batch: &Batch, worker: usize, reason: String) {
+    let job = batch.id;
+    shared.bar.suspend(|| {
+        shared.report.event(
+            || format!("Worker {worker}: batch {job} rolled back ({reason})"),
+            |t_ms| {
+                Event::BatchRetry(BatchRetry {
+                    job,
+                    worker,
+                    reason: reason.clone(),
+                    t_ms,
+                })
+            },
+        );
+    });
+}
