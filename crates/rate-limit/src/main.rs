@@ -16,7 +16,8 @@
 //!
 //! Each worker takes a job, then a permit, then waits for the rate limiter, then runs the job.
 //! The order matters: a worker holding a rate "ticket" while queuing for a permit would start
-//! late, and several late starts can land together, over the rate.
+//! late, and several late starts can land together, over the rate. Both waits also watch the
+//! Ctrl-C stop (`select!` on `stop.channel()`), so a stop wakes them at once.
 //!
 //! What to observe: `cargo run -p rate-limit` runs Go's numbers, 10 jobs of 100 ms on 5 workers
 //! with 2 permits. Each "started" line shows the permits in use, never more than 2, and the
@@ -29,6 +30,9 @@
 //! - `--panic-every 3`: every third job panics; the panic is caught, reported as a failed job
 //!   with its message (exit code 1), and its permit is released, so the run still completes.
 //! - `--fail-every 4`: failed jobs release their permits too.
+//! - Ctrl-C (or SIGTERM), even during a slow `--rate 1/s`: workers waiting for a permit or for the
+//!   rate limiter wake at once, the jobs in flight finish, every job not started is reported
+//!   "never started", the summary shows `permits_in_use_at_exit: 0`, and the exit code is 130.
 //!
 //! Go originals: 002 `RateLimitedPool` (5 workers, semaphore of 2, 10 jobs of 100 ms), 000/001
 //! "100,000 emails with at most 100 concurrent requests". What differs, and why:
@@ -36,7 +40,9 @@
 //!   of 1 ms each start 2,000 times a second. A real rate limiter is added (`--rate`).
 //! - Go releases its semaphore with a plain `<-p.semaphore` after the work: a panicking job would
 //!   kill the program, and an early `return` would leak the slot forever. Here the permit is a
-//!   guard released by `Drop`, and a panic is caught and reported as the job's failure.
+//!   guard released by `Drop`, and a panic is caught and reported as the job's failure. (The
+//!   planned panics use `resume_unwind`: it unwinds exactly like `panic!`, but skips the panic
+//!   hook, so they print nothing on stderr.)
 //! - Go's `main` sleeps 100 ms hoping the results printer is done; here main itself collects
 //!   exactly one result per job and joins every thread.
 //! - `--concurrency` above `--workers` cannot be reached: the summary's `max_in_flight` is the
@@ -45,21 +51,20 @@
 //! Run with: cargo run -p rate-limit
 
 mod rate;
+mod stats;
 
-use std::any::Any;
 use std::num::NonZeroU32;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::Instant;
 
 use clap::Parser;
-use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
+use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
 
 use crate::rate::{Limiter, Rate};
+use crate::stats::{Limits, Starts};
 
 /// Runs with more jobs than this show a progress bar (on a terminal) instead of per-job lines.
 const PROGRESS_FROM_JOBS: u64 = 1000;
@@ -73,7 +78,7 @@ struct Cli {
 
     /// At most this many jobs in flight at once: the semaphore's permits (1..=4096).
     #[arg(long, value_name = "C", default_value_t = 2, allow_negative_numbers = true,
-          value_parser = parse_concurrency)]
+          value_parser = rate::parse_concurrency)]
     concurrency: usize,
 
     /// At most this many job starts per second: `200/s` or `200` (default: no rate limit).
@@ -85,17 +90,9 @@ struct Cli {
     burst: Option<NonZeroU32>,
 
     /// Make every Nth job (by id) panic, to show the permit is released anyway (0 = never).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true,
+          value_parser = common::cli::parse_count)]
     panic_every: u64,
-}
-
-fn parse_concurrency(s: &str) -> Result<usize, String> {
-    let max = common::cli::MAX_WORKERS;
-    match s.trim().parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        Ok(n) => Err(format!("concurrency must be between 1 and {max}, got {n}")),
-        Err(_) => Err(format!("'{s}' is not a concurrency (1 to {max})")),
-    }
 }
 
 /// A counting semaphore, Go style: a bounded channel holds one token per permit in use.
@@ -110,11 +107,14 @@ impl Semaphore {
         Semaphore { slots, taken }
     }
 
-    /// Blocks while every permit is in use (Go: `sem <- struct{}{}`).
-    fn acquire(&self) -> Permit<'_> {
-        // Sending fails only when every receiver is gone, and `self.taken` is one.
-        let _ = self.slots.send(());
-        Permit { semaphore: self }
+    /// Blocks while every permit is in use (Go: `sem <- struct{}{}`); `None` if `stop` is set
+    /// first (Ctrl-C): the wait selects on the stop too.
+    fn acquire(&self, stop: &Stop) -> Option<Permit<'_>> {
+        crossbeam::select! {
+            // Sending fails only when every receiver is gone, and `self.taken` is one.
+            send(self.slots, ()) -> _ => Some(Permit { semaphore: self }),
+            recv(stop.channel()) -> _ => None,
+        }
     }
 
     /// Permits in use right now.
@@ -135,9 +135,6 @@ impl Drop for Permit<'_> {
     }
 }
 
-/// The panic payload of `--panic-every`, so the panic hook can tell it from a real bug.
-struct PlannedPanic(String);
-
 /// Everything a worker shares with the others.
 struct Shared {
     semaphore: Semaphore,
@@ -146,29 +143,41 @@ struct Shared {
     report: Reporter,
     work: Work,
     panic_every: u64,
-    /// First and last start, in nanoseconds since `clock` (for the achieved start rate).
-    clock: Instant,
-    first_start_ns: AtomicU64,
-    last_start_ns: AtomicU64,
+    starts: Starts,
+    stop: Stop,
 }
 
 /// One worker: for each job, a permit, then a start from the rate limiter, then the job.
 fn worker(id: usize, jobs: Receiver<Job>, results: Sender<JobResult>, shared: &Shared) {
     for job in jobs {
-        let permit = shared.semaphore.acquire();
-        if let Some(limiter) = &shared.limiter {
-            limiter.until_ready();
+        let stop = &shared.stop;
+        // After Ctrl-C (or while waiting for a permit or a start when it comes), the job is handed
+        // back untouched: the producer keeps feeding, and every job still gets one result.
+        let permit = shared.semaphore.acquire(stop);
+        let ready = permit.is_some() && shared.limiter.as_ref().is_none_or(|l| l.until_ready(stop));
+        if !ready || stop.is_set() {
+            drop(permit);
+            shared.report.not_started(&job);
+            let not_started = JobResult {
+                job,
+                worker: id,
+                outcome: Outcome::NotStarted,
+            };
+            if results.send(not_started).is_err() {
+                break;
+            }
+            continue;
         }
         let in_flight = shared.gauge.enter();
-        shared.note_start();
+        shared.starts.note();
         if shared.report.json() {
             shared.report.started(&job, id);
         } else {
             let (in_use, cap) = (shared.semaphore.in_use(), shared.semaphore.slots.capacity());
+            let cap = cap.unwrap_or(in_use);
             shared.report.note(format!(
-                "Worker {id} started job {} ({in_use}/{} permits in use)",
-                job.id,
-                cap.unwrap_or(in_use)
+                "Worker {id} started job {} ({in_use}/{cap} permits in use)",
+                job.id
             ));
         }
         let result = JobResult {
@@ -189,52 +198,14 @@ fn worker(id: usize, jobs: Receiver<Job>, results: Sender<JobResult>, shared: &S
 fn run_job(work: &Work, job: &Job, panic_every: u64) -> Outcome {
     let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
         if panic_every > 0 && job.id % panic_every == 0 {
-            panic::panic_any(PlannedPanic(format!(
-                "job {} is a multiple of --panic-every {panic_every}",
-                job.id
-            )));
+            // A panic that skips the panic hook (nothing on stderr); it unwinds like `panic!`.
+            let message = format!("job {} is a multiple of --panic-every {panic_every}", job.id);
+            panic::resume_unwind(Box::new(message));
         }
         work.run(job)
     }));
-    attempt.unwrap_or_else(|payload| Outcome::Failed(format!("panicked: {}", panic_message(&*payload))))
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(PlannedPanic(message)) = payload.downcast_ref::<PlannedPanic>() {
-        message.clone()
-    } else if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "a panic with a non-text payload".to_owned()
-    }
-}
-
-/// Keeps stderr readable: the `--panic-every` panics are expected and reported as failed jobs,
-/// so the default hook's "thread panicked at ..." is skipped for them (and only for them).
-fn silence_planned_panics() {
-    let default_hook = panic::take_hook();
-    panic::set_hook(Box::new(move |info| {
-        if !info.payload().is::<PlannedPanic>() {
-            default_hook(info);
-        }
-    }));
-}
-
-impl Shared {
-    fn note_start(&self) {
-        let ns = u64::try_from(self.clock.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.first_start_ns.fetch_min(ns, Ordering::SeqCst);
-        self.last_start_ns.fetch_max(ns, Ordering::SeqCst);
-    }
-
-    /// Starts per second between the first and the last start (the burst included).
-    fn start_rate(&self, starts: u64) -> Option<f64> {
-        let first = self.first_start_ns.load(Ordering::SeqCst);
-        let last = self.last_start_ns.load(Ordering::SeqCst);
-        (starts >= 2 && last > first).then(|| (starts - 1) as f64 / ((last - first) as f64 / 1e9))
-    }
+    attempt
+        .unwrap_or_else(|payload| Outcome::Failed(format!("panicked: {}", common::panic_message(&*payload))))
 }
 
 fn main() -> ExitCode {
@@ -242,24 +213,21 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    let stop = common::signal::ctrl_c()?; // first: a Ctrl-C at any instant ends in a summary
     let cli: Cli = common::parse_args(&Defaults {
         jobs: 10,
         workers: 5,
         work_ms: 100,
     });
     let args = &cli.pool;
-    if cli.panic_every > 0 {
-        silence_planned_panics();
-    }
+    let output = args.output;
     let progress = if args.jobs > PROGRESS_FROM_JOBS {
-        common::progress::bar(args.jobs, args.json, args.quiet)
+        common::progress::bar(args.jobs, output.json, output.quiet)
     } else {
         common::progress::ProgressBar::hidden()
     };
     // While the bar is drawn, it replaces the per-job lines (the summary is still printed).
-    let report = Reporter::with_flags(args.json, args.quiet || !progress.is_hidden());
-    // The cap that can actually be reached: a permit does nothing without a worker to hold it.
-    let max_in_flight = cli.concurrency.min(args.workers);
+    let report = Reporter::with_flags(output.json, output.quiet || !progress.is_hidden());
     let limiter = match (cli.rate, cli.burst) {
         (Some(rate), burst) => Some(Limiter::new(rate, burst.unwrap_or(NonZeroU32::MIN))?),
         (None, None) => None,
@@ -272,9 +240,8 @@ fn run() -> anyhow::Result<ExitCode> {
         report,
         work: args.work(),
         panic_every: cli.panic_every,
-        clock: Instant::now(),
-        first_start_ns: AtomicU64::new(u64::MAX),
-        last_start_ns: AtomicU64::new(0),
+        starts: Starts::new(),
+        stop,
     });
 
     // 1. The two channels.
@@ -304,10 +271,7 @@ fn run() -> anyhow::Result<ExitCode> {
     })?;
 
     // 4. Collect exactly one result per job.
-    let mut tally = Tally {
-        submitted: args.jobs,
-        ..Tally::default()
-    };
+    let mut tally = Tally::new(args.jobs);
     for _ in 0..args.jobs {
         let Ok(result) = results_rx.recv() else {
             break; // every worker exited early: the summary shows the jobs that are missing
@@ -317,57 +281,22 @@ fn run() -> anyhow::Result<ExitCode> {
         progress.inc(1);
     }
     progress.finish_and_clear();
+    let panicked = common::join_all(workers) + common::join_all([producer]);
 
-    let mut panicked = 0;
-    for handle in workers.into_iter().chain([producer]) {
-        if handle.join().is_err() {
-            panicked += 1;
-        }
-    }
-
-    let starts = tally.ok + tally.failed;
-    let start_rate = shared.start_rate(starts);
-    let mut summary = Summary::new(
-        "rate-limit",
-        tally,
-        args.workers,
-        shared.gauge.peak(),
-        shared.report.elapsed(),
-    )
-    .field("max_in_flight", max_in_flight)
-    .field("concurrency", cli.concurrency)
-    .line(format!(
-        "at most {max_in_flight} jobs in flight: {} permits, {} workers",
-        cli.concurrency, args.workers
-    ));
-    if let Some(limiter) = &shared.limiter {
-        let (rate, burst) = (limiter.rate().per_second(), limiter.burst().get());
-        let achieved = start_rate.map(|r| (r * 1000.0).round() / 1000.0);
-        summary = summary
-            .field("rate_per_s", rate)
-            .field("burst", burst)
-            .field("start_rate_per_s", achieved)
-            .line(format!("rate limit: {rate} starts/s, burst {burst}"));
-        if let Some(achieved) = achieved {
-            summary = summary.line(format!(
-                "achieved: {achieved} starts/s from the first start to the last (the burst included)"
-            ));
-        }
-    }
+    let limits = Limits {
+        concurrency: cli.concurrency,
+        // The cap that can actually be reached: a permit does nothing without a worker to hold it.
+        max_in_flight: cli.concurrency.min(args.workers),
+        limiter: shared.limiter.as_ref(),
+        permits_in_use_at_exit: shared.semaphore.in_use(),
+        panic_every: cli.panic_every,
+    };
+    let (peak, wall) = (shared.gauge.peak(), shared.report.elapsed());
+    let mut summary = stats::summary(tally, args, peak, wall, &limits, &shared.starts);
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))
             .field("threads_panicked", panicked);
-    }
-    if shared.limiter.is_none() && args.workload == common::Workload::Sleep && args.jobs > 0 {
-        // The permits, not the workers, set the pace: ceil(jobs / max_in_flight) rounds of work.
-        let rounds = args.jobs.div_ceil(max_in_flight as u64);
-        let ms = rounds.saturating_mul(args.work_ms);
-        summary.ideal = Some(std::time::Duration::from_millis(ms));
-        summary = summary.line(format!(
-            "ideal {ms} ms = ceil({} jobs / {max_in_flight} in flight) x {} ms",
-            args.jobs, args.work_ms
-        ));
     }
     Ok(shared.report.summary(&summary))
 }
@@ -378,13 +307,13 @@ mod tests {
 
     #[test]
     fn permits_cap_the_jobs_in_flight_and_the_cap_is_reached() {
-        let semaphore = Semaphore::new(3);
+        let (semaphore, stop) = (Semaphore::new(3), Stop::new());
         let gauge = InFlight::new();
         thread::scope(|s| {
             for _ in 0..8 {
                 s.spawn(|| {
                     for _ in 0..20 {
-                        let _permit = semaphore.acquire();
+                        let _permit = semaphore.acquire(&stop).expect("not stopped");
                         let _in_flight = gauge.enter();
                         thread::sleep(std::time::Duration::from_millis(1));
                     }
@@ -397,23 +326,33 @@ mod tests {
 
     #[test]
     fn a_panic_while_holding_a_permit_releases_it() {
-        let semaphore = Semaphore::new(1);
-        silence_planned_panics();
+        let (semaphore, stop) = (Semaphore::new(1), Stop::new());
         let unwound = panic::catch_unwind(AssertUnwindSafe(|| {
-            let _permit = semaphore.acquire();
+            let _permit = semaphore.acquire(&stop);
             assert_eq!(semaphore.in_use(), 1);
-            panic::panic_any(PlannedPanic("boom".into()));
+            panic::resume_unwind(Box::new("boom"));
         }));
         assert!(unwound.is_err());
         assert_eq!(semaphore.in_use(), 0);
-        // With one permit, a leaked permit would block here forever.
-        let _again = semaphore.acquire();
+        // With one permit, a leaked permit would block here until the stop.
+        let _again = semaphore.acquire(&stop).expect("the permit was released");
         assert_eq!(semaphore.in_use(), 1);
     }
 
     #[test]
+    fn a_stop_wakes_a_worker_waiting_for_a_permit() {
+        let (semaphore, stop) = (Semaphore::new(1), Stop::new());
+        let _held = semaphore.acquire(&stop).expect("free");
+        thread::scope(|s| {
+            let waiter = s.spawn(|| semaphore.acquire(&stop).is_some());
+            stop.set();
+            assert!(!waiter.join().expect("no panic"), "no permit after the stop");
+        });
+        assert_eq!(semaphore.in_use(), 1, "only the held permit");
+    }
+
+    #[test]
     fn a_panicking_job_is_a_failure_with_its_message() {
-        silence_planned_panics();
         let work = Work {
             workload: common::Workload::Dispatch,
             duration: std::time::Duration::ZERO,
@@ -423,14 +362,6 @@ mod tests {
         match run_job(&work, &Job { id: 4, value: 4 }, 2) {
             Outcome::Failed(reason) => assert!(reason.contains("job 4"), "{reason}"),
             other => panic!("expected a failure, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn concurrency_must_be_positive() {
-        assert_eq!(parse_concurrency("100"), Ok(100));
-        for bad in ["0", "-1", "x", "100000"] {
-            assert!(parse_concurrency(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 }

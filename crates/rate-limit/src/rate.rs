@@ -6,9 +6,9 @@
 //! Without a burst, crossbeam's `tick` channel is the simpler (and, there, more exact) tool.
 
 use std::num::NonZeroU32;
-use std::thread;
 use std::time::{Duration, Instant};
 
+use common::Stop;
 use crossbeam::channel::{self, Receiver};
 
 use governor::clock::{Clock as _, DefaultClock};
@@ -48,6 +48,16 @@ pub fn parse_rate(s: &str) -> Result<Rate, String> {
         ));
     }
     Ok(Rate(rate))
+}
+
+/// Parses `--concurrency`: the semaphore's permits, 1 to the most workers an example starts.
+pub fn parse_concurrency(s: &str) -> Result<usize, String> {
+    let max = common::cli::MAX_WORKERS;
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("concurrency must be between 1 and {max}, got {n}")),
+        Err(_) => Err(format!("'{s}' is not a concurrency (1 to {max})")),
+    }
 }
 
 /// Parses `--burst`: how many starts may go at once before the rate applies (1 or more).
@@ -102,20 +112,29 @@ impl Limiter {
         self.burst
     }
 
-    /// Blocks until one more start is allowed, and takes it.
-    pub fn until_ready(&self) {
+    /// Blocks until one more start is allowed, and takes it: `true`. Returns `false` as soon as
+    /// `stop` is set (Ctrl-C), however slow the rate: the wait is a `select!` on the stop too.
+    pub fn until_ready(&self, stop: &Stop) -> bool {
         match &self.pace {
-            // A ticker never closes, so `recv` only returns once the tick is due.
-            Pace::Ticker(ticks) => {
-                let _ = ticks.recv();
-            }
+            // A ticker never closes, so its `recv` only returns once the tick is due.
+            Pace::Ticker(ticks) => crossbeam::select! {
+                recv(ticks) -> _ => !stop.is_set(),
+                recv(stop.channel()) -> _ => false,
+            },
             // Each failed check says how long until the bucket has room again. Several workers
             // may wake at that instant; one gets the start, the others wait another period.
-            Pace::Bucket(bucket, clock) => {
-                while let Err(not_until) = bucket.check() {
-                    thread::sleep(not_until.wait_time_from(clock.now()));
+            Pace::Bucket(bucket, clock) => loop {
+                if stop.is_set() {
+                    return false;
                 }
-            }
+                match bucket.check() {
+                    Ok(()) => return true,
+                    Err(not_until) => crossbeam::select! {
+                        recv(stop.channel()) -> _ => return false,
+                        default(not_until.wait_time_from(clock.now())) => {}
+                    },
+                }
+            },
         }
     }
 
@@ -143,6 +162,31 @@ mod tests {
         ] {
             assert!(parse_rate(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn concurrency_must_be_positive() {
+        assert_eq!(parse_concurrency("100"), Ok(100));
+        for bad in ["0", "-1", "x", "100000"] {
+            assert!(parse_concurrency(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_the_wait_for_a_slow_rate() -> anyhow::Result<()> {
+        // One start per hour: without the stop, both waits would last an hour.
+        for burst in [NonZeroU32::MIN, NonZeroU32::new(2).unwrap()] {
+            let limiter = Limiter::new(Rate(1.0 / 3600.0), burst)?;
+            while limiter.try_start() {} // use up the burst
+            let stop = Stop::new();
+            let waiter = {
+                let stop = stop.clone();
+                std::thread::spawn(move || limiter.until_ready(&stop))
+            };
+            stop.set();
+            assert!(!waiter.join().expect("no panic"), "a stopped wait takes no start");
+        }
+        Ok(())
     }
 
     #[test]
