@@ -70,31 +70,9 @@ impl Work {
         self.finish(job, output)
     }
 
-    /// Like [`Work::run`], but gives up with [`Outcome::Cancelled`] as soon as `cancel` becomes
-    /// ready. `cancel` is a broadcast channel that never carries a message: it becomes ready for
-    /// every receiver at once when its last sender is dropped (Go's `ctx.Done()`).
-    pub fn run_until<T>(&self, job: &Job, cancel: &Receiver<T>) -> Outcome {
-        let output = match self.workload {
-            Workload::Sleep => {
-                crossbeam::select! {
-                    recv(cancel) -> _ => return Outcome::Cancelled,
-                    default(self.duration) => job.value * 2,
-                }
-            }
-            Workload::Cpu => match is_prime_naive_until(job.value, cancel) {
-                Some(prime) => u64::from(prime),
-                None => return Outcome::Cancelled,
-            },
-            Workload::Dispatch => job.value * 2,
-        };
-        if is_cancelled(cancel) {
-            return Outcome::Cancelled;
-        }
-        self.finish(job, output)
-    }
-
     /// The job's outcome once its work produced `output`: ok, unless `--fail-every` picks it.
-    fn finish(&self, job: &Job, output: u64) -> Outcome {
+    /// (context-cancel's cancellable run ends with it too.)
+    pub fn finish(&self, job: &Job, output: u64) -> Outcome {
         if self.fail_every > 0 && job.id % self.fail_every == 0 {
             return Outcome::Failed(format!(
                 "simulated failure: job {} is a multiple of --fail-every {}",
@@ -106,7 +84,8 @@ impl Work {
 }
 
 /// True once `cancel` is ready: its senders are gone (or, for a channel used differently, it holds
-/// a message).
+/// a message). (context-cancel has its own copy beside its cancellable run, where its lesson is;
+/// this one remains for the other examples that still use it.)
 pub fn is_cancelled<T>(cancel: &Receiver<T>) -> bool {
     !matches!(cancel.try_recv(), Err(TryRecvError::Empty))
 }
@@ -123,31 +102,6 @@ pub fn is_prime_naive(n: u64) -> bool {
         Ok(n) => (2..n).rev().all(|i| n % i != 0),
         Err(_) => (2..n).rev().all(|i| n % i != 0),
     }
-}
-
-/// [`is_prime_naive`] that checks `cancel` every 2^16 divisions: `None` if it was cancelled.
-pub fn is_prime_naive_until<T>(n: u64, cancel: &Receiver<T>) -> Option<bool> {
-    const CHUNK: u64 = 1 << 16;
-    if n < 2 {
-        return Some(false);
-    }
-    let mut hi = n;
-    while hi > 2 {
-        let lo = hi.saturating_sub(CHUNK).max(2);
-        // Same 32-bit fast path as `is_prime_naive`: lo < hi <= n, so they fit when n does.
-        let divides = match (u32::try_from(n), u32::try_from(lo), u32::try_from(hi)) {
-            (Ok(n), Ok(lo), Ok(hi)) => (lo..hi).rev().any(|i| n % i == 0),
-            _ => (lo..hi).rev().any(|i| n % i == 0),
-        };
-        if divides {
-            return Some(false);
-        }
-        hi = lo;
-        if is_cancelled(cancel) {
-            return None;
-        }
-    }
-    Some(true)
 }
 
 /// The sensible check: trial division by 2 and odd numbers up to √n.
@@ -186,16 +140,6 @@ mod tests {
     }
 
     #[test]
-    fn cancellable_check_matches_and_stops() {
-        let (tx, rx) = crossbeam::channel::bounded::<()>(0);
-        for n in [0, 1, 2, 3, 97, 100, 65_537, 200_003, 200_004] {
-            assert_eq!(is_prime_naive_until(n, &rx), Some(is_prime_sqrt(n)));
-        }
-        drop(tx);
-        assert_eq!(is_prime_naive_until(1_000_003, &rx), None);
-    }
-
-    #[test]
     fn jobs_are_reproducible() {
         let a: Vec<_> = jobs(50, 7, Workload::Sleep).collect();
         let b: Vec<_> = jobs(50, 7, Workload::Sleep).collect();
@@ -214,25 +158,5 @@ mod tests {
         };
         assert_eq!(work.run(&Job { id: 1, value: 21 }), Outcome::Ok(42));
         assert!(matches!(work.run(&Job { id: 3, value: 1 }), Outcome::Failed(_)));
-        let sleepy = Work {
-            workload: Workload::Sleep,
-            duration: Duration::from_secs(60),
-            fail_every: 0,
-        };
-        let (tx, rx) = crossbeam::channel::bounded::<()>(0);
-        let cpu = Work {
-            workload: Workload::Cpu,
-            duration: Duration::ZERO,
-            fail_every: 0,
-        };
-        for value in [97, 100, 1_000_003] {
-            let job = Job { id: 1, value };
-            assert_eq!(cpu.run_until(&job, &rx), cpu.run(&job), "value {value}");
-        }
-        drop(tx);
-        assert_eq!(
-            sleepy.run_until(&Job { id: 1, value: 1 }, &rx),
-            Outcome::Cancelled
-        );
     }
 }

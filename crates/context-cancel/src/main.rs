@@ -12,11 +12,12 @@
 //! 2. two tokens: `stop` ("take no new job") and `abort` ("give up the job you are running").
 //!    `abort` fires `--grace-ms` after `stop`, so jobs in flight may finish within the grace;
 //! 3. each worker `select!`s between the next job and `stop` (Go: `select { case <-ctx.Done():
-//!    case job, ok := <-jobs: }`), and runs the job with `Work::run_until(&job, &abort)`, which
-//!    returns `Cancelled` within one tick of the abort instead of after the whole job;
+//!    case job, ok := <-jobs: }`), and runs the job with `run_until(&work, &job, &abort)`
+//!    (`cancellable.rs`, beside this file: how a running job notices the abort), which returns
+//!    `Cancelled` within one tick of the abort instead of after the whole job;
 //! 4. main is the controller: one `select!` loop over the results, the deadline (`channel::at`,
-//!    Go's `context.WithTimeout`), Ctrl-C (a message on a channel, Go's `signal.Notify`) and the
-//!    end of the grace period. Whatever comes first cancels `stop`; the grace timer cancels `abort`;
+//!    Go's `context.WithTimeout`), Ctrl-C (`common::signal::ctrl_c()`'s channel, installed first
+//!    thing: Go's `signal.Notify`) and the end of the grace period. Whatever comes first cancels `stop`; the grace timer cancels `abort`;
 //! 5. the producer also `select!`s on `stop`, so it stops submitting; the jobs it never sent and
 //!    the jobs left in the channel are reported as `not_started`: nothing vanishes;
 //! 6. every thread is joined; each worker returns the instant it exited, which gives the cancel
@@ -48,6 +49,8 @@
 //!
 //! Run with: cargo run -p context-cancel
 
+mod cancellable;
+
 use std::convert::Infallible;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,11 +58,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::work::is_cancelled;
+use common::event::{Abort, Cancel, CancelCause, Event, WorkerExit};
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
 use crossbeam::select;
-use serde_json::json;
+
+use cancellable::{is_cancelled, run_until};
 
 /// Cancelling a worker pool on a deadline or Ctrl-C, with a grace period for jobs in flight.
 #[derive(Parser, Debug)]
@@ -112,29 +116,6 @@ impl Token {
     }
 }
 
-/// What cancelled the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cause {
-    Deadline,
-    CtrlC,
-}
-
-impl Cause {
-    fn name(self) -> &'static str {
-        match self {
-            Cause::Deadline => "deadline",
-            Cause::CtrlC => "ctrl-c",
-        }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Cause::Deadline => "Deadline reached",
-            Cause::CtrlC => "Ctrl-C",
-        }
-    }
-}
-
 /// How a job ended, as sent to main: it ran (done or cancelled in flight), or it never started.
 enum Ended {
     Ran(JobResult),
@@ -172,7 +153,7 @@ fn worker(id: usize, ctx: WorkerCtx) -> Instant {
         }
         let in_flight = ctx.gauge.enter();
         ctx.report.started(&job, id);
-        let mut outcome = ctx.work.run_until(&job, &ctx.abort);
+        let mut outcome = run_until(&ctx.work, &job, &ctx.abort);
         let ended = Instant::now();
         // A job whose work completed just as the abort came is cancelled too: a job is only done
         // if it ended before the abort (its `t_ms` is taken before this check).
@@ -195,7 +176,13 @@ fn worker(id: usize, ctx: WorkerCtx) -> Instant {
             "no_more_jobs" => format!("Worker {id}: no more jobs"),
             _ => format!("Worker {id} cancelled"),
         },
-        || json!({"event": "worker_exit", "worker": id, "reason": reason}),
+        |t_ms| {
+            Event::WorkerExit(WorkerExit {
+                worker: id,
+                reason: reason.to_owned(),
+                t_ms,
+            })
+        },
     );
     Instant::now()
 }
@@ -204,20 +191,20 @@ fn worker(id: usize, ctx: WorkerCtx) -> Instant {
 struct PoolRun {
     tally: Tally,
     peak_in_flight: usize,
-    cancelled_by: Option<Cause>,
+    cancelled_by: Option<CancelCause>,
     cancelled_at: Option<Instant>,
     aborted_at: Option<Instant>,
     last_worker_exit: Option<Instant>,
     panicked: usize,
 }
 
-/// Runs the pool until every job has ended or the run is cancelled by the deadline or by a message
-/// on `ctrl_c`, with `grace` for the jobs in flight.
+/// Runs the pool until every job has ended or the run is cancelled by the deadline or by `ctrl_c`
+/// becoming ready, with `grace` for the jobs in flight.
 fn run_pool(
     args: &PoolArgs,
     deadline: Duration,
     grace: Duration,
-    ctrl_c: &Receiver<()>,
+    ctrl_c: &Receiver<Infallible>,
     report: &Arc<Reporter>,
 ) -> anyhow::Result<PoolRun> {
     let gauge = Arc::new(InFlight::new());
@@ -227,6 +214,8 @@ fn run_pool(
     let (mut abort, abort_rx) = Token::new();
     let deadline_rx = channel::at(Instant::now() + deadline);
     let mut grace_over = channel::never::<Instant>();
+    // Ctrl-C's channel stays ready once set: after it fired, main selects on `never` instead.
+    let mut ctrl_c = ctrl_c.clone();
 
     // 2. The jobs channel, and the channel on which every job's end comes back to main.
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
@@ -276,10 +265,7 @@ fn run_pool(
     })?;
 
     // 5. Main: collect every job's end, and cancel on the deadline or Ctrl-C, whichever is first.
-    let mut tally = Tally {
-        submitted: args.jobs,
-        ..Tally::default()
-    };
+    let mut tally = Tally::new(args.jobs);
     let mut cancelled_by = None;
     loop {
         let mut cause = None;
@@ -295,12 +281,15 @@ fn run_pool(
                 }
                 Err(_) => break, // every worker and the producer have exited
             },
-            recv(deadline_rx) -> _ => cause = Some(Cause::Deadline),
-            recv(ctrl_c) -> _ => cause = Some(Cause::CtrlC),
+            recv(deadline_rx) -> _ => cause = Some(CancelCause::Deadline),
+            recv(ctrl_c) -> _ => {
+                ctrl_c = channel::never();
+                cause = Some(CancelCause::CtrlC);
+            },
             recv(grace_over) -> _ => {
                 report.event(
                     || "Grace period over: cancelling the jobs still in flight".to_owned(),
-                    || json!({"event": "abort"}),
+                    |t_ms| Event::Abort(Abort { t_ms }),
                 );
                 abort.cancel(); // the grace is over: cancel the jobs still in flight
             },
@@ -317,9 +306,19 @@ fn run_pool(
                 } else {
                     format!("the jobs in flight get {} ms of grace", grace.as_millis())
                 };
-                format!("{}: no new job starts; {in_flight}", cause.describe())
+                let by = match cause {
+                    CancelCause::Deadline => "Deadline reached",
+                    CancelCause::CtrlC => "Ctrl-C",
+                };
+                format!("{by}: no new job starts; {in_flight}")
             },
-            || json!({"event": "cancel", "by": cause.name(), "grace_ms": grace.as_millis()}),
+            |t_ms| {
+                Event::Cancel(Cancel {
+                    by: cause,
+                    grace_ms: u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+                    t_ms,
+                })
+            },
         );
         cancelled_by = Some(cause);
         stop.cancel(); // the broadcast: no worker takes another job, the producer stops
@@ -361,6 +360,9 @@ fn run_pool(
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    // Ctrl-C first, before anything else: its channel becomes ready at the first SIGINT or
+    // SIGTERM (Go's `signal.Notify`), and main selects on it like on the deadline.
+    let ctrl_c = common::signal::ctrl_c()?;
     let cli: Cli = common::parse_args(&Defaults {
         jobs: 20,
         workers: 3,
@@ -371,14 +373,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let deadline = Duration::from_millis(cli.deadline_ms);
     let grace = Duration::from_millis(cli.grace_ms);
 
-    // Ctrl-C arrives as a message on a channel (Go's `signal.Notify`) that main selects on.
-    // `try_send`: the handler runs once (a second Ctrl-C exits), so the slot is always free.
-    let (ctrl_c_tx, ctrl_c) = channel::bounded::<()>(1);
-    common::signal::on_ctrlc(move || {
-        let _ = ctrl_c_tx.try_send(());
-    })?;
-
-    let run = run_pool(args, deadline, grace, &ctrl_c, &report)?;
+    let run = run_pool(args, deadline, grace, ctrl_c.channel(), &report)?;
 
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     let latency = match (run.cancelled_at, run.last_worker_exit) {
@@ -409,7 +404,7 @@ fn run() -> anyhow::Result<ExitCode> {
     summary = summary
         .field("deadline_ms", cli.deadline_ms)
         .field("grace_ms", cli.grace_ms)
-        .field("cancelled_by", run.cancelled_by.map(Cause::name))
+        .field("cancelled_by", run.cancelled_by.map(CancelCause::name))
         .field("cancelled_at_ms", run.cancelled_at.map(|t| report.t_ms_at(t)))
         .field("aborted_at_ms", run.aborted_at.map(|t| report.t_ms_at(t)))
         .field("cancel_latency_ms", latency);
@@ -473,7 +468,7 @@ mod tests {
         )
         .expect("run");
         assert_accounted(&run);
-        assert_eq!(run.cancelled_by, Some(Cause::Deadline));
+        assert_eq!(run.cancelled_by, Some(CancelCause::Deadline));
         assert_eq!((run.tally.ok, run.tally.failed), (0, 0));
         assert!(run.tally.cancelled <= 2 && run.tally.not_started >= 6);
         assert!(run.cancelled_at.is_some() && run.aborted_at.is_some());
@@ -501,11 +496,18 @@ mod tests {
     #[test]
     fn ctrl_c_cancels_the_same_way() {
         let args = pool(6, 2, 60_000);
-        let (tx, rx) = channel::bounded(1);
-        tx.send(()).expect("the channel has room");
-        let run = run_pool(&args, Duration::from_secs(600), Duration::ZERO, &rx, &quiet()).expect("run");
+        let ctrl_c = common::Stop::new();
+        ctrl_c.set();
+        let run = run_pool(
+            &args,
+            Duration::from_secs(600),
+            Duration::ZERO,
+            ctrl_c.channel(),
+            &quiet(),
+        )
+        .expect("run");
         assert_accounted(&run);
-        assert_eq!(run.cancelled_by, Some(Cause::CtrlC));
+        assert_eq!(run.cancelled_by, Some(CancelCause::CtrlC));
         assert_eq!(run.tally.ok, 0);
     }
 
@@ -521,7 +523,7 @@ mod tests {
         )
         .expect("run");
         assert_accounted(&run);
-        assert_eq!(run.cancelled_by, Some(Cause::Deadline));
+        assert_eq!(run.cancelled_by, Some(CancelCause::Deadline));
         assert_eq!(run.tally.cancelled, 0, "the grace outlasts every job in flight");
         assert!(run.tally.ok <= 2 && run.tally.not_started >= 8);
         assert!(

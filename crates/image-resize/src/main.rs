@@ -12,7 +12,8 @@
 //! 3. `--workers` threads, each owning one `Resizer` whose buffers are reused from image to
 //!    image (per-worker state the pool makes cheap), looping `for job in jobs`;
 //! 4. a producer sends the jobs and drops its `Sender` (Go's `close(jobs)`), unless Ctrl-C set
-//!    `stop`, in which case it stops dispatching at once;
+//!    `stop` (`common::signal::ctrl_c()`, installed before anything else), in which case it stops
+//!    dispatching at once;
 //! 5. main collects results until every worker has dropped its results `Sender`, joins every
 //!    thread, reports the jobs that never ran as `not_started`, and prints the summary.
 //!
@@ -23,7 +24,8 @@
 //! 2-core machine the rate nearly doubles; `--workers 8` does not go faster. Peak memory
 //! (`peak_rss_kb`) stays the same for 48 or 480 images: only `workers` images are decoded at
 //! once. Put a broken file in a folder and pass `--input DIR`: that image fails alone, with its
-//! reason, and the rest are resized (exit code 1). Press Ctrl-C mid-run: the images being
+//! reason (a JPEG cut short says "truncated JPEG: the file ends before its end-of-image marker"),
+//! and the rest are resized (exit code 1). Press Ctrl-C mid-run: the images being
 //! resized finish, the rest are reported as never started, exit code 130, and no half-written
 //! file is left (each output is written to `.image-resize-*.tmp` and renamed into place).
 //!
@@ -39,76 +41,34 @@
 //!   of original 000, applied per image as well as per pool.
 //! - Go's 800x600 stretches every image; here the default keeps the aspect ratio (fit inside
 //!   the box), and `--exact` gives Go's behaviour.
+//! - A truncated input fails instead of being resized: the file's structure is walked up to its
+//!   end marker before decoding (the JPEG decoder would fill the missing part with grey).
 //! - Outputs are written to a temporary file and renamed, and Ctrl-C stops dispatching and lets
-//!   in-flight images finish, so an interrupted run never leaves a truncated image.
-//! - `--jobs`, `--work-ms`, `--workload` and `--fail-every` do not apply: the jobs are the
-//!   files. `--buffer` sets the jobs channel capacity (default: the number of workers).
+//!   in-flight images finish, so an interrupted run never leaves a truncated image. An output
+//!   folder that cannot be written is a usage error (exit 2) before any image is decoded.
+//! - The jobs are the files: there is no `--jobs`. `--buffer` sets the jobs channel capacity
+//!   (default: the number of workers). The sample generator lives in `testbed::images`.
 //!
 //! Run with: cargo run -p image-resize
 
+mod cli;
 mod codec;
-mod samples;
+mod folders;
+mod stats;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Instant;
 
-use anyhow::{Context as _, bail};
-use clap::Parser;
 use common::progress::ProgressBar;
-use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
+use common::{Defaults, InFlight, Outcome, Reporter, Stop, Summary, Tally};
 use crossbeam::channel::{self, Receiver, Sender};
 use fast_image_resize::Resizer;
 
+use cli::Cli;
 use codec::Size;
-use samples::Samples;
-
-/// Resize a folder of PNG/JPEG images on a pool of CPU-bound workers.
-#[derive(Parser, Debug)]
-#[command(
-    version,
-    after_help = "The jobs are the input files: --jobs, --work-ms, --workload and --fail-every do not \
-                  apply. --buffer defaults to the number of workers here. Without --input, the \
-                  samples are generated once into <target>/image-resize/samples-N-seed-S/ \
-                  (<target> = $CARGO_TARGET_DIR, else the target folder of the executable)."
-)]
-struct Cli {
-    #[command(flatten)]
-    pool: PoolArgs,
-
-    /// Folder of PNG/JPEG files to resize (default: generated samples under target/).
-    #[arg(long, value_name = "DIR")]
-    input: Option<PathBuf>,
-
-    /// Folder to write the resized images to (default: target/image-resize/output).
-    #[arg(long, value_name = "DIR")]
-    output: Option<PathBuf>,
-
-    /// The box to fit each image into, WIDTHxHEIGHT.
-    #[arg(long, default_value = "800x600", value_parser = codec::parse_size)]
-    size: Size,
-
-    /// Resize to exactly --size (stretching, as the Go original) instead of fitting inside it.
-    #[arg(long)]
-    exact: bool,
-
-    /// Without --input: how many sample images to generate (sizes up to 1920x1080, from --seed).
-    #[arg(long, value_name = "N", default_value_t = 48, conflicts_with = "input",
-          value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    generate: u32,
-}
-
-/// One image to resize: the pool's job (id, and the input's size in bytes as its value).
-#[derive(Debug, Clone)]
-struct ImageJob {
-    job: Job,
-    name: String,
-    input: PathBuf,
-    output: PathBuf,
-}
+use folders::ImageJob;
+use stats::Stats;
 
 /// What a worker sends back for one image.
 #[derive(Debug)]
@@ -125,7 +85,7 @@ struct Shared {
     gauge: InFlight,
     bar: ProgressBar,
     /// Set by Ctrl-C.
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     size: Size,
     exact: bool,
 }
@@ -138,21 +98,19 @@ fn main() -> ExitCode {
 fn worker(id: usize, jobs: Receiver<ImageJob>, results: Sender<Done>, shared: &Shared) {
     let mut resizer = Resizer::new(); // this worker's own buffers, reused for every image
     for job in jobs {
-        if shared.stop.load(Ordering::SeqCst) {
+        if shared.stop.is_set() {
             continue; // Ctrl-C: do not start it; main reports it as not started
         }
         let in_flight = shared.gauge.enter();
         // Read the header first, so the `started` event can say what is being resized.
         let plan = codec::plan(&job.input, shared.size, shared.exact);
         let header = plan.as_ref().ok().copied();
+        let report = &shared.report;
         shared
             .bar
-            .suspend(|| started(&shared.report, &job, id, header.as_ref()));
-        let temp =
-            job.output
-                .with_file_name(format!(".image-resize-{}-{}.tmp", std::process::id(), job.job.id));
+            .suspend(|| stats::started(report, &job, id, header.as_ref()));
         let outcome = plan
-            .and_then(|p| codec::resize_file(&job.input, &p, &mut resizer, &temp, &job.output))
+            .and_then(|p| codec::resize_file(&job.input, &p, &mut resizer, &job.output))
             .map_or_else(|e| Outcome::Failed(format!("{e:#}")), Outcome::Ok);
         let pixels = match (&outcome, header) {
             (Outcome::Ok(_), Some(p)) => u64::from(p.width) * u64::from(p.height),
@@ -160,7 +118,7 @@ fn worker(id: usize, jobs: Receiver<ImageJob>, results: Sender<Done>, shared: &S
         };
         shared
             .bar
-            .suspend(|| finished(&shared.report, &job, id, &outcome, header.as_ref()));
+            .suspend(|| stats::finished(report, &job, id, &outcome, header.as_ref()));
         drop(in_flight);
         let done = Done {
             id: job.job.id,
@@ -174,50 +132,33 @@ fn worker(id: usize, jobs: Receiver<ImageJob>, results: Sender<Done>, shared: &S
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    // Ctrl-C first, before any file is written: the first one sets `stop` (no new image is
+    // dispatched, the images in flight finish), a second one exits at once.
+    let stop = common::signal::ctrl_c()?;
     let cli: Cli = common::parse_args(&Defaults {
         workers: num_cpus::get(),
         ..Defaults::default()
     });
-    let workers = cli.pool.workers;
-
-    // Ctrl-C sets `stop`: no new image is dispatched, the images in flight finish (a second
-    // Ctrl-C exits at once). Installed first, so it also stops the sample generation.
-    let stop = Arc::new(AtomicBool::new(false));
-    let on_stop = Arc::clone(&stop);
-    common::signal::on_ctrlc(move || on_stop.store(true, Ordering::SeqCst))?;
+    let workers = cli.workers;
 
     // The inputs: the given folder, or the samples (generated once, then reused).
-    let root = samples::target_dir().join("image-resize");
-    let input_dir = match &cli.input {
-        Some(dir) => dir.clone(),
-        None => {
-            let dir = root.join(format!("samples-{}-seed-{}", cli.generate, cli.pool.seed));
-            match samples::ensure(&dir, cli.generate, cli.pool.seed, workers, &stop)? {
-                Samples::Reused => {}
-                Samples::Generated if !cli.pool.json => {
-                    eprintln!("generated {} sample images in {}", cli.generate, dir.display());
-                }
-                Samples::Generated => {}
-                Samples::Interrupted => {
-                    let report = Reporter::new(&cli.pool.output);
-                    let summary =
-                        Summary::new("image-resize", Tally::default(), workers, 0, report.elapsed())
-                            .with_interrupted(true)
-                            .line("interrupted while generating the sample images: nothing was submitted");
-                    return Ok(report.summary(&summary));
-                }
-            }
-            dir
-        }
+    let root = testbed::images::target_dir().join("image-resize");
+    let samples = root.join(format!("samples-{}-seed-{}", cli.generate, cli.seed));
+    let Some(input_dir) = folders::input_dir(cli.input.as_deref(), &samples, &cli, &stop)? else {
+        let report = Reporter::new(&cli.print);
+        let summary = Summary::new("image-resize", Tally::default(), workers, 0, report.elapsed())
+            .with_interrupted(true)
+            .line("interrupted while generating the sample images: nothing was submitted");
+        return Ok(report.summary(&summary));
     };
     let output_dir = cli.output.clone().unwrap_or_else(|| root.join("output"));
-    let list = image_jobs(&input_dir, &output_dir)?;
+    let list = folders::image_jobs(&input_dir, &output_dir)?; // an unwritable output: exit 2 here
     let submitted = list.len() as u64;
 
     let shared = Arc::new(Shared {
-        report: Reporter::new(&cli.pool.output),
+        report: Reporter::new(&cli.print), // the run's clock starts here, samples generated
         gauge: InFlight::new(),
-        bar: common::progress::bar(submitted, cli.pool.json, cli.pool.quiet),
+        bar: common::progress::bar(submitted, cli.print.json, cli.print.quiet),
         stop,
         size: cli.size,
         exact: cli.exact,
@@ -231,9 +172,11 @@ fn run() -> anyhow::Result<ExitCode> {
     ));
 
     // 1. The two channels. A jobs queue as small as the pool: what is queued is dispatched.
-    let capacity = cli.pool.buffer.unwrap_or(workers);
+    let capacity = cli
+        .buffer
+        .map_or(workers, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let (jobs_tx, jobs_rx) = channel::bounded::<ImageJob>(capacity);
-    let (results_tx, results_rx) = channel::bounded::<Done>(capacity);
+    let (results_tx, results_rx) = channel::bounded::<Done>(workers);
 
     // 2. Start the workers.
     let mut handles = Vec::with_capacity(workers + 1);
@@ -249,10 +192,10 @@ fn run() -> anyhow::Result<ExitCode> {
 
     // 3. Submit the jobs, until Ctrl-C; dropping `jobs_tx` at the end closes the channel.
     let producer_list = list.clone();
-    let producer_shared = Arc::clone(&shared);
+    let producer_stop = shared.stop.clone();
     let producer = thread::Builder::new().name("producer".into()).spawn(move || {
         for job in producer_list {
-            if producer_shared.stop.load(Ordering::SeqCst) || jobs_tx.send(job).is_err() {
+            if producer_stop.is_set() || jobs_tx.send(job).is_err() {
                 break; // Ctrl-C, or every worker is gone
             }
         }
@@ -260,167 +203,32 @@ fn run() -> anyhow::Result<ExitCode> {
     handles.push(producer);
 
     // 4. Collect until every worker has exited (the results channel is then closed).
-    let mut tally = Tally {
-        submitted,
-        ..Tally::default()
-    };
+    let mut stats = Stats::new(submitted);
     let mut ended = vec![false; list.len()];
-    let mut pixels = 0u64;
     for done in &results_rx {
-        tally.record(&done.outcome);
-        pixels += done.pixels;
+        stats.tally.record(&done.outcome);
+        stats.pixels += done.pixels;
         if let Some(slot) = usize::try_from(done.id - 1).ok().and_then(|i| ended.get_mut(i)) {
             *slot = true;
         }
         shared.bar.inc(1);
     }
-
-    let mut panicked = 0;
-    for handle in handles {
-        if handle.join().is_err() {
-            panicked += 1;
-        }
-    }
+    let panicked = common::join_all(handles);
     shared.bar.finish_and_clear();
 
     // 5. Every job that no worker ran (Ctrl-C, or a worker that died) is reported as not started.
     for (job, _) in list.iter().zip(&ended).filter(|(_, ended)| !**ended) {
         shared.report.not_started(&job.job);
-        tally.not_started += 1;
+        stats.tally.record(&Outcome::NotStarted);
     }
 
     let wall = shared.report.elapsed();
-    let secs = wall.as_secs_f64().max(1e-9);
-    let images_per_sec = round2(tally.ok as f64 / secs);
-    let megapixels_per_sec = round2(pixels as f64 / 1e6 / secs);
-    let mut summary = Summary::new("image-resize", tally, workers, shared.gauge.peak(), wall)
-        .with_interrupted(shared.stop.load(Ordering::SeqCst))
-        .line(format!(
-            "{} images resized, {} failed: {images_per_sec} images/s, {megapixels_per_sec} megapixels/s",
-            tally.ok, tally.failed
-        ))
-        .line(format!("outputs in {}", output_dir.display()))
-        .field("images_ok", tally.ok)
-        .field("images_failed", tally.failed)
-        .field("images_per_sec", images_per_sec)
-        .field("megapixels_per_sec", megapixels_per_sec)
-        .field("output_dir", output_dir.display().to_string())
-        .field("size", cli.size.to_string())
-        .field("exact", cli.exact);
+    let peak = shared.gauge.peak();
+    let mut summary = stats.summary(workers, peak, wall, &output_dir, cli.size, cli.exact);
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))
             .field("threads_panicked", panicked);
     }
     Ok(shared.report.summary(&summary))
-}
-
-/// The regular files of `input` (hidden ones excepted), sorted by name, as jobs with ids 1..=n.
-/// Creates `output`, refuses `output` = `input`, and removes temporary files a killed run left.
-fn image_jobs(input: &Path, output: &Path) -> anyhow::Result<Vec<ImageJob>> {
-    if !input.is_dir() {
-        bail!(
-            "input folder {} does not exist or is not a folder",
-            input.display()
-        );
-    }
-    std::fs::create_dir_all(output)
-        .with_context(|| format!("cannot create the output folder {}", output.display()))?;
-    if input.canonicalize()? == output.canonicalize()? {
-        bail!(
-            "the output folder must differ from the input folder ({})",
-            input.display()
-        );
-    }
-    for entry in std::fs::read_dir(output).with_context(|| format!("cannot read {}", output.display()))? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.starts_with(".image-resize-") && name.ends_with(".tmp") {
-            let _ = std::fs::remove_file(output.join(&name)); // best effort: a leftover
-        }
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(input).with_context(|| format!("cannot read {}", input.display()))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let meta = entry.metadata()?;
-        if meta.is_file() && !name.starts_with('.') {
-            files.push((name, entry.path(), meta.len()));
-        }
-    }
-    files.sort();
-    Ok(files
-        .into_iter()
-        .zip(1u64..)
-        .map(|((name, path, bytes), id)| ImageJob {
-            job: Job { id, value: bytes },
-            output: output.join(&name),
-            name,
-            input: path,
-        })
-        .collect())
-}
-
-/// "Worker 2 started job 5: sample-005.png (1387x912 png)" / a `started` event with the file.
-fn started(report: &Reporter, job: &ImageJob, worker: usize, plan: Option<&codec::Plan>) {
-    report.started_detail(&job.job, worker, Instant::now(), || {
-        let line = match plan {
-            Some(p) => format!(
-                "Worker {worker} started job {}: {} ({}x{} {})",
-                job.job.id,
-                job.name,
-                p.width,
-                p.height,
-                p.format.name()
-            ),
-            None => format!("Worker {worker} started job {}: {}", job.job.id, job.name),
-        };
-        dimensions(
-            Detail::default().human(line).field("file", job.name.as_str()),
-            plan,
-        )
-    });
-}
-
-/// "Worker 2 finished job 5: sample-005.png -> 800x526" / a `finished` event whose `output` is
-/// the bytes written and `out_path` the file.
-fn finished(report: &Reporter, job: &ImageJob, worker: usize, outcome: &Outcome, plan: Option<&codec::Plan>) {
-    let id = job.job.id;
-    let result = JobResult {
-        job: job.job,
-        worker,
-        outcome: outcome.clone(),
-    };
-    report.finished_detail(&result, Instant::now(), || {
-        let line = match (outcome, plan) {
-            (Outcome::Ok(bytes), Some(p)) => format!(
-                "Worker {worker} finished job {id}: {} -> {}x{} ({bytes} bytes)",
-                job.name, p.out_width, p.out_height
-            ),
-            (Outcome::Failed(reason), _) => {
-                format!("Worker {worker} failed job {id}: {}: {reason}", job.name)
-            }
-            _ => format!("Worker {worker} finished job {id}: {}", job.name),
-        };
-        let mut detail = Detail::default().human(line).field("file", job.name.as_str());
-        if matches!(outcome, Outcome::Ok(_)) {
-            detail = detail.field("out_path", job.output.display().to_string());
-        }
-        dimensions(detail, plan)
-    });
-}
-
-fn dimensions(detail: Detail, plan: Option<&codec::Plan>) -> Detail {
-    match plan {
-        Some(p) => detail
-            .field("format", p.format.name())
-            .field("width", p.width)
-            .field("height", p.height)
-            .field("out_width", p.out_width)
-            .field("out_height", p.out_height),
-        None => detail,
-    }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }

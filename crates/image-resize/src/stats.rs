@@ -1,0 +1,122 @@
+//! What the run reports: each image's `started` / `finished` line (with its file and
+//! dimensions), and the summary's own fields (images and megapixels per second).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Detail, JobResult, Outcome, Reporter, Summary, Tally};
+
+use crate::codec::{Plan, Size};
+use crate::folders::ImageJob;
+
+/// The counts main keeps while results come in.
+#[derive(Debug)]
+pub struct Stats {
+    pub tally: Tally,
+    /// Pixels decoded by the images resized ok (width × height of the inputs).
+    pub pixels: u64,
+}
+
+impl Stats {
+    pub fn new(submitted: u64) -> Self {
+        Stats {
+            tally: Tally::new(submitted),
+            pixels: 0,
+        }
+    }
+
+    /// The summary of a run of `workers` workers that took `wall`, with its images' fields.
+    pub fn summary(
+        &self,
+        workers: usize,
+        peak: usize,
+        wall: Duration,
+        output: &Path,
+        size: Size,
+        exact: bool,
+    ) -> Summary {
+        let tally = self.tally;
+        let secs = wall.as_secs_f64().max(1e-9);
+        let images_per_sec = round2(tally.ok as f64 / secs);
+        let megapixels_per_sec = round2(self.pixels as f64 / 1e6 / secs);
+        Summary::new("image-resize", tally, workers, peak, wall)
+            .with_interrupted(common::signal::interrupted())
+            .line(format!(
+                "{} images resized, {} failed: {images_per_sec} images/s, {megapixels_per_sec} megapixels/s",
+                tally.ok, tally.failed
+            ))
+            .line(format!("outputs in {}", output.display()))
+            .field("images_ok", tally.ok)
+            .field("images_failed", tally.failed)
+            .field("images_per_sec", images_per_sec)
+            .field("megapixels_per_sec", megapixels_per_sec)
+            .field("output_dir", output.display().to_string())
+            .field("size", size.to_string())
+            .field("exact", exact)
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// "Worker 2 started job 5: sample-005.png (1387x912 png)" / a `started` event with the file.
+pub fn started(report: &Reporter, job: &ImageJob, worker: usize, plan: Option<&Plan>) {
+    report.started_detail(&job.job, worker, Instant::now(), || {
+        let line = match plan {
+            Some(p) => format!(
+                "Worker {worker} started job {}: {} ({}x{} {})",
+                job.job.id,
+                job.name,
+                p.width,
+                p.height,
+                p.format.name()
+            ),
+            None => format!("Worker {worker} started job {}: {}", job.job.id, job.name),
+        };
+        dimensions(
+            Detail::default().human(line).field("file", job.name.as_str()),
+            plan,
+        )
+    });
+}
+
+/// "Worker 2 finished job 5: sample-005.png -> 800x526" / a `finished` event whose `output` is
+/// the bytes written and `out_path` the file.
+pub fn finished(report: &Reporter, job: &ImageJob, worker: usize, outcome: &Outcome, plan: Option<&Plan>) {
+    let id = job.job.id;
+    let result = JobResult {
+        job: job.job,
+        worker,
+        outcome: outcome.clone(),
+    };
+    report.finished_detail(&result, Instant::now(), || {
+        let line = match (outcome, plan) {
+            (Outcome::Ok(bytes), Some(p)) => format!(
+                "Worker {worker} finished job {id}: {} -> {}x{} ({bytes} bytes)",
+                job.name, p.out_width, p.out_height
+            ),
+            (Outcome::Failed(reason), _) => {
+                format!("Worker {worker} failed job {id}: {}: {reason}", job.name)
+            }
+            _ => format!("Worker {worker} finished job {id}: {}", job.name),
+        };
+        let mut detail = Detail::default().human(line).field("file", job.name.as_str());
+        if matches!(outcome, Outcome::Ok(_)) {
+            detail = detail.field("out_path", job.output.display().to_string());
+        }
+        dimensions(detail, plan)
+    });
+}
+
+fn dimensions(detail: Detail, plan: Option<&Plan>) -> Detail {
+    match plan {
+        Some(p) => detail
+            .field("format", p.format.name())
+            .field("width", p.width)
+            .field("height", p.height)
+            .field("out_width", p.out_width)
+            .field("out_height", p.out_height),
+        None => detail,
+    }
+}
