@@ -1,1 +1,610 @@
-//! The loopback HTTP test server (moved here from `crates/http-fetch`).
+//! The loopback HTTP test server `http-fetch` fetches from: a small HTTP/1.1 server on 127.0.0.1
+//! (OS-chosen port) whose routes make every outcome of a fetch visible, and which counts how many
+//! requests it served at once.
+//!
+//! Routes (any of them takes `?ms=N` to wait N ms before answering):
+//! - `/delay/{ms}`: 200 after `ms` milliseconds;
+//! - `/status/{code}`: that status (200..=599);
+//! - `/bytes/{n}`: 200 with a body of exactly `n` bytes (at most 256 MiB);
+//! - `/slow`: answers only after the client gave up (or after an hour): a timeout, whatever the
+//!   client's timeout is. It ends as soon as the client closes the connection or the server stops;
+//! - `/flaky/{key}/{k}`: 503 for the first `k` requests with this key, then 200 (for `--retries`);
+//! - anything else: 404.
+//!
+//! What it counts ([`Stats`]). A request is *being served* from the moment its head has been read
+//! until its response is handed to the socket (the count drops just before the last write, so a
+//! client can never hold the whole answer while the request still counts), or until the server
+//! sees that the client hung up. Two peaks:
+//! - [`Stats::peak_concurrency`]: requests being served at once, including requests whose client
+//!   already gave up (it timed out and closed the connection) that the serving thread has not
+//!   noticed yet: it looks every 25 ms. After client timeouts this can exceed the client's
+//!   workers: the abandoned attempt still runs here while the worker has moved on to a retry or
+//!   to its next URL. That is real load, and what a server sees when clients time out and retry.
+//! - [`Stats::peak_open_requests`]: requests being served whose client is still waiting. Each
+//!   time a request arrives, before counting it, the server peeks (without blocking) at the
+//!   connections of the requests it is serving and stops counting those whose client has closed
+//!   its end. A client worker waits for one answer at a time and closes a connection it timed out
+//!   on before it sends anything else, so this never exceeds the client's workers.
+//!
+//! Why not tiny_http: its accept thread and connection threads are detached (`thread::spawn`
+//! without a handle) and its idle threads linger for 5 s after the server is dropped, so a run
+//! could never end with every thread joined (`threads_alive_at_exit` = 0). This server is one
+//! accept thread handing connections to a pool of connection threads (one per client worker,
+//! started up front; one more is started whenever a connection finds none idle), and
+//! `shutdown` joins every one of them.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, ErrorKind, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use crossbeam::channel::{Receiver, Sender};
+use rustix::io::Errno;
+use rustix::net::RecvFlags;
+
+/// How often a waiting connection thread looks at the stop flag and at its client.
+const POLL: Duration = Duration::from_millis(25);
+/// `/bytes/{n}` refuses larger bodies (400): it is a test server, not a disk filler.
+const MAX_BODY: u64 = 256 << 20;
+/// `/slow` gives up after this long even if nobody is waiting for it.
+const SLOW_LIMIT: Duration = Duration::from_secs(3600);
+
+/// What the server saw, read at shutdown (see the module docs for what each peak counts).
+#[derive(Debug, Default)]
+pub struct Stats {
+    serving: Mutex<Serving>,
+    requests: AtomicU64,
+    connections: AtomicU64,
+    flaky: Mutex<HashMap<String, u64>>,
+}
+
+/// The requests being served right now, and the peaks.
+#[derive(Debug, Default)]
+struct Serving {
+    next_id: u64,
+    /// Each request being served: its connection, and whether its client is still waiting.
+    requests: HashMap<u64, (Arc<TcpStream>, bool)>,
+    open: usize,
+    peak: usize,
+    peak_open: usize,
+    abandoned: u64,
+}
+
+impl Stats {
+    /// The most requests being served at the same moment, requests already abandoned by their
+    /// client (not yet noticed) included: may exceed the client's workers after timeouts.
+    pub fn peak_concurrency(&self) -> usize {
+        self.serving().peak
+    }
+
+    /// The most requests being served at the same moment whose client was still waiting:
+    /// at most the client's workers.
+    pub fn peak_open_requests(&self) -> usize {
+        self.serving().peak_open
+    }
+
+    /// Requests whose client hung up before the answer was complete (timeouts, a body cap).
+    pub fn abandoned(&self) -> u64 {
+        self.serving().abandoned
+    }
+
+    /// Requests answered (or abandoned by their client) so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections accepted so far (keep-alive makes this about the number of workers).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    fn serving(&self) -> std::sync::MutexGuard<'_, Serving> {
+        // A poisoned lock only means a connection thread panicked: the counts are still whole.
+        self.serving.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A request on `stream` starts being served. If it would raise the open peak, the requests
+    /// whose client already hung up stop counting as open first.
+    fn begin(&self, stream: &Arc<TcpStream>) -> u64 {
+        let mut guard = self.serving();
+        let s = &mut *guard;
+        if s.open + 1 > s.peak_open {
+            let mut gone = 0;
+            for (conn, open) in s.requests.values_mut() {
+                if *open && client_gone(conn) {
+                    *open = false;
+                    gone += 1;
+                }
+            }
+            s.open -= gone;
+        }
+        // The peek above costs a syscall per request served, paid only when the peak could rise.
+        let id = s.next_id;
+        s.next_id += 1;
+        s.requests.insert(id, (Arc::clone(stream), true));
+        s.open += 1;
+        s.peak = s.peak.max(s.requests.len());
+        s.peak_open = s.peak_open.max(s.open);
+        id
+    }
+
+    /// Request `id` is no longer served: answered, or `abandoned` by its client.
+    fn end(&self, id: u64, abandoned: bool) {
+        let mut s = self.serving();
+        if let Some((_, open)) = s.requests.remove(&id)
+            && open
+        {
+            s.open -= 1;
+        }
+        s.abandoned += u64::from(abandoned);
+        drop(s);
+        self.requests.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The request being served on a connection thread; it stops counting at [`InFlight::end`] (or
+/// when dropped), once.
+struct InFlight<'a> {
+    stats: &'a Stats,
+    id: Option<u64>,
+}
+
+impl InFlight<'_> {
+    fn end(&mut self, abandoned: bool) {
+        if let Some(id) = self.id.take() {
+            self.stats.end(id, abandoned);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.end(false);
+    }
+}
+
+/// A running embedded server. Call [`Server::shutdown`] to stop it and join its threads.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+    acceptor: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts the server on 127.0.0.1 with a port chosen by the OS and `threads` connection
+    /// threads ready (one per client connection expected: the client's workers); more are started
+    /// if more connections arrive at once.
+    pub fn start(threads: usize) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).context("cannot start the embedded server")?;
+        let addr = listener.local_addr()?;
+        let (conn_tx, conn_rx) = crossbeam::channel::unbounded::<TcpStream>();
+        let pool = ConnPool {
+            conn_rx,
+            idle: Arc::new(AtomicUsize::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+            stats: Arc::new(Stats::default()),
+        };
+        let mut threads_started = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            threads_started.push(pool.spawn_thread()?);
+        }
+        let acceptor_pool = pool.clone();
+        let acceptor = thread::Builder::new()
+            .name("server-accept".into())
+            .spawn(move || accept_loop(&listener, &acceptor_pool, conn_tx))?;
+        Ok(Server {
+            addr,
+            stop: pool.stop,
+            stats: pool.stats,
+            acceptor: Some(acceptor),
+            threads: threads_started,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, what `{server}` stands for in a URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, ends every connection (waiting routes end early) and joins every thread.
+    pub fn shutdown(mut self) -> Arc<Stats> {
+        self.stop_and_join();
+        Arc::clone(&self.stats)
+    }
+
+    fn stop_and_join(&mut self) {
+        let Some(acceptor) = self.acceptor.take() else {
+            return;
+        };
+        self.stop.store(true, Ordering::SeqCst);
+        // The accept thread is blocked in `accept`: one connection to ourselves wakes it up, it
+        // sees the stop flag and closes the hand-over channel; then every thread is joined.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        let _ = acceptor.join();
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    /// Also on an early return: the threads are never left running.
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// Accepts connections and hands each to an idle connection thread; when none is idle, it starts
+/// one more (so a connection never waits), and joins those extra threads when it stops.
+fn accept_loop(listener: &TcpListener, pool: &ConnPool, conn_tx: Sender<TcpStream>) {
+    let mut extra: Vec<JoinHandle<()>> = Vec::new();
+    for stream in listener.incoming() {
+        if pool.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        pool.stats.connections.fetch_add(1, Ordering::SeqCst);
+        if pool.idle.load(Ordering::SeqCst) == 0
+            && let Ok(handle) = pool.spawn_thread()
+        {
+            extra.push(handle);
+        }
+        if conn_tx.send(stream).is_err() {
+            break;
+        }
+    }
+    drop(conn_tx); // closes the hand-over channel: idle connection threads end
+    for handle in extra {
+        let _ = handle.join();
+    }
+}
+
+/// What every connection thread shares: the hand-over channel, the idle count, stop and stats.
+#[derive(Debug, Clone)]
+struct ConnPool {
+    conn_rx: Receiver<TcpStream>,
+    idle: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+}
+
+impl ConnPool {
+    fn spawn_thread(&self) -> std::io::Result<JoinHandle<()>> {
+        let pool = self.clone();
+        thread::Builder::new().name("server-conn".into()).spawn(move || {
+            loop {
+                pool.idle.fetch_add(1, Ordering::SeqCst);
+                let next = pool.conn_rx.recv();
+                pool.idle.fetch_sub(1, Ordering::SeqCst);
+                match next {
+                    Ok(stream) => serve_connection(stream, &pool.stop, &pool.stats),
+                    Err(_) => break, // the acceptor stopped
+                }
+            }
+        })
+    }
+}
+
+/// Serves requests on one keep-alive connection until the client closes it or the server stops.
+fn serve_connection(stream: TcpStream, stop: &AtomicBool, stats: &Stats) {
+    // No Nagle delay: a response head and its body go out at once, not 40 ms apart.
+    if stream.set_nodelay(true).is_err()
+        || stream.set_read_timeout(Some(POLL)).is_err()
+        || stream.set_write_timeout(Some(Duration::from_secs(1))).is_err()
+    {
+        return;
+    }
+    let Ok(read_half) = stream.try_clone() else { return };
+    let stream = Arc::new(stream);
+    let mut reader = BufReader::new(read_half);
+    while let Some(head) = read_head(&mut reader, stop) {
+        let mut request = InFlight {
+            stats,
+            id: Some(stats.begin(&stream)),
+        };
+        let answered = answer(&stream, &head, stop, &mut request);
+        request.end(!answered);
+        if !answered || head.close {
+            break;
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+struct Head {
+    path: String,
+    close: bool,
+}
+
+/// Reads one request head; `None` when the client closed the connection or the server stops.
+fn read_head(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<Head> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line: Vec<u8> = Vec::new();
+    loop {
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => return None,
+            Ok(_) if line.ends_with(b"\n") => {
+                let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                line.clear();
+                if text.is_empty() {
+                    if lines.is_empty() {
+                        continue; // a stray blank line between requests
+                    }
+                    break;
+                }
+                lines.push(text);
+                if lines.len() > 100 {
+                    return None;
+                }
+            }
+            Ok(_) => {}
+            // A read timeout: nothing arrived within POLL. The partial line stays in `line`.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if stop.load(Ordering::SeqCst) {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+        // Not HTTP/1 text (a TLS handshake, say) or an endless line: close the connection.
+        let first = lines.first().map_or(line.first(), |l| l.as_bytes().first());
+        if first.is_some_and(|b| !b.is_ascii_alphabetic()) || line.len() > 8192 {
+            return None;
+        }
+    }
+    let mut request_line = lines.first()?.split_whitespace();
+    let (_method, path) = (request_line.next()?, request_line.next()?);
+    let close = lines[1..].iter().any(|h| {
+        h.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("connection") && value.trim().eq_ignore_ascii_case("close")
+        })
+    });
+    Some(Head {
+        path: path.to_owned(),
+        close,
+    })
+}
+
+/// What a route answers.
+#[derive(Debug, PartialEq, Eq)]
+enum Reply {
+    Status(u16, String),
+    Bytes(u64),
+    /// Wait for the client to give up, then close.
+    Slow,
+}
+
+/// Answers one request; false if the connection must be closed afterwards (the client gave up,
+/// a write failed, or the server stops). `request` stops counting just before the last write.
+fn answer(stream: &TcpStream, head: &Head, stop: &AtomicBool, request: &mut InFlight<'_>) -> bool {
+    let (delay, reply) = route(&head.path, &request.stats.flaky);
+    if let Some(delay) = delay
+        && !wait(stream, delay, stop)
+    {
+        return false; // the client gave up or the server stops
+    }
+    match reply {
+        Reply::Slow => wait(stream, SLOW_LIMIT, stop) && respond(stream, 200, b"slow\n", request),
+        Reply::Status(code, body) => respond(stream, code, body.as_bytes(), request),
+        Reply::Bytes(n) => respond_bytes(stream, n, request),
+    }
+}
+
+/// The route for `path`: an optional wait first, then the reply. Pure but for the flaky counters.
+fn route(path: &str, flaky: &Mutex<HashMap<String, u64>>) -> (Option<Duration>, Reply) {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut delay_ms: u64 = query
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("ms="))
+        .find_map(|v| v.parse().ok())
+        .unwrap_or(0);
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let bad = |what: &str| Reply::Status(400, format!("bad {what}\n"));
+    let reply = match parts.as_slice() {
+        ["delay", ms] => match ms.parse::<u64>() {
+            Ok(ms) if ms <= 3_600_000 => {
+                delay_ms += ms;
+                Reply::Status(200, format!("delayed {ms} ms\n"))
+            }
+            _ => bad("delay"),
+        },
+        ["status", code] => match code.parse::<u16>() {
+            Ok(code @ 200..=599) => Reply::Status(code, format!("status {code}\n")),
+            _ => bad("status code"),
+        },
+        ["bytes", n] => match n.parse::<u64>() {
+            Ok(n) if n <= MAX_BODY => Reply::Bytes(n),
+            _ => bad("byte count"),
+        },
+        ["slow"] => Reply::Slow,
+        ["flaky", key, k] => match k.parse::<u64>() {
+            Ok(k) => {
+                let seen = {
+                    let mut counts = flaky.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let seen = counts.entry((*key).to_owned()).or_insert(0);
+                    *seen += 1;
+                    *seen
+                };
+                if seen <= k {
+                    Reply::Status(503, format!("failing {seen} of {k}\n"))
+                } else {
+                    Reply::Status(200, format!("ok after {k} failures\n"))
+                }
+            }
+            Err(_) => bad("failure count"),
+        },
+        _ => Reply::Status(404, "no such route\n".to_owned()),
+    };
+    ((delay_ms > 0).then(|| Duration::from_millis(delay_ms)), reply)
+}
+
+/// Waits `total`, in steps of at most [`POLL`]; false (early) when the server stops or the client
+/// closed its end of the connection (it timed out and gave up on this request).
+fn wait(stream: &TcpStream, total: Duration, stop: &AtomicBool) -> bool {
+    let end = Instant::now() + total;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        thread::sleep(left.min(POLL));
+        if Instant::now() >= end {
+            return true;
+        }
+        if stop.load(Ordering::SeqCst) || client_gone(stream) {
+            return false;
+        }
+    }
+}
+
+/// True if the client has closed the connection (a peek reads end-of-file) or it broke. The peek
+/// neither blocks nor changes the socket's mode, so any thread may ask about any connection.
+fn client_gone(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match rustix::net::recv(stream, &mut byte[..], RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+        Ok((0, _)) => true,
+        Ok(_) => false,
+        Err(e) => e != Errno::WOULDBLOCK && e != Errno::INTR,
+    }
+}
+
+/// Writes a whole response in one write; `request` stops counting just before it.
+fn respond(mut stream: &TcpStream, code: u16, body: &[u8], request: &mut InFlight<'_>) -> bool {
+    let head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
+        reason(code),
+        body.len()
+    );
+    let mut message = head.into_bytes();
+    message.extend_from_slice(body);
+    request.end(false);
+    stream.write_all(&message).is_ok()
+}
+
+/// Writes the head, then `n` bytes in chunks; `request` stops counting just before the last write.
+fn respond_bytes(mut stream: &TcpStream, n: u64, request: &mut InFlight<'_>) -> bool {
+    let head =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n");
+    if n == 0 {
+        request.end(false);
+    }
+    if stream.write_all(head.as_bytes()).is_err() {
+        return false;
+    }
+    let chunk = [b'x'; 16 * 1024];
+    let mut left = n;
+    while left > 0 {
+        let len = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
+        if left == len as u64 {
+            request.end(false);
+        }
+        // A client that stopped reading (its --max-bytes cap) closes the connection: the write
+        // fails and the connection ends.
+        if stream.write_all(&chunk[..len]).is_err() {
+            return false;
+        }
+        left -= len as u64;
+    }
+    true
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read as _;
+
+    fn get(addr: &str, path: &str) -> String {
+        let mut stream = TcpStream::connect(addr.trim_start_matches("http://")).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut out = String::new();
+        stream.read_to_string(&mut out).expect("read");
+        out
+    }
+
+    #[test]
+    fn routes_answer_what_they_are_told() {
+        let flaky = Mutex::new(HashMap::new());
+        assert_eq!(
+            route("/status/404", &flaky).1,
+            Reply::Status(404, "status 404\n".into())
+        );
+        assert_eq!(route("/bytes/10", &flaky).1, Reply::Bytes(10));
+        assert_eq!(route("/slow", &flaky).1, Reply::Slow);
+        assert_eq!(route("/delay/30", &flaky).0, Some(Duration::from_millis(30)));
+        assert_eq!(route("/bytes/5?ms=7", &flaky).0, Some(Duration::from_millis(7)));
+        assert!(matches!(route("/nope", &flaky).1, Reply::Status(404, _)));
+        assert!(matches!(route("/status/99", &flaky).1, Reply::Status(400, _)));
+        let codes: Vec<_> = (0..3)
+            .map(|_| match route("/flaky/a/2", &flaky).1 {
+                Reply::Status(code, _) => code,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(codes, [503, 503, 200]);
+    }
+
+    #[test]
+    fn serves_over_tcp_and_joins_its_threads() {
+        let server = Server::start(2).expect("start");
+        let base = server.base_url();
+        let reply = get(&base, "/bytes/5");
+        assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+        assert!(reply.ends_with("\r\n\r\nxxxxx"), "{reply}");
+        assert!(get(&base, "/status/500").starts_with("HTTP/1.1 500"));
+        // A connection left open must not keep shutdown waiting.
+        let _idle = TcpStream::connect(base.trim_start_matches("http://")).expect("connect");
+        let stats = server.shutdown();
+        assert_eq!(stats.requests(), 2);
+        assert_eq!(stats.peak_concurrency(), 1);
+        assert_eq!((stats.peak_open_requests(), stats.abandoned()), (1, 0));
+    }
+
+    /// Issue 12: a client that times out closes its connection and sends its next request at
+    /// once, before the serving thread notices. The abandoned request may still count as being
+    /// served, but not as open: the open peak stays at the one request the client waits for.
+    #[test]
+    fn a_request_abandoned_by_its_client_is_not_open() {
+        let server = Server::start(2).expect("start");
+        let base = server.base_url();
+        let addr = base.trim_start_matches("http://").to_owned();
+        let mut first = TcpStream::connect(&addr).expect("connect");
+        write!(first, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        while server.stats.peak_concurrency() == 0 {
+            thread::sleep(Duration::from_millis(1)); // until the server serves /slow
+        }
+        drop(first); // the client gives up on /slow ...
+        let reply = get(&base, "/status/200"); // ... and at once asks for something else
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        let stats = server.shutdown();
+        assert_eq!(stats.requests(), 2);
+        assert_eq!(stats.abandoned(), 1);
+        assert_eq!(stats.peak_open_requests(), 1);
+        assert!((1..=2).contains(&stats.peak_concurrency()));
+    }
+}

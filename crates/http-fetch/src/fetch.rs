@@ -5,8 +5,9 @@
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::Receiver;
 use std::net::{IpAddr, SocketAddr};
+
+use common::{Outcome, Stop};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
@@ -67,6 +68,16 @@ pub struct Fetch {
     pub error: Option<(ErrorKind, String)>,
 }
 
+impl Fetch {
+    /// The job outcome: ok with the byte count, or failed with its reason.
+    pub fn outcome(&self) -> Outcome {
+        match &self.error {
+            None => Outcome::Ok(self.bytes),
+            Some((_, reason)) => Outcome::Failed(reason.clone()),
+        }
+    }
+}
+
 /// The client every worker shares. `ureq::Agent` is a handle on one connection pool: cloning it
 /// is cheap and the clones share the pool.
 #[derive(Debug, Clone)]
@@ -100,8 +111,8 @@ impl Client {
     }
 
     /// GETs `url`, retrying retryable failures up to `retries` times. The backoff wait ends early
-    /// when `cancel` becomes ready (Ctrl-C): the last attempt's result is reported instead.
-    pub fn fetch(&self, url: &str, cancel: &Receiver<()>) -> Fetch {
+    /// when `stop` is set (Ctrl-C): the last attempt's result is reported instead.
+    pub fn fetch(&self, url: &str, stop: &Stop) -> Fetch {
         let start = Instant::now();
         if let Err(why) = validate(url) {
             return Fetch {
@@ -118,12 +129,12 @@ impl Client {
             let (status, bytes, error) = self.get_once(url);
             let retry = attempts <= self.retries
                 && error.as_ref().is_some_and(|(kind, _)| kind.retryable(status))
-                && !common::work::is_cancelled(cancel);
+                && !stop.is_set();
             if retry {
                 let backoff = BACKOFF_BASE.saturating_mul(1 << (attempts - 1).min(16));
                 let jitter = Duration::from_millis(rand::random_range(0..=as_millis(backoff)));
                 crossbeam::select! {
-                    recv(cancel) -> _ => {}
+                    recv(stop.channel()) -> _ => {}
                     default(backoff + jitter) => continue,
                 }
             }
@@ -261,11 +272,7 @@ pub fn validate(url: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::Server;
-
-    fn never() -> (crossbeam::channel::Sender<()>, Receiver<()>) {
-        crossbeam::channel::bounded(0)
-    }
+    use testbed::http_server::Server;
 
     #[test]
     fn validation() {
@@ -286,25 +293,25 @@ mod tests {
     fn every_outcome_against_the_embedded_server() {
         let server = Server::start(2).expect("server");
         let base = server.base_url();
-        let (_keep, cancel) = never();
+        let stop = Stop::new();
         let client = Client::new(2, Duration::from_millis(300), 1000, 0);
 
-        let ok = client.fetch(&format!("{base}/bytes/1000"), &cancel);
+        let ok = client.fetch(&format!("{base}/bytes/1000"), &stop);
         assert_eq!((ok.status, ok.bytes, ok.attempts), (Some(200), 1000, 1));
         assert!(ok.error.is_none());
 
-        let too_big = client.fetch(&format!("{base}/bytes/5000"), &cancel);
+        let too_big = client.fetch(&format!("{base}/bytes/5000"), &stop);
         assert_eq!(too_big.bytes, 1001, "read no further than the cap + 1");
         assert_eq!(too_big.error.map(|e| e.0), Some(ErrorKind::BodyTooLarge));
 
-        let missing = client.fetch(&format!("{base}/status/404"), &cancel);
+        let missing = client.fetch(&format!("{base}/status/404"), &stop);
         assert_eq!(missing.status, Some(404));
         assert_eq!(missing.error.map(|e| e.0), Some(ErrorKind::HttpStatus));
 
-        let slow = client.fetch(&format!("{base}/slow"), &cancel);
+        let slow = client.fetch(&format!("{base}/slow"), &stop);
         assert_eq!(slow.error.map(|e| e.0), Some(ErrorKind::Timeout));
 
-        let bad = client.fetch("nope://x", &cancel);
+        let bad = client.fetch("nope://x", &stop);
         assert_eq!(
             (bad.attempts, bad.error.map(|e| e.0)),
             (0, Some(ErrorKind::InvalidUrl))
@@ -315,12 +322,12 @@ mod tests {
             .and_then(|l| l.local_addr())
             .expect("port")
             .port();
-        let refused = client.fetch(&format!("http://127.0.0.1:{port}/"), &cancel);
+        let refused = client.fetch(&format!("http://127.0.0.1:{port}/"), &stop);
         assert_eq!(refused.error.map(|e| e.0), Some(ErrorKind::ConnectionRefused));
 
         // https goes through rustls: against this plain-HTTP server the handshake fails (kind
         // `other`), which shows TLS is compiled in without any traffic leaving 127.0.0.1.
-        let tls = client.fetch(&base.replace("http://", "https://"), &cancel);
+        let tls = client.fetch(&base.replace("http://", "https://"), &stop);
         assert_eq!(tls.error.map(|e| e.0), Some(ErrorKind::Other));
 
         drop(client);
@@ -332,18 +339,18 @@ mod tests {
     fn retries_until_the_flaky_route_succeeds() {
         let server = Server::start(2).expect("server");
         let base = server.base_url();
-        let (_keep, cancel) = never();
+        let stop = Stop::new();
         let twice = Client::new(1, Duration::from_secs(2), 1000, 2);
-        let fetched = twice.fetch(&format!("{base}/flaky/t/2"), &cancel);
+        let fetched = twice.fetch(&format!("{base}/flaky/t/2"), &stop);
         assert_eq!((fetched.status, fetched.attempts), (Some(200), 3));
         assert!(fetched.error.is_none());
 
         let once = Client::new(1, Duration::from_secs(2), 1000, 1);
-        let failed = once.fetch(&format!("{base}/flaky/u/2"), &cancel);
+        let failed = once.fetch(&format!("{base}/flaky/u/2"), &stop);
         assert_eq!((failed.status, failed.attempts), (Some(503), 2));
 
         // 4xx is not retried.
-        let not_found = twice.fetch(&format!("{base}/status/404"), &cancel);
+        let not_found = twice.fetch(&format!("{base}/status/404"), &stop);
         assert_eq!(not_found.attempts, 1);
         drop((twice, once));
         server.shutdown();

@@ -14,6 +14,16 @@ pub struct UrlJob {
     pub url: String,
 }
 
+/// A URL has no numeric input: its events omit `value`.
+impl common::JobRef for UrlJob {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn value(&self) -> Option<u64> {
+        None
+    }
+}
+
 /// What the generated list is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mix {

@@ -1,0 +1,245 @@
+//! The run's figures and lines, kept out of `main.rs` so the pool stays in view: the detail each
+//! URL's events carry (url, status, bytes, latency, attempts, error kind, and the human line), and
+//! the summary (failures by kind, requests per second, latency percentiles, the server's view).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Detail, Outcome, Summary, Tally};
+use testbed::http_server::Stats as ServerStats;
+
+use crate::fetch::{ErrorKind, Fetch};
+use crate::urls::UrlJob;
+
+/// The `started` event's detail: "Worker 2 fetching job 5: http://…", and `url`.
+pub fn started(job: &UrlJob, worker: usize) -> Detail {
+    Detail::default()
+        .human(format!("Worker {worker} fetching job {}: {}", job.id, job.url))
+        .field("url", job.url.as_str())
+}
+
+/// The `finished` event's detail: how the fetch went.
+pub fn finished(job: &UrlJob, worker: usize, fetch: &Fetch) -> Detail {
+    let latency_ms = round1(millis(fetch.latency));
+    let human = match &fetch.error {
+        None => format!(
+            "Worker {worker} finished job {}: {} {} bytes in {latency_ms} ms",
+            job.id,
+            fetch.status.unwrap_or(0),
+            fetch.bytes
+        ),
+        Some((kind, reason)) => format!(
+            "Worker {worker} failed job {} ({}): {reason} [{}]",
+            job.id,
+            kind.name(),
+            job.url
+        ),
+    };
+    Detail::default()
+        .human(human)
+        .field("url", job.url.as_str())
+        .field("status", fetch.status)
+        .field("bytes", fetch.bytes)
+        .field("latency_ms", latency_ms)
+        .field("attempts", fetch.attempts)
+        .field("error_kind", fetch.error.as_ref().map(|(kind, _)| kind.name()))
+}
+
+/// The `not_started` event's detail: "Job 7 never started: http://…", and `url`.
+pub fn not_started(job: &UrlJob) -> Detail {
+    Detail::default()
+        .human(format!("Job {} never started: {}", job.id, job.url))
+        .field("url", job.url.as_str())
+}
+
+/// What the collector counts as results arrive.
+#[derive(Debug)]
+pub struct Stats {
+    pub tally: Tally,
+    http_error: u64,
+    timeout: u64,
+    other: u64,
+    /// HTTP requests sent (retries included).
+    requests: u64,
+    latencies_ms: Vec<f64>,
+}
+
+/// The rest of what the summary reports, known once every thread is joined.
+#[derive(Debug)]
+pub struct RunInfo {
+    pub workers: usize,
+    pub peak_in_flight: usize,
+    pub wall: Duration,
+    /// The time spent fetching (throughput is measured over it, not over the joins after it).
+    pub fetch_wall: Duration,
+    pub timeout: Duration,
+    /// The server latency of every URL, for the generated `delay` list (its ideal time is known).
+    pub delay_ms: Option<u64>,
+    pub server: Option<Arc<ServerStats>>,
+    pub panicked: usize,
+    pub interrupted: bool,
+}
+
+impl Stats {
+    pub fn new(submitted: u64) -> Self {
+        Stats {
+            tally: Tally::new(submitted),
+            http_error: 0,
+            timeout: 0,
+            other: 0,
+            requests: 0,
+            latencies_ms: Vec::new(),
+        }
+    }
+
+    /// One fetched URL.
+    pub fn record(&mut self, fetch: &Fetch) {
+        self.tally.record(&fetch.outcome());
+        match fetch.error {
+            None => {}
+            Some((ErrorKind::HttpStatus, _)) => self.http_error += 1,
+            Some((ErrorKind::Timeout, _)) => self.timeout += 1,
+            Some(_) => self.other += 1,
+        }
+        self.requests += u64::from(fetch.attempts);
+        if fetch.attempts > 0 {
+            self.latencies_ms.push(millis(fetch.latency));
+        }
+    }
+
+    /// One URL handed back unstarted after Ctrl-C.
+    pub fn not_started(&mut self) {
+        self.tally.record(&Outcome::NotStarted);
+    }
+
+    pub fn summary(mut self, run: &RunInfo) -> Summary {
+        let fetch_secs = run.fetch_wall.as_secs_f64();
+        let rps = if fetch_secs > 0.0 {
+            self.requests as f64 / fetch_secs
+        } else {
+            0.0
+        };
+        self.latencies_ms.sort_by(f64::total_cmp);
+        let [p50, p95, p99] = [0.50, 0.95, 0.99].map(|q| percentile(&self.latencies_ms, q));
+        let (t, requests) = (self.tally, self.requests);
+        let mut summary = Summary::new("http-fetch", t, run.workers, run.peak_in_flight, run.wall)
+            .with_interrupted(run.interrupted)
+            .line(format!(
+                "{} ok, {} HTTP errors, {} timeouts, {} other errors; {requests} requests, {rps:.1} requests/s",
+                t.ok, self.http_error, self.timeout, self.other
+            ))
+            .line(format!(
+                "latency p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms (per URL, retries included)"
+            ))
+            .field("http_error", self.http_error)
+            .field("timeout", self.timeout)
+            .field("other", self.other)
+            .field("requests", requests)
+            .field("requests_per_sec", round1(rps))
+            .field("latency_p50_ms", round1(p50))
+            .field("latency_p95_ms", round1(p95))
+            .field("latency_p99_ms", round1(p99))
+            .field("timeout_ms", u64::try_from(run.timeout.as_millis()).unwrap_or(u64::MAX));
+        if let Some(ms) = run.delay_ms.filter(|_| t.submitted > 0) {
+            // Every URL waits `ms` on the server: ceil(n / workers) rounds at best. The builder
+            // drops the ideal after Ctrl-C (the wall time then includes the stop).
+            let rounds = u32::try_from(t.submitted.div_ceil(run.workers as u64)).unwrap_or(u32::MAX);
+            summary = summary.with_ideal(Duration::from_millis(ms).saturating_mul(rounds));
+            let limit = run.workers as f64 * 1000.0 / ms.max(1) as f64;
+            summary = summary.field("limit_requests_per_sec", round1(limit));
+            if !run.interrupted {
+                summary = summary.line(format!(
+                    "limit {limit:.0} requests/s = {} workers / {ms} ms; reached {:.1}%",
+                    run.workers,
+                    rps / limit * 100.0
+                ));
+            }
+        }
+        if let Some(server) = &run.server {
+            summary = summary
+                .line(format!(
+                    "embedded server: {} requests on {} connections; at most {} at once with a client \
+                     waiting (workers: {}), {} counting {} abandoned by a client that timed out",
+                    server.requests(),
+                    server.connections(),
+                    server.peak_open_requests(),
+                    run.workers,
+                    server.peak_concurrency(),
+                    server.abandoned(),
+                ))
+                .field("server_peak_open_requests", server.peak_open_requests())
+                .field("server_peak_concurrency", server.peak_concurrency())
+                .field("server_abandoned", server.abandoned())
+                .field("server_requests", server.requests())
+                .field("server_connections", server.connections());
+        }
+        if run.panicked > 0 {
+            summary = summary
+                .line(format!("{} thread(s) panicked", run.panicked))
+                .field("threads_panicked", run.panicked);
+        }
+        summary
+    }
+}
+
+/// The q-quantile of sorted values (nearest rank); 0 for none.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.50), 50.0);
+        assert_eq!(percentile(&v, 0.95), 95.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn an_interrupted_delay_run_has_no_ideal() {
+        let fetch = Fetch {
+            status: Some(200),
+            bytes: 3,
+            latency: Duration::from_millis(20),
+            attempts: 1,
+            error: None,
+        };
+        let mut stats = Stats::new(3);
+        stats.record(&fetch);
+        stats.not_started();
+        stats.not_started();
+        let run = RunInfo {
+            workers: 2,
+            peak_in_flight: 1,
+            wall: Duration::from_millis(5),
+            fetch_wall: Duration::from_millis(5),
+            timeout: Duration::from_secs(1),
+            delay_ms: Some(20),
+            server: None,
+            panicked: 0,
+            interrupted: true,
+        };
+        let summary = stats.summary(&run);
+        assert_eq!((summary.tally.ok, summary.tally.not_started), (1, 2));
+        assert_eq!((summary.ideal(), summary.efficiency()), (None, None));
+        assert_eq!(summary.exit_code(), 130);
+    }
+}
