@@ -1,0 +1,579 @@
+//! # async-pool — the same worker pool with tokio tasks
+//!
+//! A Go developer's goroutines are closer to async tasks than to OS threads: a task is a few
+//! hundred bytes, not a stack of megabytes, and a waiting task holds no thread. This example runs
+//! the workspace's pool with tokio, in the three shapes people write (`--style`):
+//!
+//! - `workers` (default, the Go shape): N tasks share one MPMC job channel (`async-channel`:
+//!   tokio's own `mpsc` has a single receiver, and wrapping it in a `Mutex` makes N tasks queue
+//!   on the lock instead of the channel) and send results on another; a producer task closes the
+//!   jobs channel by dropping its `Sender`. Pick it when each worker owns something (a connection,
+//!   a buffer) or when you port Go code as it is.
+//! - `buffer-unordered`: the jobs are a `Stream`, and `.buffer_unordered(N)` keeps N of their
+//!   futures running. The shortest code, and everything runs inside ONE task: concurrency without
+//!   parallelism, fine for waiting (I/O), wrong for computing. Pick it for "fetch these N at a
+//!   time" pipelines.
+//! - `joinset`: a task per job (Go's `go f()` per job), a `Semaphore` of N permits as the cap
+//!   (Go's `sem := make(chan struct{}, N)`), a `JoinSet` to collect. Each job is its own task, so
+//!   the runtime spreads them over its threads and a panic ends only that task (a `JoinError`).
+//!   Pick it when jobs are independent and uneven.
+//!
+//! The mechanics that hold in every style, all in this file:
+//! 1. a multi-thread runtime with one thread per core, built by hand (not `#[tokio::main]`) so
+//!    main can shut it down and check that no thread outlives it;
+//! 2. sleep work is `tokio::time::sleep`: a waiting job holds no thread, so 10,000 jobs can wait
+//!    at once on 2 threads. cpu work (the Go original's prime check) runs in `spawn_blocking`, on
+//!    tokio's separate pool of blocking threads (at most one per core here). The mistake to avoid:
+//!    calling the check directly in an `async fn` holds a runtime thread for the whole check, and
+//!    with 2 runtime threads two such jobs stall every timer, every other task and the cancel;
+//! 3. one `CancellationToken` (tokio-util, Go's `ctx`) is cancelled by the deadline
+//!    (`--deadline-ms`) or by Ctrl-C; a waiting job `select!`s on it and ends cancelled, a job not
+//!    yet started is reported not_started, and a cpu job in flight finishes its check (a blocking
+//!    closure cannot be interrupted from outside; each check takes milliseconds);
+//! 4. a panicking job fails alone and the pool lives: a `JoinError` in `joinset`,
+//!    `FutureExt::catch_unwind` (Go's `recover()`) where the job runs inside a longer-lived task;
+//! 5. the runtime is shut down (which joins its worker and blocking threads) before the summary.
+//!
+//! What to observe: `cargo run -p async-pool` runs the Go original 001's 10 jobs of 500 ms on 3
+//! tasks in about 2 s, like `basic` with threads; `--style joinset --panic-every 4` fails jobs 4
+//! and 8 and runs the rest; `--deadline-ms 700` cancels the second round in flight and never
+//! starts the rest (exit 1); `--jobs 20000 --work-ms 100 --concurrency 10000 --quiet` finishes in
+//! about 200 ms with 2 runtime threads, where a thread pool would need 10,000 threads. The
+//! `workers` field of the summary is the number of tasks (`--concurrency`, else `--workers`).
+//!
+//! Go originals: 001 (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context"
+//! (cancellation), 000's goroutine-per-job with a semaphore. What differs, and why: Go's runtime
+//! hides the choice between threads and tasks; Rust makes it (`thread::spawn` blocks a thread per
+//! waiting job, `tokio::spawn` does not), and the runtime is an ordinary value that main builds,
+//! shuts down and waits for, so nothing runs after the summary.
+//!
+//! Run with: cargo run -p async-pool
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use common::event::{Cancel, CancelCause, Event};
+use common::{
+    Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, Work, Workload,
+};
+use futures::{FutureExt as _, StreamExt as _, stream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::{self, JoinError, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+/// The same worker pool with tokio tasks: N tasks on one channel, buffer_unordered, or a JoinSet.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    pool: PoolArgs,
+
+    /// How the pool is built: N worker tasks on one channel, a stream with buffer_unordered(N),
+    /// or a task per job capped by a Semaphore and collected by a JoinSet.
+    #[arg(long, value_enum, default_value_t = Style::Workers)]
+    style: Style,
+
+    /// Jobs in flight at most (default: --workers). Tasks are cheap: up to 1,000,000, where
+    /// --workers (threads in the other examples) stops at 4096.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_concurrency)]
+    concurrency: Option<usize>,
+
+    /// Cancel the run after this many milliseconds: jobs waiting are cancelled, the rest never start.
+    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = common::cli::parse_millis)]
+    deadline_ms: Option<u64>,
+
+    /// Make every Nth job (by id) panic, to show that a panicking task fails its job and the pool
+    /// lives (0 = never).
+    #[arg(long, value_name = "N", default_value = "0", allow_negative_numbers = true, value_parser = common::cli::parse_count)]
+    panic_every: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Style {
+    Workers,
+    BufferUnordered,
+    Joinset,
+}
+
+const MAX_CONCURRENCY: usize = 1_000_000;
+/// The end of the message of the panics `--panic-every` asks for.
+const SIMULATED_PANIC: &str = "(--panic-every)";
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "concurrency must be between 1 and {MAX_CONCURRENCY}, got '{s}'"
+        )),
+    }
+}
+
+/// What every job needs, shared by every task.
+struct Pool {
+    work: Work,
+    panic_every: u64,
+    /// Go's `ctx`: cancelled once, by the deadline or Ctrl-C; every task can wait on it.
+    token: CancellationToken,
+    cancelled_by: OnceLock<CancelCause>,
+    report: Reporter,
+    gauge: InFlight,
+    /// Lane numbers (1..=N) for the styles without worker tasks, so events still say "worker".
+    free_lanes: Mutex<Vec<usize>>,
+}
+
+impl Pool {
+    /// Cancels the run (the first cause wins and is reported once).
+    fn cancel(&self, by: CancelCause) {
+        if self.cancelled_by.set(by).is_ok() {
+            self.report.event(
+                || format!("Cancelled by {}", by.name()),
+                |t_ms| {
+                    Event::Cancel(Cancel {
+                        by,
+                        grace_ms: 0,
+                        t_ms,
+                    })
+                },
+            );
+            self.token.cancel();
+        }
+    }
+
+    fn take_lane(&self) -> usize {
+        let mut lanes = self.free_lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        lanes.pop().unwrap_or(0) // never empty: at most N jobs hold a lane at once
+    }
+
+    fn give_lane(&self, lane: usize) {
+        self.free_lanes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(lane);
+    }
+}
+
+/// The job's work, on the task that runs it. It may panic (`--panic-every`).
+async fn work_on(pool: &Pool, job: Job) -> Outcome {
+    if pool.panic_every > 0 && job.id % pool.panic_every == 0 {
+        panic!("job {} panics {SIMULATED_PANIC}", job.id);
+    }
+    // What a job whose wait is over produces: value × 2, unless --fail-every picks it.
+    let no_wait = Work {
+        workload: Workload::Dispatch,
+        ..pool.work
+    };
+    match pool.work.workload {
+        Workload::Dispatch => pool.work.run(&job),
+        // Go's `select { case <-ctx.Done(): ... case <-time.After(d): ... }`.
+        Workload::Sleep => tokio::select! {
+            _ = pool.token.cancelled() => Outcome::Cancelled,
+            () = tokio::time::sleep(pool.work.duration) => no_wait.run(&job),
+        },
+        // Off the runtime threads: they must stay free to poll every other task.
+        Workload::Cpu => {
+            let work = pool.work;
+            task::spawn_blocking(move || work.run(&job))
+                .await
+                .unwrap_or_else(failed)
+        }
+    }
+}
+
+/// One job on a worker: started, the work, finished; the job counts as in flight throughout.
+async fn run_job(pool: &Pool, job: Job, worker: usize) -> JobResult {
+    let in_flight = pool.gauge.enter();
+    pool.report.started(&job, worker);
+    let outcome = work_on(pool, job).await;
+    let result = JobResult { job, worker, outcome };
+    pool.report.finished(&result);
+    drop(in_flight);
+    result
+}
+
+/// [`run_job`] with its panic caught (Go's `recover()`): the job fails, the task goes on.
+async fn run_job_caught(pool: &Pool, job: Job, worker: usize) -> JobResult {
+    match AssertUnwindSafe(run_job(pool, job, worker)).catch_unwind().await {
+        Ok(result) => result,
+        Err(payload) => {
+            let outcome = Outcome::Failed(format!("panicked: {}", common::panic_message(&*payload)));
+            let result = JobResult { job, worker, outcome };
+            pool.report.finished(&result);
+            result
+        }
+    }
+}
+
+fn failed(e: JoinError) -> Outcome {
+    if e.is_panic() {
+        Outcome::Failed(format!("panicked: {}", common::panic_message(&*e.into_panic())))
+    } else {
+        Outcome::Failed(e.to_string())
+    }
+}
+
+fn never_started(pool: &Pool, job: Job) -> JobResult {
+    pool.report.not_started(&job);
+    JobResult {
+        job,
+        worker: 0,
+        outcome: Outcome::NotStarted,
+    }
+}
+
+/// `workers`: N tasks share one jobs channel and send on one results channel (the Go shape).
+async fn workers(pool: Arc<Pool>, jobs: Vec<Job>, n: usize, buffer: usize) -> anyhow::Result<Tally> {
+    let mut tally = Tally::new(jobs.len() as u64);
+    // async-channel cannot have 0 slots; 1 is the closest to a rendezvous.
+    let (jobs_tx, jobs_rx) = async_channel::bounded::<Job>(buffer.max(1));
+    let (results_tx, results_rx) = async_channel::bounded::<JobResult>(buffer.max(1));
+
+    let mut tasks = Vec::with_capacity(n + 1);
+    for id in 1..=n {
+        let (pool, jobs_rx, results_tx) = (Arc::clone(&pool), jobs_rx.clone(), results_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            // Go: `for j := range jobs`; ends when the channel is closed and drained.
+            while let Ok(job) = jobs_rx.recv().await {
+                let result = if pool.token.is_cancelled() {
+                    never_started(&pool, job) // taken after the cancel: handed back untouched
+                } else {
+                    run_job_caught(&pool, job, id).await
+                };
+                if results_tx.send(result).await.is_err() {
+                    break; // the collector is gone
+                }
+            }
+        }));
+    }
+    // The producer: sends every job, stops at the cancel, and closes `jobs` by dropping its Sender.
+    let producer_pool = Arc::clone(&pool);
+    let producer_results = results_tx.clone();
+    tasks.push(tokio::spawn(async move {
+        let pool = producer_pool;
+        for job in jobs {
+            let sent = !pool.token.is_cancelled()
+                && tokio::select! {
+                    biased;
+                    _ = pool.token.cancelled() => false,
+                    sent = jobs_tx.send(job) => sent.is_ok(),
+                };
+            if !sent && producer_results.send(never_started(&pool, job)).await.is_err() {
+                break;
+            }
+        }
+    }));
+    // Main keeps only the receiving end of `results`: it closes once every task has ended.
+    drop((results_tx, jobs_rx));
+    while let Ok(result) = results_rx.recv().await {
+        pool.report.received(&result);
+        tally.record(&result.outcome);
+    }
+    for t in tasks {
+        t.await?; // a worker cannot panic (jobs' panics are caught), so this is only the join
+    }
+    Ok(tally)
+}
+
+/// `buffer-unordered`: a stream of jobs, N of them in flight, all inside this one task.
+async fn buffer_unordered(pool: Arc<Pool>, jobs: Vec<Job>, n: usize) -> Tally {
+    let mut tally = Tally::new(jobs.len() as u64);
+    let pool = &pool;
+    let mut results = stream::iter(jobs)
+        .map(|job| async move {
+            if pool.token.is_cancelled() {
+                return never_started(pool, job);
+            }
+            let lane = pool.take_lane();
+            let result = run_job_caught(pool, job, lane).await;
+            pool.give_lane(lane);
+            result
+        })
+        .buffer_unordered(n);
+    while let Some(result) = results.next().await {
+        pool.report.received(&result);
+        tally.record(&result.outcome);
+    }
+    tally
+}
+
+/// Each running task of `joinset`: its job, lane and permit.
+type Running = HashMap<task::Id, (Job, usize, OwnedSemaphorePermit)>;
+
+/// `joinset`: a task per job, at most N at once (a Semaphore's permits), collected by a JoinSet.
+async fn joinset(pool: Arc<Pool>, jobs: Vec<Job>, n: usize) -> anyhow::Result<Tally> {
+    let mut tally = Tally::new(jobs.len() as u64);
+    let permits = Arc::new(Semaphore::new(n));
+    let mut set = JoinSet::new();
+    // The permit of a running task stays here and is released when the task has been joined, so
+    // a task that panicked (and could not report its end) counts as in flight until its failure
+    // is reported.
+    let mut running = Running::new();
+    for job in jobs {
+        // Wait for a permit (Go: `sem <- struct{}{}`), joining the tasks that end meanwhile.
+        let permit = loop {
+            tokio::select! {
+                biased;
+                Some(joined) = set.join_next_with_id() => tally.record(&joined_task(&pool, joined, &mut running).outcome),
+                _ = pool.token.cancelled() => break None,
+                permit = Arc::clone(&permits).acquire_owned() => break Some(permit?),
+            }
+        };
+        let Some(permit) = permit else {
+            tally.record(&never_started(&pool, job).outcome);
+            continue;
+        };
+        let lane = pool.take_lane();
+        let task_pool = Arc::clone(&pool);
+        let handle = set.spawn(async move { run_job(&task_pool, job, lane).await });
+        running.insert(handle.id(), (job, lane, permit));
+    }
+    while let Some(joined) = set.join_next_with_id().await {
+        tally.record(&joined_task(&pool, joined, &mut running).outcome);
+    }
+    Ok(tally)
+}
+
+/// A `joinset` task has ended: its result, or its job failed if the task panicked (JoinError).
+fn joined_task(
+    pool: &Pool,
+    joined: Result<(task::Id, JobResult), JoinError>,
+    running: &mut Running,
+) -> JobResult {
+    let (id, result) = match joined {
+        Ok((id, result)) => (id, Ok(result)),
+        Err(e) => (e.id(), Err(e)),
+    };
+    // Every spawned task is in `running` until it is joined, exactly once.
+    let (job, lane, permit) = running.remove(&id).expect("a joined task was running");
+    let result = result.unwrap_or_else(|e| {
+        let result = JobResult {
+            job,
+            worker: lane,
+            outcome: failed(e),
+        };
+        pool.report.finished(&result); // the task could not report its own end
+        result
+    });
+    pool.give_lane(lane);
+    drop(permit); // only now may the next job start
+    pool.report.received(&result);
+    result
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let stop = common::signal::ctrl_c()?; // first: a Ctrl-C from the first instant is reported
+    let cli: Cli = common::parse_args(&Defaults::default());
+    let mut args = cli.pool.clone();
+    let n = cli.concurrency.unwrap_or(args.workers);
+    args.workers = n; // for the sleep ideal: ceil(jobs / N) × work
+    if cli.panic_every > 0 {
+        // The simulated panics are reported as failed jobs: keep the default hook's message and
+        // backtrace off stderr for them, and only for them.
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let simulated = info
+                .payload()
+                .downcast_ref::<String>()
+                .is_some_and(|m| m.ends_with(SIMULATED_PANIC));
+            if !simulated {
+                default_hook(info);
+            }
+        }));
+    }
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+
+    let pool = Arc::new(Pool {
+        work: args.work(),
+        panic_every: cli.panic_every,
+        token: CancellationToken::new(),
+        cancelled_by: OnceLock::new(),
+        report: Reporter::new(&args.output),
+        gauge: InFlight::new(),
+        free_lanes: Mutex::new((1..=n).rev().collect()),
+    });
+
+    // 1. The runtime: one thread per core, and as many blocking threads for the cpu work.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .max_blocking_threads(threads)
+        .enable_time()
+        .thread_name("tokio")
+        .build()?;
+
+    // 2. Ctrl-C reaches the token through a plain thread: it waits for the process's stop (or the
+    //    end of the run) and cancels the token, which wakes every task that waits on it.
+    let (done_tx, done_rx) = crossbeam::channel::bounded::<Infallible>(0);
+    let bridge = {
+        let pool = Arc::clone(&pool);
+        std::thread::Builder::new()
+            .name("ctrl-c".into())
+            .spawn(move || bridge_ctrl_c(&stop, &done_rx, &pool))?
+    };
+
+    // 3. The pool, with the deadline as one more task that cancels the token.
+    let jobs: Vec<Job> = args.job_list().collect();
+    let (style, deadline_ms, buffer) = (cli.style, cli.deadline_ms, args.buffer());
+    let run_pool = Arc::clone(&pool);
+    let tally = runtime.block_on(async move {
+        let deadline = deadline_ms.map(|ms| {
+            let pool = Arc::clone(&run_pool);
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(ms)) => pool.cancel(CancelCause::Deadline),
+                    _ = pool.token.cancelled() => {}
+                }
+            })
+        });
+        let tally = match style {
+            Style::Workers => workers(Arc::clone(&run_pool), jobs, n, buffer).await,
+            Style::BufferUnordered => Ok(buffer_unordered(Arc::clone(&run_pool), jobs, n).await),
+            Style::Joinset => joinset(Arc::clone(&run_pool), jobs, n).await,
+        };
+        if let Some(deadline) = deadline {
+            deadline.abort();
+        }
+        tally
+    });
+
+    // 4. Shut everything down and join it before the summary counts the threads still alive.
+    drop(done_tx);
+    let bridge_panicked = bridge.join().is_err();
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    let tally = tally?;
+
+    let mut summary = Summary::new("async-pool", tally, n, pool.gauge.peak(), pool.report.elapsed())
+        .with_sleep_ideal(&args)
+        .with_interrupted(common::signal::interrupted())
+        .field("style", style_name(cli.style))
+        .field("runtime_threads", threads)
+        .field("cancelled_by", pool.cancelled_by.get().map(|by| by.name()));
+    if let Some(ms) = cli.deadline_ms {
+        summary = summary.field("deadline_ms", ms);
+    }
+    if bridge_panicked {
+        summary = summary.line("the Ctrl-C thread panicked");
+    }
+    Ok(pool.report.summary(&summary))
+}
+
+/// The Ctrl-C bridge: cancels the run at the first Ctrl-C, or returns when the run is over.
+fn bridge_ctrl_c(stop: &Stop, done: &crossbeam::channel::Receiver<Infallible>, pool: &Pool) {
+    crossbeam::select! {
+        recv(stop.channel()) -> _ => pool.cancel(CancelCause::CtrlC),
+        recv(done) -> _ => {}
+    }
+}
+
+fn style_name(style: Style) -> &'static str {
+    match style {
+        Style::Workers => "workers",
+        Style::BufferUnordered => "buffer-unordered",
+        Style::Joinset => "joinset",
+    }
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(work: Work, panic_every: u64, n: usize) -> Arc<Pool> {
+        Arc::new(Pool {
+            work,
+            panic_every,
+            token: CancellationToken::new(),
+            cancelled_by: OnceLock::new(),
+            report: Reporter::with_flags(false, true),
+            gauge: InFlight::new(),
+            free_lanes: Mutex::new((1..=n).rev().collect()),
+        })
+    }
+
+    fn jobs(n: u64) -> Vec<Job> {
+        (1..=n).map(|id| Job { id, value: id }).collect()
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .expect("a test runtime")
+    }
+
+    /// Every style accounts for every job, keeps the cap, and fails the panicking jobs alone.
+    #[test]
+    fn every_style_accounts_for_every_job_and_survives_panics() {
+        let rt = runtime();
+        let work = Work {
+            workload: Workload::Sleep,
+            duration: Duration::from_millis(2),
+            fail_every: 7,
+        };
+        for style in [Style::Workers, Style::BufferUnordered, Style::Joinset] {
+            let p = pool(work, 5, 4);
+            let tally = rt
+                .block_on(async {
+                    match style {
+                        Style::Workers => workers(Arc::clone(&p), jobs(40), 4, 8).await,
+                        Style::BufferUnordered => Ok(buffer_unordered(Arc::clone(&p), jobs(40), 4).await),
+                        Style::Joinset => joinset(Arc::clone(&p), jobs(40), 4).await,
+                    }
+                })
+                .expect("the pool runs");
+            // Panics: 5, 10, ..., 40 (8 jobs); --fail-every 7: 7, 14, 21, 28 (35 panics first).
+            assert_eq!(
+                (tally.ok, tally.failed, tally.accounted()),
+                (28, 12, 40),
+                "{style:?}"
+            );
+            assert!(p.gauge.peak() <= 4 && p.gauge.current() == 0, "{style:?}");
+        }
+    }
+
+    /// A cancelled token: jobs waiting end cancelled, jobs not yet taken never start.
+    #[test]
+    fn a_cancel_ends_every_job_cancelled_or_not_started() {
+        let rt = runtime();
+        let work = Work {
+            workload: Workload::Sleep,
+            duration: Duration::from_secs(60),
+            fail_every: 0,
+        };
+        for style in [Style::Workers, Style::BufferUnordered, Style::Joinset] {
+            let p = pool(work, 0, 3);
+            let canceller = Arc::clone(&p);
+            let tally = rt
+                .block_on(async {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        canceller.cancel(CancelCause::Deadline);
+                    });
+                    match style {
+                        Style::Workers => workers(Arc::clone(&p), jobs(10), 3, 10).await,
+                        Style::BufferUnordered => Ok(buffer_unordered(Arc::clone(&p), jobs(10), 3).await),
+                        Style::Joinset => joinset(Arc::clone(&p), jobs(10), 3).await,
+                    }
+                })
+                .expect("the pool runs");
+            assert_eq!(
+                (tally.ok, tally.cancelled, tally.not_started),
+                (0, 3, 7),
+                "{style:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn concurrency_is_checked() {
+        assert_eq!(parse_concurrency("10000"), Ok(10_000));
+        assert!(parse_concurrency("0").is_err() && parse_concurrency("1000001").is_err());
+    }
+}
