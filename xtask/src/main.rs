@@ -8,9 +8,11 @@
 
 mod check;
 mod compare;
+mod miri;
 mod process;
 mod scenarios;
 mod servers;
+mod stress;
 mod tidy;
 mod verify;
 
@@ -38,6 +40,11 @@ enum Task {
     Compare(compare::CompareArgs),
     /// The house rules (also run as a test).
     Tidy,
+    /// Random flags, signals at random moments and kill -9 on the examples, every run checked
+    /// (`--seed S --skip K --runs 1 EXAMPLE` repeats run K).
+    Stress(stress::StressArgs),
+    /// struct-pool's and common's concurrency tests under Miri, with several scheduler seeds.
+    Miri,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +63,8 @@ fn main() -> ExitCode {
         Task::Verify { examples } => verify::verify(&examples),
         Task::Compare(args) => compare::compare(&args),
         Task::Tidy => tidy::tidy(),
+        Task::Stress(args) => stress::stress(&args),
+        Task::Miri => miri::miri(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
