@@ -1,35 +1,35 @@
 use std::time::Duration;
 
-use serde_json::Value;
+use common::event::{Event, OutcomeKind, RunSummary};
 
-use super::{Interrupt, Run, Scenario};
+use super::{Interrupt, Run, Scenario, Signal};
 use crate::check::OutputRule;
+
+/// The run's summary.
+fn summary<'a>(run: &'a Run<'_>) -> Result<&'a RunSummary, String> {
+    Ok(&run.events()?.summary)
+}
 
 /// A summary field as a number of milliseconds.
 fn ms(run: &Run<'_>, key: &str) -> Result<f64, String> {
-    run.summary(key)?
-        .as_f64()
-        .ok_or_else(|| format!("summary field \"{key}\" is not a number"))
-}
-
-fn count(run: &Run<'_>, key: &str) -> Result<u64, String> {
-    run.summary(key)?
-        .as_u64()
-        .ok_or_else(|| format!("summary field \"{key}\" is not a count"))
+    summary(run)?
+        .number(key)
+        .ok_or_else(|| format!("summary field \"{key}\" is missing or not a number"))
 }
 
 fn cancelled_by(run: &Run<'_>, expected: Option<&str>) -> Result<(), String> {
-    let by = run.summary("cancelled_by")?;
-    let got = by.as_str();
-    if got == expected && (expected.is_some() || by.is_null()) {
+    let by = summary(run)?.extra.get("cancelled_by");
+    let got = by.and_then(|v| v.as_str());
+    if got == expected && (expected.is_some() || by.is_some_and(|v| v.is_null())) {
         Ok(())
     } else {
-        Err(format!("expected cancelled_by {expected:?}, got {by}"))
+        Err(format!("expected cancelled_by {expected:?}, got {by:?}"))
     }
 }
 
 /// After a cancellation: the cancel instant and the latency are reported, the abort came no
-/// sooner than cancel + grace, and no job ended ok or failed after the abort.
+/// sooner than cancel + grace, and no job ended ok or failed after the abort. The `cancel` event
+/// is printed once, with the summary's cause and grace.
 fn cancel_was_kept(run: &Run<'_>) -> Result<(), String> {
     let cancelled_at = ms(run, "cancelled_at_ms")?;
     let grace = ms(run, "grace_ms")?;
@@ -37,13 +37,7 @@ fn cancel_was_kept(run: &Run<'_>) -> Result<(), String> {
     if latency < 0.0 {
         return Err(format!("negative cancel latency {latency}"));
     }
-    let aborted_at = match run.summary("aborted_at_ms")? {
-        Value::Null => None,
-        v => Some(
-            v.as_f64()
-                .ok_or_else(|| format!("aborted_at_ms is not a number: {v}"))?,
-        ),
-    };
+    let aborted_at = summary(run)?.number("aborted_at_ms");
     if let Some(aborted_at) = aborted_at
         && aborted_at + 0.002 < cancelled_at + grace
     {
@@ -53,17 +47,71 @@ fn cancel_was_kept(run: &Run<'_>) -> Result<(), String> {
     }
     // Without an abort every worker exited within the grace.
     let limit = aborted_at.unwrap_or(cancelled_at + grace);
-    for e in run.events()?.named("finished") {
-        let outcome = e["outcome"].as_str().unwrap_or_default();
-        let t = e["t_ms"].as_f64().unwrap_or(f64::INFINITY);
-        if outcome != "cancelled" && t > limit {
+    for e in run.events()?.finished() {
+        if e.outcome != OutcomeKind::Cancelled && e.t_ms > limit {
             return Err(format!(
-                "job {} ended {outcome} at {t} ms, after cancel + grace ({limit} ms)",
-                e["job"]
+                "job {} ended {:?} at {} ms, after cancel + grace ({limit} ms)",
+                e.job, e.outcome, e.t_ms
             ));
         }
     }
+    let cancels: Vec<_> = run
+        .events()?
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Cancel(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let by = summary(run)?.extra.get("cancelled_by").and_then(|v| v.as_str());
+    match cancels.as_slice() {
+        [c] if Some(c.by.name()) == by && c.grace_ms as f64 == grace => Ok(()),
+        _ => Err(format!(
+            "expected one cancel event by {by:?} with grace {grace}, got {cancels:?}"
+        )),
+    }
+}
+
+/// A run stopped by a signal: interrupted, cancelled by Ctrl-C, every worker reported its exit.
+fn stopped_by_ctrl_c(run: &Run<'_>) -> Result<(), String> {
+    let s = summary(run)?;
+    if !s.interrupted || s.interrupted_at_ms.is_none() {
+        return Err(format!(
+            "expected interrupted with interrupted_at_ms, got {} / {:?}",
+            s.interrupted, s.interrupted_at_ms
+        ));
+    }
+    cancelled_by(run, Some("ctrl-c"))?;
+    cancel_was_kept(run)?;
+    let exits = run.events()?.count_named("worker_exit");
+    if exits != s.workers {
+        return Err(format!("{exits} worker_exit events for {} workers", s.workers));
+    }
     Ok(())
+}
+
+/// A signal in the first instants (before, or just after, the first job started).
+fn early_signal(name: &str, signal: Signal, ms: u64) -> Scenario {
+    Scenario::run(
+        name,
+        &["--jobs", "30", "--work-ms", "200", "--deadline-ms", "60000"],
+        130,
+    )
+    .outputs(OutputRule::Double)
+    .partial_concurrency()
+    .interrupt(Interrupt::SignalAfterMs(signal, ms))
+    .check(|run| {
+        let s = summary(run)?;
+        if s.interrupted && s.ok < s.submitted {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected an interrupted run cut short, got interrupted {}, ok {}",
+                s.interrupted, s.ok
+            ))
+        }
+    })
 }
 
 pub fn scenarios() -> Vec<Scenario> {
@@ -79,8 +127,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .check(|run| cancelled_by(run, Some("deadline")))
             .check(cancel_was_kept)
             .check(|run| {
-                let ok = count(run, "ok")?;
-                let not_started = count(run, "not_started")?;
+                let (ok, not_started) = (summary(run)?.ok, summary(run)?.not_started);
                 if ok < 20 && not_started > 0 {
                     Ok(())
                 } else {
@@ -109,9 +156,9 @@ pub fn scenarios() -> Vec<Scenario> {
         .check(|run| cancelled_by(run, Some("deadline")))
         .check(cancel_was_kept)
         .check(|run| {
-            let ok = count(run, "ok")?;
-            let cancelled = count(run, "cancelled")?;
-            if ok == 0 && cancelled >= 1 && !run.summary("aborted_at_ms")?.is_null() {
+            let s = summary(run)?;
+            let (ok, cancelled) = (s.ok, s.cancelled);
+            if ok == 0 && cancelled >= 1 && s.number("aborted_at_ms").is_some() {
                 Ok(())
             } else {
                 Err(format!(
@@ -139,8 +186,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .check(|run| cancelled_by(run, Some("deadline")))
         .check(cancel_was_kept)
         .check(|run| {
-            let cancelled = count(run, "cancelled")?;
-            let not_started = count(run, "not_started")?;
+            let (cancelled, not_started) = (summary(run)?.cancelled, summary(run)?.not_started);
             if cancelled == 0 && not_started > 0 {
                 Ok(())
             } else {
@@ -158,19 +204,49 @@ pub fn scenarios() -> Vec<Scenario> {
         .outputs(OutputRule::Double)
         .partial_concurrency()
         .interrupt(Interrupt::AfterStarted(4))
-        .check(|run| cancelled_by(run, Some("ctrl-c")))
-        .check(cancel_was_kept)
-        .check(|run| match run.summary("interrupted")? {
-            Value::Bool(true) => Ok(()),
-            v => Err(format!("expected interrupted: true, got {v}")),
+        .check(stopped_by_ctrl_c),
+        // SIGTERM (what `kill` and service managers send) is Ctrl-C too.
+        Scenario::run(
+            "sigterm-mid-run",
+            &["--jobs", "30", "--work-ms", "200", "--deadline-ms", "60000"],
+            130,
+        )
+        .outputs(OutputRule::Double)
+        .partial_concurrency()
+        .interrupt(Interrupt::SignalAfterStarted(Signal::Term, 4))
+        .check(stopped_by_ctrl_c),
+        // With a grace: the jobs in flight at the SIGINT may finish, then the run ends in 130.
+        Scenario::run(
+            "sigint-with-long-grace",
+            &["--jobs", "30", "--work-ms", "100", "--deadline-ms", "60000", "--grace-ms", "5000"],
+            130,
+        )
+        .outputs(OutputRule::Double)
+        .partial_concurrency()
+        .interrupt(Interrupt::AfterStarted(4))
+        .check(stopped_by_ctrl_c)
+        .check(|run| match summary(run)?.cancelled {
+            0 => Ok(()),
+            n => Err(format!("{n} job(s) cancelled although the grace outlasts them")),
         }),
+        // A signal in the first instants: the handler is installed first thing, so the run
+        // still ends in a summary and 130.
+        early_signal("sigint-at-1ms", Signal::Int, 1),
+        early_signal("sigterm-at-3ms", Signal::Term, 3),
+        // A second Ctrl-C exits at once, with 130 (no summary required).
+        Scenario::exit_only(
+            "double-sigint-exits-at-once",
+            &["--jobs", "30", "--work-ms", "200", "--deadline-ms", "60000", "--grace-ms", "60000"],
+            130,
+        )
+        .interrupt(Interrupt::SignalAfterStarted(Signal::IntTwice, 2)),
         // A deadline of 0: nothing may complete.
         Scenario::run("deadline-0", &["--jobs", "10", "--deadline-ms", "0"], 1)
             .partial_concurrency()
             .check(|run| cancelled_by(run, Some("deadline")))
             .check(cancel_was_kept)
             .check(|run| {
-                let (ok, failed) = (count(run, "ok")?, count(run, "failed")?);
+                let (ok, failed) = (summary(run)?.ok, summary(run)?.failed);
                 if ok + failed == 0 {
                     Ok(())
                 } else {

@@ -1,5 +1,6 @@
 //! Scenarios for `image-resize`: generated samples (PNG and JPEG), exact sizes, a folder of
-//! faults, Ctrl-C mid-run, and bad input.
+//! faults, truncated files, Ctrl-C (SIGINT, SIGTERM, twice, in the first instants), an output
+//! folder that cannot be written, and bad input.
 //!
 //! xtask does not depend on an image library, so the checks read the outputs' headers
 //! directly: a PNG must have its signature, an IHDR first, every chunk's CRC right and an IEND
@@ -11,9 +12,29 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use common::event::{Finished, OutcomeKind};
 use serde_json::Value;
 
-use super::{Interrupt, Run, Scenario};
+use super::{Interrupt, Run, Scenario, Signal};
+
+/// A real 192x137 JPEG, written by image-resize itself from one of its generated samples: xtask
+/// has no JPEG encoder, and the truncation scenario needs a real file to cut.
+const JPEG_192X137: &[u8] = include_bytes!("image-resize-192x137.jpg");
+
+/// The files the truncation scenario cuts, and where (all must fail, naming truncation).
+const TRUNCATED: [&str; 8] = [
+    "cut-third.jpg",
+    "cut-half.jpg",
+    "cut-two-thirds.jpg",
+    "no-eoi.jpg",
+    "cut-third.png",
+    "cut-half.png",
+    "cut-two-thirds.png",
+    "no-iend.png",
+];
+
+/// The arguments of the Ctrl-C runs: 20 generated samples on one worker.
+const SIGNAL_RUN: &[&str] = &["--generate", "20", "--workers", "1", "--output", "{dir}/out"];
 
 pub fn scenarios() -> Vec<Scenario> {
     vec![
@@ -54,25 +75,51 @@ pub fn scenarios() -> Vec<Scenario> {
         .partial_concurrency()
         .setup(write_fault_folder)
         .check(|run| {
-            let failed = files_with(run, "failed")?;
+            let failed = files_with(run, OutcomeKind::Failed)?;
             let expected: BTreeSet<String> = ["bomb.png", "corrupt.png", "empty.jpg", "notes.txt"]
                 .map(str::to_owned)
                 .into();
             if failed != expected {
                 return Err(format!("failed files {failed:?}, expected {expected:?}"));
             }
-            let bomb = finished_for(run, "bomb.png")?;
-            let reason = bomb["reason"].as_str().unwrap_or_default();
+            let reason = finished_for(run, "bomb.png")?.reason.clone().unwrap_or_default();
             if !reason.contains("decode limits") {
                 return Err(format!("the bomb failed for another reason: {reason}"));
             }
-            for key in ["images_ok", "images_failed"] {
-                let want = if key == "images_ok" { 3 } else { 4 };
-                if run.summary(key)?.as_u64() != Some(want) {
-                    return Err(format!("summary {key} should be {want}"));
+            let summary = &run.events()?.summary;
+            for (key, want) in [("images_ok", 3), ("images_failed", 4)] {
+                if summary.count(key) != Some(want) {
+                    return Err(format!(
+                        "summary {key} should be {want}, got {:?}",
+                        summary.count(key)
+                    ));
                 }
             }
             outputs_match(run, (800, 600), false, 3)
+        }),
+        // Issue 12: JPEG and PNG files cut at a third, half, two thirds, or just before their end
+        // marker fail alone, each with a reason that names truncation; the two whole files are
+        // resized.
+        Scenario::run(
+            "truncated-files-fail",
+            &["--input", "{dir}/in", "--output", "{dir}/out", "--workers", "2"],
+            1,
+        )
+        .partial_concurrency()
+        .setup(write_truncated_folder)
+        .check(|run| {
+            let failed = files_with(run, OutcomeKind::Failed)?;
+            let expected: BTreeSet<String> = TRUNCATED.map(str::to_owned).into();
+            if failed != expected {
+                return Err(format!("failed files {failed:?}, expected {expected:?}"));
+            }
+            for file in TRUNCATED {
+                let reason = finished_for(run, file)?.reason.clone().unwrap_or_default();
+                if !reason.contains("truncated") {
+                    return Err(format!("{file} failed without naming truncation: {reason}"));
+                }
+            }
+            outputs_match(run, (800, 600), false, 2)
         }),
         Scenario::run(
             "empty-folder",
@@ -82,22 +129,23 @@ pub fn scenarios() -> Vec<Scenario> {
         .setup(|dir| Ok(std::fs::create_dir_all(dir.join("in"))?)),
         // Ctrl-C after the 2nd image starts, one worker: the image in flight finishes, the rest
         // are not started, exit 130, and no temporary file is left behind.
-        Scenario::run(
-            "sigint-mid-run",
-            &["--generate", "20", "--workers", "1", "--output", "{dir}/out"],
-            130,
-        )
-        .partial_concurrency()
-        .timeout(Duration::from_secs(120))
-        .interrupt(Interrupt::AfterStarted(2))
-        .check(|run| {
-            let not_started = run.summary("not_started")?.as_u64().unwrap_or(0);
-            if not_started == 0 {
-                return Err("the interrupt left no image unstarted".into());
+        signal_run("sigint-mid-run", Interrupt::AfterStarted(2)).check(|run| {
+            match run.events()?.summary.not_started {
+                0 => Err("the interrupt left no image unstarted".into()),
+                _ => Ok(()),
             }
-            let ok = run.summary("ok")?.as_u64().unwrap_or(0);
-            outputs_match(run, (800, 600), false, ok)
         }),
+        signal_run("sigterm-mid-run", Interrupt::SignalAfterStarted(Signal::Term, 2)),
+        // A signal in the first instants (while the samples are listed or generated, or the first
+        // image is resized): still a summary and 130, and no partial or temporary file.
+        signal_run("sigint-at-1ms", Interrupt::SignalAfterMs(Signal::Int, 1)),
+        signal_run("sigterm-at-3ms", Interrupt::SignalAfterMs(Signal::Term, 3)),
+        // A second Ctrl-C exits at once (130, no summary required). Its temporary file may stay
+        // (the next run removes it), but no file under a final name is incomplete.
+        Scenario::exit_only("double-sigint-exits-at-once", SIGNAL_RUN, 130)
+            .timeout(Duration::from_secs(120))
+            .interrupt(Interrupt::SignalAfterStarted(Signal::IntTwice, 1))
+            .check(|run| final_files_complete(run).map(|_| ())),
         Scenario::bad_input(
             "bad-input/missing-input-dir",
             &["--input", "{dir}/no-such-folder"],
@@ -108,45 +156,79 @@ pub fn scenarios() -> Vec<Scenario> {
             "bad-input/output-is-input",
             &["--input", "{dir}", "--output", "{dir}"],
         ),
+        // An output folder that cannot be created (its parent is a regular file: root may write
+        // anywhere else): exit 2 with one line, before any image is decoded.
+        Scenario::bad_input(
+            "bad-input/output-under-a-file",
+            &["--input", "{dir}/in", "--output", "{dir}/file/out"],
+        )
+        .setup(|dir| {
+            std::fs::create_dir_all(dir.join("in"))?;
+            std::fs::write(dir.join("in").join("good.png"), png(64, 48))?;
+            Ok(std::fs::write(dir.join("file"), b"a regular file")?)
+        }),
     ]
 }
 
+/// A run of [`SIGNAL_RUN`] interrupted by `interrupt`: exit 130 with a summary that says so,
+/// every job accounted for (the standard checks), every output whole, no temporary file left.
+fn signal_run(name: &str, interrupt: Interrupt) -> Scenario {
+    Scenario::run(name, SIGNAL_RUN, 130)
+        .partial_concurrency()
+        .timeout(Duration::from_secs(120))
+        .interrupt(interrupt)
+        .check(|run| {
+            let summary = &run.events()?.summary;
+            if !summary.interrupted {
+                return Err("the summary does not say interrupted".into());
+            }
+            outputs_match(run, (800, 600), false, summary.ok)
+        })
+}
+
 /// The `finished` event for `file`.
-fn finished_for<'a>(run: &'a Run<'_>, file: &str) -> Result<&'a Value, String> {
+fn finished_for<'a>(run: &'a Run<'_>, file: &str) -> Result<&'a Finished, String> {
     run.events()?
-        .named("finished")
-        .find(|e| e["file"] == file)
+        .finished()
+        .find(|e| file_of(e) == Some(file))
         .ok_or_else(|| format!("no finished event for {file}"))
 }
 
+fn file_of(e: &Finished) -> Option<&str> {
+    e.detail.get("file").and_then(Value::as_str)
+}
+
 /// The files whose `finished` outcome is `outcome`.
-fn files_with(run: &Run<'_>, outcome: &str) -> Result<BTreeSet<String>, String> {
+fn files_with(run: &Run<'_>, outcome: OutcomeKind) -> Result<BTreeSet<String>, String> {
     Ok(run
         .events()?
-        .named("finished")
-        .filter(|e| e["outcome"] == outcome)
-        .filter_map(|e| e["file"].as_str().map(str::to_owned))
+        .finished()
+        .filter(|e| e.outcome == outcome)
+        .filter_map(|e| file_of(e).map(str::to_owned))
         .collect())
 }
 
 /// Every ok image has a complete output in `{dir}/out` with the expected dimensions; the folder
-/// holds exactly `ok` images and no temporary file.
+/// holds exactly `ok` images and no temporary file (a run stopped before it made the folder
+/// has none).
 fn outputs_match(run: &Run<'_>, bounds: (u32, u32), exact: bool, ok: u64) -> Result<(), String> {
     let out = run.dir.join("out");
     let mut seen = 0;
-    for e in run.events()?.named("finished").filter(|e| e["outcome"] == "ok") {
+    for e in run.events()?.finished().filter(|e| e.outcome == OutcomeKind::Ok) {
         let n = |k: &str| -> Result<u32, String> {
-            e[k].as_u64()
+            e.detail
+                .get(k)
+                .and_then(Value::as_u64)
                 .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| format!("finished event without {k}: {e}"))
+                .ok_or_else(|| format!("finished event of job {} without {k}", e.job))
         };
         let (w, h, ow, oh) = (n("width")?, n("height")?, n("out_width")?, n("out_height")?);
         let want = expected_size(w, h, bounds, exact);
         if (ow, oh) != want {
             return Err(format!("{w}x{h} was reported as {ow}x{oh}, expected {want:?}"));
         }
-        let path = e["out_path"].as_str().ok_or("finished event without out_path")?;
-        let path = Path::new(path);
+        let path = e.detail.get("out_path").and_then(Value::as_str);
+        let path = Path::new(path.ok_or("finished event without out_path")?);
         if path.parent() != Some(out.as_path()) {
             return Err(format!("{} is not in {}", path.display(), out.display()));
         }
@@ -155,11 +237,11 @@ fn outputs_match(run: &Run<'_>, bounds: (u32, u32), exact: bool, ok: u64) -> Res
         if actual != want {
             return Err(format!("{} is {actual:?}, expected {want:?}", path.display()));
         }
-        if e["format"] != format {
+        let reported = e.detail.get("format").and_then(Value::as_str);
+        if reported != Some(format) {
             return Err(format!(
-                "{} is {format}, its input was {}",
-                path.display(),
-                e["format"]
+                "{} is {format}, its input was {reported:?}",
+                path.display()
             ));
         }
         seen += 1;
@@ -167,21 +249,53 @@ fn outputs_match(run: &Run<'_>, bounds: (u32, u32), exact: bool, ok: u64) -> Res
     if seen != ok {
         return Err(format!("{seen} images resized, expected {ok}"));
     }
-    let names: Vec<String> = std::fs::read_dir(&out)
-        .map_err(|e| format!("{}: {e}", out.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    if let Some(temp) = names.iter().find(|n| n.ends_with(".tmp")) {
+    let files = final_files_complete(run)?;
+    if let Some(temp) = files.temporary.first() {
         return Err(format!("a temporary file was left behind: {temp}"));
     }
-    if names.len() as u64 != ok {
+    if files.complete as u64 != ok {
         return Err(format!(
-            "{} holds {} files, expected {ok}",
+            "{} holds {} images, expected {ok}",
             out.display(),
-            names.len()
+            files.complete
         ));
     }
     Ok(())
+}
+
+/// What `{dir}/out` holds.
+struct OutFolder {
+    /// Files under their final name, each a complete PNG or JPEG.
+    complete: usize,
+    /// Names of temporary files.
+    temporary: Vec<String>,
+}
+
+/// Fails if a file under a final name in `{dir}/out` is not a complete image; a missing folder
+/// is an empty one.
+fn final_files_complete(run: &Run<'_>) -> Result<OutFolder, String> {
+    let out = run.dir.join("out");
+    let mut folder = OutFolder {
+        complete: 0,
+        temporary: Vec::new(),
+    };
+    let entries = match std::fs::read_dir(&out) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(folder),
+        Err(e) => return Err(format!("{}: {e}", out.display())),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", out.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") {
+            folder.temporary.push(name);
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).map_err(|e| format!("{name}: {e}"))?;
+        image_header(&bytes).map_err(|e| format!("{name} under its final name is not whole: {e}"))?;
+        folder.complete += 1;
+    }
+    Ok(folder)
 }
 
 /// The same rule as the example: the box exactly, or the largest same-ratio size inside it
@@ -217,7 +331,7 @@ fn image_header(bytes: &[u8]) -> Result<(&'static str, (u32, u32)), String> {
             let Some(crc) = rest.get(8 + len..12 + len) else {
                 return Err("PNG: truncated chunk CRC".into());
             };
-            if crc32(&rest[4..8 + len]) != be32(crc) {
+            if crc32fast::hash(&rest[4..8 + len]) != be32(crc) {
                 return Err(format!("PNG: bad CRC in {}", String::from_utf8_lossy(kind)));
             }
             if first {
@@ -269,21 +383,6 @@ fn be32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// `{dir}/in`: three good PNGs and the four faults.
 fn write_fault_folder(dir: &Path) -> anyhow::Result<()> {
     let input = dir.join("in");
@@ -300,9 +399,35 @@ fn write_fault_folder(dir: &Path) -> anyhow::Result<()> {
     let mut bomb = png(4, 4);
     bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-    let crc = crc32(&bomb[12..29]);
+    let crc = crc32fast::hash(&bomb[12..29]);
     bomb[29..33].copy_from_slice(&crc.to_be_bytes());
     std::fs::write(input.join("bomb.png"), bomb)?;
+    Ok(())
+}
+
+/// `{dir}/in`: a whole PNG and a whole JPEG, and the [`TRUNCATED`] cuts of them.
+fn write_truncated_folder(dir: &Path) -> anyhow::Result<()> {
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input)?;
+    let png = png(300, 200);
+    std::fs::write(input.join("whole.png"), &png)?;
+    std::fs::write(input.join("whole.jpg"), JPEG_192X137)?;
+    anyhow::ensure!(
+        JPEG_192X137.ends_with(&[0xFF, 0xD9]),
+        "the JPEG fixture has no EOI"
+    );
+    for (bytes, ext, end_marker) in [(JPEG_192X137, "jpg", 2), (png.as_slice(), "png", 12)] {
+        let n = bytes.len();
+        for (name, cut) in [
+            ("cut-third", n / 3),
+            ("cut-half", n / 2),
+            ("cut-two-thirds", n * 2 / 3),
+        ] {
+            std::fs::write(input.join(format!("{name}.{ext}")), &bytes[..cut])?;
+        }
+        let name = if ext == "jpg" { "no-eoi.jpg" } else { "no-iend.png" };
+        std::fs::write(input.join(name), &bytes[..n - end_marker])?;
+    }
     Ok(())
 }
 
@@ -342,7 +467,7 @@ fn png(w: u32, h: u32) -> Vec<u8> {
         let start = out.len();
         out.extend_from_slice(kind);
         out.extend_from_slice(&data);
-        let crc = crc32(&out[start..]);
+        let crc = crc32fast::hash(&out[start..]);
         out.extend(crc.to_be_bytes());
     }
     out
