@@ -1,13 +1,15 @@
-//! http-fetch: every scenario runs against the example's own embedded server on 127.0.0.1 (the
-//! default list, or URLs written with the `{server}` placeholder); nothing leaves the machine.
+//! http-fetch: every scenario runs against the example's own test server on 127.0.0.1 (the
+//! generated list, or URLs written with the `{server}` placeholder); nothing leaves the machine.
 //! Each route's outcome must match what the server was told to return, the server's peak of
-//! concurrent requests stays within the workers, and every URL is accounted for.
+//! requests served at once with a client waiting stays within the workers (also when clients time
+//! out and retry: issue 12), and every URL is accounted for, also after SIGINT or SIGTERM.
 
 use std::time::Duration;
 
+use common::event::{Finished, OutcomeKind, RunSummary};
 use serde_json::Value;
 
-use super::{Interrupt, Run, Scenario};
+use super::{Interrupt, Run, Scenario, Signal};
 
 /// The number after `marker` in `url` (up to `/`, `?` or the end).
 fn number_after(url: &str, marker: &str) -> Option<u64> {
@@ -16,31 +18,54 @@ fn number_after(url: &str, marker: &str) -> Option<u64> {
     rest[..end].parse().ok()
 }
 
-/// Every finished URL on the embedded server ended as its route says: `/delay` 200 ok,
-/// `/status/N` status N (a failure of kind http_status from 400), `/bytes/N` exactly N bytes (or
+fn text<'a>(e: &'a Finished, key: &str) -> Option<&'a str> {
+    e.detail.get(key).and_then(Value::as_str)
+}
+
+fn number(e: &Finished, key: &str) -> Option<u64> {
+    e.detail.get(key).and_then(Value::as_u64)
+}
+
+fn summary<'a>(run: &'a Run<'_>) -> Result<&'a RunSummary, String> {
+    Ok(&run.events()?.summary)
+}
+
+/// The summary's own count `key` (an http-fetch field such as `timeout`).
+fn count(run: &Run<'_>, key: &str) -> Result<u64, String> {
+    summary(run)?
+        .count(key)
+        .ok_or_else(|| format!("the summary has no count \"{key}\""))
+}
+
+fn expect(what: &str, got: u64, want: u64) -> Result<(), String> {
+    match got == want {
+        true => Ok(()),
+        false => Err(format!("expected {what} = {want}, got {got}")),
+    }
+}
+
+/// Every finished URL on the test server ended as its route says: `/delay` 200 ok, `/status/N`
+/// status N (a failure of kind http_status from 400), `/bytes/N` exactly N bytes (or
 /// body_too_large with max_bytes + 1 read when N > max_bytes), `/slow` a timeout. Returns how
 /// many events it checked.
 fn routes_match(run: &Run<'_>, max_bytes: u64) -> Result<usize, String> {
     let mut checked = 0;
-    for e in run.events()?.named("finished") {
-        let url = e["url"]
-            .as_str()
-            .ok_or_else(|| format!("finished without url: {e}"))?;
-        let (status, bytes, kind, outcome) = (
-            e["status"].as_u64(),
-            e["bytes"].as_u64(),
-            e["error_kind"].as_str(),
-            e["outcome"].as_str(),
+    for e in run.events()?.finished() {
+        let url = text(e, "url").ok_or_else(|| format!("finished without url: {e:?}"))?;
+        let (status, bytes, kind, ok) = (
+            number(e, "status"),
+            number(e, "bytes"),
+            text(e, "error_kind"),
+            e.outcome == OutcomeKind::Ok,
         );
-        let fail = |what: &str| Err(format!("{url}: expected {what}, got {e}"));
+        let fail = |what: &str| Err(format!("{url}: expected {what}, got {e:?}"));
         if url.contains("/slow") {
-            if kind != Some("timeout") || outcome != Some("failed") {
+            if kind != Some("timeout") || e.outcome != OutcomeKind::Failed {
                 return fail("a timeout");
             }
         } else if let Some(code) = number_after(url, "/status/") {
             let want_kind = (code >= 400).then_some("http_status");
-            let want_outcome = if code >= 400 { "failed" } else { "ok" };
-            if status != Some(code) || kind != want_kind || outcome != Some(want_outcome) {
+            if status != Some(code) || kind != want_kind || ok != (code < 400) {
                 return fail(&format!("status {code}"));
             }
         } else if let Some(n) = number_after(url, "/bytes/") {
@@ -48,11 +73,11 @@ fn routes_match(run: &Run<'_>, max_bytes: u64) -> Result<usize, String> {
                 if kind != Some("body_too_large") || bytes != Some(max_bytes + 1) {
                     return fail(&format!("body_too_large after reading {} bytes", max_bytes + 1));
                 }
-            } else if status != Some(200) || bytes != Some(n) || outcome != Some("ok") {
+            } else if status != Some(200) || bytes != Some(n) || !ok || e.output != Some(n) {
                 return fail(&format!("200 with {n} bytes"));
             }
         } else if url.contains("/delay/") {
-            if status != Some(200) || outcome != Some("ok") {
+            if status != Some(200) || !ok {
                 return fail("200");
             }
         } else {
@@ -63,24 +88,63 @@ fn routes_match(run: &Run<'_>, max_bytes: u64) -> Result<usize, String> {
     Ok(checked)
 }
 
-/// The server never saw more requests at once than there are workers.
-fn server_within_workers(run: &Run<'_>) -> Result<u64, String> {
-    let peak = run
-        .summary("server_peak_concurrency")?
-        .as_u64()
-        .ok_or("server_peak_concurrency is not a count")?;
-    let workers = run.summary("workers")?.as_u64().ok_or("workers is not a count")?;
-    if peak == 0 || peak > workers {
-        return Err(format!("server peak concurrency {peak}, expected 1..={workers}"));
+/// The server's two peaks (issue 12): requests served at once with a client waiting, 1..=workers;
+/// and all requests served at once, abandoned ones included, which is at least that. Returns
+/// (open, all).
+fn server_within_workers(run: &Run<'_>) -> Result<(u64, u64), String> {
+    let workers = summary(run)?.workers as u64;
+    let open = count(run, "server_peak_open_requests")?;
+    let all = count(run, "server_peak_concurrency")?;
+    if open == 0 || open > workers {
+        return Err(format!(
+            "server_peak_open_requests {open}, expected 1..={workers}"
+        ));
     }
-    Ok(peak)
+    if all < open {
+        return Err(format!(
+            "server_peak_concurrency {all} < server_peak_open_requests {open}"
+        ));
+    }
+    Ok((open, all))
 }
 
-fn finished_for<'a>(run: &'a Run<'_>, needle: &str) -> Result<&'a Value, String> {
+fn finished_for<'a>(run: &'a Run<'_>, needle: &str) -> Result<&'a Finished, String> {
     run.events()?
-        .named("finished")
-        .find(|e| e["url"].as_str().is_some_and(|u| u.contains(needle)))
+        .finished()
+        .find(|e| text(e, "url").is_some_and(|u| u.contains(needle)))
         .ok_or_else(|| format!("no finished event for a URL with {needle:?}"))
+}
+
+/// After a Ctrl-C (SIGINT or SIGTERM): interrupted, some URLs not started, none cancelled (requests
+/// in flight finish or time out), no ideal time or efficiency, and the server's bound held.
+fn stopped_cleanly(run: &Run<'_>) -> Result<(), String> {
+    let s = summary(run)?;
+    if !s.interrupted {
+        return Err("summary interrupted is not true".to_owned());
+    }
+    if s.not_started == 0 {
+        return Err("expected URLs reported not_started after the signal".to_owned());
+    }
+    expect("cancelled", s.cancelled, 0)?;
+    if s.ideal_ms.is_some() || s.efficiency.is_some() {
+        return Err(format!(
+            "after a stop ideal_ms and efficiency must be null, got {:?} and {:?}",
+            s.ideal_ms, s.efficiency
+        ));
+    }
+    if run.events()?.not_started().any(|n| !n.detail.contains_key("url")) {
+        return Err("a not_started event without its url".to_owned());
+    }
+    server_within_workers(run).map(|_| ())
+}
+
+/// A signal in the first instants: exit 130 with a summary, every URL accounted (I1, checked by
+/// the runner), and interrupted set.
+fn interrupted(run: &Run<'_>) -> Result<(), String> {
+    match summary(run)?.interrupted {
+        true => Ok(()),
+        false => Err("summary interrupted is not true".to_owned()),
+    }
 }
 
 const URL_FILE: &str = "\
@@ -96,101 +160,126 @@ http://127.0.0.1:1/
 http://
 ";
 
+/// A long run of equal delays, to interrupt.
+const LONG: &[&str] = &["--mix delay", "--jobs 200", "--workers 4", "--work-ms 50"];
+
+/// Splits "--flag value" items into arguments, so each scenario reads as one line.
+fn args(items: &[&str]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|i| i.split_whitespace())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn run(name: &str, items: &[&str], exit_code: i32) -> Scenario {
+    let owned = args(items);
+    let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+    Scenario::run(name, &refs, exit_code)
+}
+
 pub fn scenarios() -> Vec<Scenario> {
+    let long = args(LONG);
+    let long: Vec<&str> = long.iter().map(String::as_str).collect();
     vec![
-        // 100 URLs, 10 workers, the embedded default list: 93 ok, four 404s, two 500s, one
-        // /slow timeout (1 s with the default list). Exit 1: some URLs failed, on purpose.
-        Scenario::run("defaults", &[], 1).check(|run| {
-            let checked = routes_match(run, 1 << 20)?;
-            if checked != 100 {
-                return Err(format!("checked {checked} routes, expected 100"));
+        // 100 URLs, 10 workers, the generated list: 93 ok, four 404s, two 500s, one /slow
+        // timeout (1 s with the generated list). Exit 1: some URLs failed, on purpose.
+        run("defaults", &[], 1).check(|run| {
+            expect("routes checked", routes_match(run, 1 << 20)? as u64, 100)?;
+            expect("ok", summary(run)?.ok, 93)?;
+            for (key, n) in [("http_error", 6), ("timeout", 1), ("other", 0)] {
+                expect(key, count(run, key)?, n)?;
             }
-            for (key, n) in [("ok", 93), ("http_error", 6), ("timeout", 1), ("other", 0)] {
-                run.expect_count(key, n)?;
-            }
-            // A request the client timed out on may linger on the server until it notices
-            // (≤ 25 ms), so only the upper bound is checked here.
             server_within_workers(run).map(|_| ())
         }),
-        // A long list of equal delays: the server sees exactly `workers` requests at once.
-        Scenario::run(
+        // A long list of equal delays and no timeouts: the server sees exactly `workers` requests
+        // at once, with or without abandoned ones (there are none).
+        run(
             "server-peak-equals-workers",
-            &[
-                "--mix",
-                "delay",
-                "--jobs",
-                "48",
-                "--workers",
-                "6",
-                "--work-ms",
-                "40",
-            ],
+            &["--mix delay --jobs 48 --workers 6 --work-ms 40"],
             0,
         )
         .check(|run| {
             routes_match(run, 1 << 20)?;
-            let peak = server_within_workers(run)?;
-            if peak != 6 {
-                return Err(format!("server peak concurrency {peak}, expected 6 = workers"));
+            let (open, all) = server_within_workers(run)?;
+            expect("server_peak_open_requests", open, 6)?;
+            expect("server_peak_concurrency", all, 6)?;
+            expect("server_abandoned", count(run, "server_abandoned")?, 0)?;
+            expect("server_requests", count(run, "server_requests")?, 48)
+        }),
+        // Issue 12: requests that time out on the client and are retried while the server still
+        // serves the abandoned attempt. The open peak stays within the workers; the all-requests
+        // peak may exceed them (it is what the server really carried).
+        run(
+            "timeouts-and-retries-keep-the-server-bound",
+            &[
+                "--workers 3 --timeout-ms 80 --retries 2",
+                "{server}/delay/2000 {server}/delay/5 {server}/slow",
+                "{server}/delay/2000 {server}/delay/5 {server}/slow",
+                "{server}/delay/2000 {server}/delay/5 {server}/slow",
+                "{server}/delay/2000 {server}/delay/5 {server}/slow",
+                "{server}/delay/2000 {server}/delay/5 {server}/slow",
+                "{server}/delay/2000 {server}/delay/5 {server}/slow",
+            ],
+            1,
+        )
+        .check(|run| {
+            server_within_workers(run)?;
+            for e in run.events()?.finished() {
+                let url = text(e, "url").unwrap_or_default();
+                let timed_out = text(e, "error_kind") == Some("timeout");
+                if (url.contains("/slow") || url.contains("/delay/2000"))
+                    && (!timed_out || number(e, "attempts") != Some(3))
+                {
+                    return Err(format!("{url}: expected a timeout after 3 requests, got {e:?}"));
+                }
             }
-            run.expect_count("server_requests", 48)
+            if count(run, "timeout")? < 12 || count(run, "server_abandoned")? == 0 {
+                return Err("expected 12 timeouts or more, and abandoned requests on the server".into());
+            }
+            let (requests, served) = (count(run, "requests")?, count(run, "server_requests")?);
+            match served <= requests {
+                true => Ok(()),
+                false => Err(format!(
+                    "the server served {served} requests, the client sent {requests}"
+                )),
+            }
         }),
         // A URL file with comments, blank lines, malformed URLs, a refused connection and a body
         // over --max-bytes, plus one URL as an argument: each bad line fails alone.
-        Scenario::run(
+        run(
             "url-file-with-bad-lines",
-            &[
-                "--urls",
-                "{dir}/urls.txt",
-                "--workers",
-                "3",
-                "--max-bytes",
-                "4096",
-                "--timeout-ms",
-                "3000",
-                "{server}/status/201",
-            ],
+            &["--urls {dir}/urls.txt --workers 3 --max-bytes 4096 --timeout-ms 3000 {server}/status/201"],
             1,
         )
         .partial_concurrency()
         .setup(|dir| Ok(std::fs::write(dir.join("urls.txt"), URL_FILE)?))
         .check(|run| {
-            run.expect_count("submitted", 9)?;
-            run.expect_count("ok", 3)?;
-            let checked = routes_match(run, 4096)?;
-            if checked != 5 {
-                return Err(format!("checked {checked} routes, expected 5"));
-            }
-            for needle in ["not a url", "ftp://", "\"http://\""] {
+            expect("submitted", summary(run)?.submitted, 9)?;
+            expect("ok", summary(run)?.ok, 3)?;
+            expect("routes checked", routes_match(run, 4096)? as u64, 5)?;
+            for bad in ["not a url", "ftp://127.0.0.1/file", "http://"] {
                 let e = run
                     .events()?
-                    .named("finished")
-                    .find(|e| e.to_string().contains(needle))
-                    .ok_or_else(|| format!("no finished event for {needle}"))?;
-                let reason = e["reason"].as_str().unwrap_or_default();
-                if e["error_kind"] != "invalid_url" || !reason.starts_with("invalid URL") {
-                    return Err(format!("{needle}: expected invalid_url, got {e}"));
+                    .finished()
+                    .find(|e| text(e, "url") == Some(bad))
+                    .ok_or_else(|| format!("no finished event for {bad:?}"))?;
+                let reason = e.reason.as_deref().unwrap_or_default();
+                if text(e, "error_kind") != Some("invalid_url") || !reason.starts_with("invalid URL") {
+                    return Err(format!("{bad}: expected invalid_url, got {e:?}"));
                 }
             }
             let refused = finished_for(run, "127.0.0.1:1/")?;
-            if refused["error_kind"] != "connection_refused" {
-                return Err(format!("expected connection_refused, got {refused}"));
+            match text(refused, "error_kind") {
+                Some("connection_refused") => Ok(()),
+                _ => Err(format!("expected connection_refused, got {refused:?}")),
             }
-            Ok(())
         }),
         // --retries 2: a route failing twice succeeds on the third request; one failing three
         // times is reported with its last status after 3 requests; a 404 is not retried.
-        Scenario::run(
+        run(
             "retries",
-            &[
-                "--retries",
-                "2",
-                "--workers",
-                "3",
-                "{server}/flaky/a/2",
-                "{server}/flaky/b/3",
-                "{server}/status/404",
-            ],
+            &["--retries 2 --workers 3 {server}/flaky/a/2 {server}/flaky/b/3 {server}/status/404"],
             1,
         )
         .check(|run| {
@@ -200,45 +289,69 @@ pub fn scenarios() -> Vec<Scenario> {
                 ("/status/404", 404, 1),
             ] {
                 let e = finished_for(run, needle)?;
-                if e["status"].as_u64() != Some(status) || e["attempts"].as_u64() != Some(attempts) {
+                if number(e, "status") != Some(status) || number(e, "attempts") != Some(attempts) {
                     return Err(format!(
-                        "{needle}: expected status {status} after {attempts} request(s), got {e}"
+                        "{needle}: expected status {status} after {attempts} request(s), got {e:?}"
                     ));
                 }
             }
-            run.expect_count("ok", 1)?;
-            run.expect_count("requests", 7)?;
-            run.expect_count("server_requests", 7)
+            expect("ok", summary(run)?.ok, 1)?;
+            expect("requests", count(run, "requests")?, 7)?;
+            expect("server_requests", count(run, "server_requests")?, 7)
         }),
-        Scenario::run("zero-urls", &["--jobs", "0"], 0),
-        // Ctrl-C mid-run: dispatching stops, requests in flight finish, the rest are not started.
-        Scenario::run(
-            "sigint",
-            &[
-                "--mix",
-                "delay",
-                "--jobs",
-                "200",
-                "--workers",
-                "4",
-                "--work-ms",
-                "50",
-            ],
+        run("zero-urls", &["--jobs 0"], 0),
+        // Ctrl-C and SIGTERM mid-run: dispatching stops, requests in flight finish, the rest are
+        // not started; exit 130 with the summary, every thread joined (I5).
+        Scenario::run("sigint", &long, 130)
+            .partial_concurrency()
+            .interrupt(Interrupt::AfterStarted(8))
+            .timeout(Duration::from_secs(30))
+            .check(stopped_cleanly),
+        Scenario::run("sigterm", &long, 130)
+            .partial_concurrency()
+            .interrupt(Interrupt::SignalAfterStarted(Signal::Term, 8))
+            .timeout(Duration::from_secs(30))
+            .check(stopped_cleanly),
+        // Ctrl-C while requests are timing out with retries left: the attempt in flight ends (a
+        // timeout) and is not retried after the stop.
+        run(
+            "sigint-no-retry-after-stop",
+            &["--workers 2 --timeout-ms 300 --retries 3 --urls {dir}/slow.txt"],
             130,
         )
         .partial_concurrency()
-        .interrupt(Interrupt::AfterStarted(8))
+        .setup(|dir| {
+            Ok(std::fs::write(
+                dir.join("slow.txt"),
+                "{server}/slow\n".repeat(20),
+            )?)
+        })
+        .interrupt(Interrupt::AfterStarted(2))
         .timeout(Duration::from_secs(30))
         .check(|run| {
-            let not_started = run.summary("not_started")?.as_u64().unwrap_or(0);
-            if not_started == 0 {
-                return Err("expected URLs reported not_started after Ctrl-C".to_owned());
+            stopped_cleanly(run)?;
+            match run
+                .events()?
+                .finished()
+                .find(|e| number(e, "attempts") != Some(1))
+            {
+                None => Ok(()),
+                Some(e) => Err(format!("a request was retried after the stop: {e:?}")),
             }
-            if run.summary("interrupted")? != &Value::Bool(true) {
-                return Err("summary interrupted is not true".to_owned());
-            }
-            run.expect_count("cancelled", 0)
         }),
+        // A signal in the first instants (before or while the server starts): still a summary
+        // and exit 130.
+        Scenario::run("sigint-at-start", &[], 130)
+            .partial_concurrency()
+            .interrupt(Interrupt::SignalAfterMs(Signal::Int, 1))
+            .check(interrupted),
+        Scenario::run("sigterm-at-start", &[], 130)
+            .partial_concurrency()
+            .interrupt(Interrupt::SignalAfterMs(Signal::Term, 2))
+            .check(interrupted),
+        // A second Ctrl-C exits at once with 130 (no summary required).
+        Scenario::exit_only("double-sigint", &long, 130)
+            .interrupt(Interrupt::SignalAfterStarted(Signal::IntTwice, 4)),
         Scenario::bad_input(
             "bad-input/missing-url-file",
             &["--urls", "{dir}/no-such-file.txt"],
@@ -246,5 +359,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario::bad_input("bad-input/timeout-abc", &["--timeout-ms", "abc"]),
         Scenario::bad_input("bad-input/timeout-0", &["--timeout-ms", "0"]),
         Scenario::bad_input("bad-input/retries-too-many", &["--retries", "99"]),
+        Scenario::bad_input("bad-input/max-bytes-0", &["--max-bytes", "0"]),
+        Scenario::bad_input("bad-input/max-bytes-negative", &["--max-bytes", "-1"]),
     ]
 }
