@@ -71,6 +71,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore)] // reads /proc, which Miri's isolation forbids
     fn peak_rss_is_read_on_linux() {
         if cfg!(target_os = "linux") {
             assert!(peak_rss_kb().is_some_and(|kb| kb > 0));
@@ -88,6 +89,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // reads /proc, which Miri's isolation forbids
     fn sees_a_running_thread() {
         // Other tests start and stop threads in parallel, so look for this thread by its name
         // rather than comparing counts.
