@@ -1,0 +1,361 @@
+//! The broker plumbing: one Redis connection per thread, the stream commands the pool needs, and
+//! the reconnect policy. Nothing here knows about workers or channels (that is `main.rs`).
+//!
+//! Every command goes through [`Broker::call`]: on a lost connection (restart, reset, timeout,
+//! a server still loading its append-only file) it reconnects with exponential backoff and says
+//! so (a `reconnect` event), and on `NOGROUP` (the group is gone: a server restarted without
+//! persistence) it recreates the group and retries. It never spins (every retry waits) and never
+//! gives up silently: it retries until the caller's `give_up` stop is set (Ctrl-C), then returns
+//! the error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use common::event::{Event, Reconnect};
+use common::{Reporter, Stop};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::{Connection, RedisError, RedisResult, Value};
+
+/// How long a connection attempt may take (an unreachable `REDIS_URL` fails within it).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const FIRST_DELAY_MS: u64 = 50;
+const MAX_DELAY_MS: u64 = 2_000;
+
+/// Where the queue lives: the server, the stream, its consumer group, and the dead-letter stream.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub stream: String,
+    pub group: String,
+    pub dead: String,
+}
+
+/// A stream entry handed to this consumer, either new (`XREADGROUP ... >`) or taken over from an
+/// idle consumer (`XAUTOCLAIM`).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub entry_id: String,
+    /// The producer's message number (field `job`), 1..=N; 0 if the entry has none.
+    pub message: u64,
+    /// How many times the group has delivered this entry, this time included.
+    pub deliveries: u64,
+    /// Taken over from another (idle or dead) consumer.
+    pub claimed: bool,
+    /// Field `poison`: `fail` (the job always fails) or `panic` (it always panics).
+    pub poison: Option<String>,
+}
+
+/// One finished entry for the acker: acknowledge it, and first copy it to the dead-letter stream
+/// when `dead` carries its last error.
+#[derive(Debug, Clone)]
+pub struct Ack {
+    pub entry_id: String,
+    pub message: u64,
+    pub deliveries: u64,
+    pub dead: Option<String>,
+}
+
+/// One thread's connection to the queue.
+pub struct Broker {
+    client: redis::Client,
+    con: Option<Connection>,
+    names: Arc<Names>,
+    reporter: Arc<Reporter>,
+    give_up: Stop,
+    read_timeout: Duration,
+}
+
+impl Broker {
+    /// Connects (failing within [`CONNECT_TIMEOUT`]) and makes sure the group exists.
+    pub fn connect(
+        url: &str,
+        names: Arc<Names>,
+        reporter: Arc<Reporter>,
+        give_up: Stop,
+        read_timeout: Duration,
+    ) -> anyhow::Result<Broker> {
+        let client = redis::Client::open(url).with_context(|| format!("invalid Redis URL '{url}'"))?;
+        let con = client
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .with_context(|| format!("cannot reach Redis at {url}"))?;
+        con.set_read_timeout(Some(read_timeout))?;
+        let mut broker = Broker {
+            client,
+            con: Some(con),
+            names,
+            reporter,
+            give_up,
+            read_timeout,
+        };
+        broker.call(create_group)?;
+        Ok(broker)
+    }
+
+    /// A second connection to the same server (one per thread: a blocking connection is not shared).
+    pub fn another(&self, read_timeout: Duration) -> anyhow::Result<Broker> {
+        let con = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+        con.set_read_timeout(Some(read_timeout))?;
+        Ok(Broker {
+            client: self.client.clone(),
+            con: Some(con),
+            names: Arc::clone(&self.names),
+            reporter: Arc::clone(&self.reporter),
+            give_up: self.give_up.clone(),
+            read_timeout,
+        })
+    }
+
+    /// Runs `command`, reconnecting with backoff on a lost connection and recreating the group
+    /// on `NOGROUP`, until it succeeds, fails for another reason, or `give_up` is set.
+    pub fn call<T>(
+        &mut self,
+        mut command: impl FnMut(&mut Connection, &Names) -> RedisResult<T>,
+    ) -> anyhow::Result<T> {
+        let mut attempt = 0u64;
+        let names = Arc::clone(&self.names);
+        loop {
+            let error = match self.connection() {
+                Ok(con) => match command(con, &names) {
+                    Ok(value) => return Ok(value),
+                    Err(e) if e.code() == Some("NOGROUP") => match create_group(con, &names) {
+                        Ok(()) => continue,
+                        Err(e) => e,
+                    },
+                    Err(e) if retryable(&e) => e,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(e) => e,
+            };
+            self.con = None;
+            attempt += 1;
+            let delay_ms = (FIRST_DELAY_MS << attempt.min(6)).min(MAX_DELAY_MS);
+            let text = error.to_string();
+            self.reporter.event(
+                || format!("Redis connection lost ({text}): reconnect attempt {attempt} in {delay_ms} ms"),
+                |t_ms| {
+                    Event::Reconnect(Reconnect {
+                        attempt,
+                        error: text.clone(),
+                        delay_ms,
+                        t_ms,
+                    })
+                },
+            );
+            if self.give_up.is_set() {
+                return Err(anyhow::Error::new(error).context("Redis unreachable after Ctrl-C"));
+            }
+            crossbeam::select! {
+                recv(self.give_up.channel()) -> _ => {}
+                default(Duration::from_millis(delay_ms)) => {}
+            }
+        }
+    }
+
+    fn connection(&mut self) -> RedisResult<&mut Connection> {
+        if self.con.is_none() {
+            let con = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+            con.set_read_timeout(Some(self.read_timeout))?;
+            self.con = Some(con);
+        }
+        // Cannot fail: set just above when it was None.
+        self.con
+            .as_mut()
+            .ok_or_else(|| RedisError::from((redis::ErrorKind::Io, "no connection")))
+    }
+
+    /// `XADD` messages `from..=to` (field `job`), pipelined in chunks of 1,000; `poison` marks
+    /// message numbers whose job always fails or panics.
+    pub fn produce(
+        &mut self,
+        from: u64,
+        to: u64,
+        poison: &dyn Fn(u64) -> Option<&'static str>,
+    ) -> anyhow::Result<()> {
+        let mut next = from;
+        while next <= to {
+            let last = (next + 999).min(to);
+            self.call(|con, names| {
+                let mut pipe = redis::pipe();
+                for n in next..=last {
+                    let cmd = pipe.cmd("XADD").arg(&names.stream).arg("*").arg("job").arg(n);
+                    if let Some(kind) = poison(n) {
+                        cmd.arg("poison").arg(kind);
+                    }
+                    cmd.ignore();
+                }
+                pipe.query::<()>(con)
+            })?;
+            next = last + 1;
+        }
+        Ok(())
+    }
+
+    /// `XREADGROUP GROUP g consumer COUNT count BLOCK block_ms STREAMS s >`: new entries only.
+    pub fn read_new(&mut self, consumer: &str, count: usize, block_ms: u64) -> anyhow::Result<Vec<Delivery>> {
+        let reply: Option<StreamReadReply> = self.call(|con, names| {
+            redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(&names.group)
+                .arg(consumer)
+                .arg("COUNT")
+                .arg(count)
+                .arg("BLOCK")
+                .arg(block_ms)
+                .arg("STREAMS")
+                .arg(&names.stream)
+                .arg(">")
+                .query(con)
+        })?;
+        Ok(reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .map(|id| delivery(&id, 1, false))
+            .collect())
+    }
+
+    /// `XAUTOCLAIM`: takes over up to `count` entries pending longer than `min_idle_ms` on any
+    /// consumer of the group, with their delivery counts (read back with `XPENDING`).
+    pub fn claim_idle(
+        &mut self,
+        consumer: &str,
+        min_idle_ms: u64,
+        count: usize,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        let reply: StreamAutoClaimReply = self.call(|con, names| {
+            redis::cmd("XAUTOCLAIM")
+                .arg(&names.stream)
+                .arg(&names.group)
+                .arg(consumer)
+                .arg(min_idle_ms)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(count)
+                .query(con)
+        })?;
+        if reply.claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (first, last) = (&reply.claimed[0].id, &reply.claimed[reply.claimed.len() - 1].id);
+        // [[id, consumer, idle_ms, deliveries], ...] for this consumer's entries in that range.
+        let pending: Vec<(String, String, u64, u64)> = self.call(|con, names| {
+            redis::cmd("XPENDING")
+                .arg(&names.stream)
+                .arg(&names.group)
+                .arg(first)
+                .arg(last)
+                .arg(reply.claimed.len())
+                .arg(consumer)
+                .query(con)
+        })?;
+        Ok(reply
+            .claimed
+            .iter()
+            .map(|id| {
+                let deliveries = pending.iter().find(|p| p.0 == id.id).map_or(2, |p| p.3);
+                delivery(id, deliveries, true)
+            })
+            .collect())
+    }
+
+    /// Entries of the group delivered and not yet acknowledged, over every consumer.
+    pub fn pending_count(&mut self) -> anyhow::Result<u64> {
+        let reply: Value = self.call(|con, names| {
+            redis::cmd("XPENDING")
+                .arg(&names.stream)
+                .arg(&names.group)
+                .query(con)
+        })?;
+        match reply {
+            Value::Array(items) => match items.first() {
+                Some(Value::Int(n)) => Ok(u64::try_from(*n).unwrap_or(0)),
+                other => anyhow::bail!("unexpected XPENDING reply: {other:?}"),
+            },
+            other => anyhow::bail!("unexpected XPENDING reply: {other:?}"),
+        }
+    }
+
+    /// Acknowledges `acks` in one round trip (`MULTI`: each dead letter is written together with
+    /// its `XACK`). `XACK` is idempotent, so a batch retried after a reconnect acknowledges nothing
+    /// twice; a dead letter retried after a lost reply may be written twice (at-least-once).
+    /// Returns how many entries the group really removed from its pending list.
+    pub fn ack(&mut self, acks: &[Ack]) -> anyhow::Result<u64> {
+        if acks.is_empty() {
+            return Ok(0);
+        }
+        self.call(|con, names| {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for a in acks.iter() {
+                if let Some(reason) = &a.dead {
+                    pipe.cmd("XADD")
+                        .arg(&names.dead)
+                        .arg("*")
+                        .arg("job")
+                        .arg(a.message)
+                        .arg("entry_id")
+                        .arg(&a.entry_id)
+                        .arg("deliveries")
+                        .arg(a.deliveries)
+                        .arg("error")
+                        .arg(reason)
+                        .ignore();
+                }
+            }
+            let ack = pipe.cmd("XACK").arg(&names.stream).arg(&names.group);
+            for a in acks {
+                ack.arg(&a.entry_id);
+            }
+            pipe.query::<(u64,)>(con).map(|(acked,)| acked)
+        })
+    }
+}
+
+/// `XGROUP CREATE stream group 0 MKSTREAM`; a group that already exists is fine.
+fn create_group(con: &mut Connection, names: &Names) -> RedisResult<()> {
+    let created: RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&names.stream)
+        .arg(&names.group)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query(con);
+    match created {
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        other => other,
+    }
+}
+
+/// A lost connection, a timeout, or a server still loading its data: worth a reconnect.
+fn retryable(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_timeout()
+        || e.is_unrecoverable_error()
+        || matches!(e.code(), Some("LOADING" | "TRYAGAIN" | "MASTERDOWN"))
+}
+
+fn delivery(id: &StreamId, deliveries: u64, claimed: bool) -> Delivery {
+    Delivery {
+        entry_id: id.id.clone(),
+        message: id.get::<u64>("job").unwrap_or(0),
+        deliveries,
+        claimed,
+        poison: id.get::<String>("poison"),
+    }
+}
+
+/// A consumer name no other process will have: host, pid and a random suffix. (A fixed name
+/// reused by a restarted process would adopt, and hide, a dead process's pending entries.)
+pub fn consumer_name() -> String {
+    use std::hash::BuildHasher as _;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    // RandomState is seeded from the OS's randomness: enough for a name suffix.
+    let suffix = std::hash::RandomState::new().hash_one(std::time::SystemTime::now()) & 0xff_ffff;
+    format!("{host}-{}-{suffix:06x}", std::process::id())
+}
