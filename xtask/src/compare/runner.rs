@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::workloads::{SEED, Spec, Variant, all_variants, runs_on, skip_reason};
+use super::workloads::{MAX_THREADS, SEED, Spec, Variant, all_variants, runs_on, skip_reason};
 use crate::cargo;
 
 /// One run's figures, from the child's summary line (and its threads, sampled from `/proc`).
@@ -254,7 +254,8 @@ impl Ctx<'_> {
                 "--jobs",
                 &spec.jobs.to_string(),
                 "--workers",
-                &workers.to_string(),
+                // Beyond common's cap only `--concurrency` (async-pool) says how many.
+                &workers.min(MAX_THREADS).to_string(),
                 "--work-ms",
                 &spec.work_ms.to_string(),
                 "--buffer",

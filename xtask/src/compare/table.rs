@@ -75,21 +75,21 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
         runs
     );
     println!(
-        "| {:<24} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+        "| {:<27} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
         "variant", "wall ms", "jobs/s", "peak in flight", "peak RSS MiB", "OS threads", "efficiency"
     );
     println!(
-        "|{:-<26}|{:->12}|{:->13}|{:->16}|{:->15}|{:->12}|{:->12}|",
+        "|{:-<29}|{:->12}|{:->13}|{:->16}|{:->15}|{:->12}|{:->12}|",
         "", ":", ":", ":", ":", ":", ":"
     );
     for (r, eff) in rows.iter().zip(&effs) {
         if let Some(why) = &r.skipped {
-            println!("| {:<24} | skipped: {why} |", r.variant);
+            println!("| {:<27} | skipped: {why} |", r.variant);
             continue;
         }
         let dash = || "-".to_owned();
         println!(
-            "| {:<24} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+            "| {:<27} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
             r.variant,
             r.wall_ms().map_or_else(dash, |w| format!("{w:.1}")),
             r.jobs_per_s().map_or_else(dash, fmt_rate),

@@ -97,10 +97,16 @@ fn baseline(strategy: &str) -> Variant {
     }
 }
 
+/// async-pool: `--concurrency` sets the tasks in flight (up to 1,000,000); its `--workers` is
+/// common's, capped at 4096, and overridden by `--concurrency`.
 fn tasks(style: &str) -> Variant {
     Variant {
         thread_per_worker: false,
-        ..variant(&format!("async-pool {style}"), "async-pool", &["--style", style])
+        ..variant(
+            &format!("async-pool {style}"),
+            "async-pool",
+            &["--style", style, "--concurrency", "{workers}"],
+        )
     }
 }
 
