@@ -1,7 +1,378 @@
-//! Scenarios for `crates/queue-consumer` (filled in by the issue that adds the example).
+//! `queue-consumer`: every scenario runs against a real `redis-server`. The single-process runs use
+//! the example's own private server (no `REDIS_URL`); the multi-process ones start a throwaway
+//! server in the scenario's folder (`servers::redis`), produce the messages and start the other
+//! consumer processes in `setup`, and in `check` collect those processes' events, ask the server
+//! (`XPENDING`, the dead-letter stream) and stop everything they started.
 
-use super::Scenario;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use common::event::{Event, OutcomeKind};
+
+use super::{Interrupt, Run, Scenario, Signal};
+use crate::servers::redis::RedisServer;
+
+/// What a multi-process scenario started, kept from its `setup` to its `check`.
+struct Fixture {
+    dir: PathBuf,
+    server: Arc<Mutex<RedisServer>>,
+    consumers: Vec<(Child, PathBuf)>,
+    helper: Option<std::thread::JoinHandle<()>>,
+}
+
+static FIXTURES: Mutex<Vec<Fixture>> = Mutex::new(Vec::new());
 
 pub fn scenarios() -> Vec<Scenario> {
-    Vec::new()
+    vec![
+        Scenario::run("default", &["--messages", "2000"], 0)
+            .partial_concurrency() // trivial jobs: one worker can take them all
+            .check(|run| expect(run, &[("acked", 2000), ("pending_left", 0), ("dead_lettered", 0)])),
+        Scenario::run("work-5ms", &["--messages", "400", "--workers", "8", "--work-ms", "5"], 0)
+            .check(|run| expect(run, &[("acked", 400), ("pending_left", 0)])),
+        Scenario::run(
+            "unbatched",
+            &["--messages", "500", "--count", "1", "--ack-batch", "1"],
+            0,
+        )
+        .partial_concurrency()
+        .check(|run| expect(run, &[("acked", 500), ("pending_left", 0)])),
+        Scenario::run(
+            "poison",
+            &[
+                "--messages", "300", "--poison", "7", "--panic", "11", "--claim-idle-ms", "200",
+                "--max-deliveries", "3",
+            ],
+            1,
+        )
+        .partial_concurrency()
+        .check(|run| {
+            expect(
+                run,
+                &[("acked", 300), ("dead_lettered", 2), ("pending_left", 0), ("failed", 6), ("ok", 298)],
+            )?;
+            let ev = run.events()?;
+            for (message, error) in [(7, "always fails"), (11, "always panics")] {
+                let found = ev.events.iter().any(|e| {
+                    matches!(e, Event::DeadLetter(d) if d.job == message && d.deliveries == 3 && d.reason.contains(error))
+                });
+                if !found {
+                    return Err(format!("no dead_letter for message {message} after 3 deliveries with '{error}'"));
+                }
+            }
+            Ok(())
+        }),
+        sigint("sigint", Signal::Int),
+        sigint("sigterm", Signal::Term),
+        Scenario::run(
+            "three-consumers",
+            &["consume", "--redis-url", "unix://{dir}/redis.sock", "--workers", "4", "--work-ms", "1"],
+            0,
+        )
+        .timeout(Duration::from_secs(120))
+        .partial_concurrency()
+        .setup(|dir| {
+            let server = RedisServer::start(dir, false)?;
+            produce(dir, &server.url(), 20_000)?;
+            let consumers = (1..=2)
+                .map(|i| consumer(dir, &server.url(), i, &["--work-ms", "1"]))
+                .collect::<anyhow::Result<_>>()?;
+            keep(dir, server, consumers, None);
+            Ok(())
+        })
+        .check(|run| {
+            let (mut runs, server) = collect(run)?;
+            runs.push(finished_ok(&run.events()?.events));
+            expect_all_once(&runs, 20_000, true)?;
+            drained(&server)?;
+            if let Some(i) = runs.iter().position(|r| r.is_empty()) {
+                return Err(format!("consumer {} processed nothing: the work was not spread", i + 1));
+            }
+            Ok(())
+        }),
+        Scenario::run(
+            "kill-9",
+            &[
+                "consume", "--redis-url", "unix://{dir}/redis.sock", "--work-ms", "2", "--claim-idle-ms",
+                "500",
+            ],
+            0,
+        )
+        .timeout(Duration::from_secs(120))
+        .partial_concurrency()
+        .setup(|dir| {
+            let server = RedisServer::start(dir, false)?;
+            produce(dir, &server.url(), 3_000)?;
+            let victim_args = ["--work-ms", "2", "--claim-idle-ms", "500", "--count", "16", "--ack-batch", "8"];
+            let victim = consumer(dir, &server.url(), 1, &victim_args)?;
+            let other = consumer(dir, &server.url(), 2, &["--work-ms", "2", "--claim-idle-ms", "500"])?;
+            let (victim_pid, victim_out) = (victim.0.id(), victim.1.clone());
+            // kill -9 the victim once it has started 200 jobs.
+            let helper = std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < deadline {
+                    let text = std::fs::read_to_string(&victim_out).unwrap_or_default();
+                    if text.matches("\"event\":\"started\"").count() >= 200 {
+                        let _ = Command::new("kill").args(["-KILL", &victim_pid.to_string()]).status();
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            keep(dir, server, vec![victim, other], Some(helper));
+            Ok(())
+        })
+        .check(|run| {
+            let (mut runs, server) = collect(run)?;
+            let survivor_events = &run.events()?.events;
+            runs.push(finished_ok(survivor_events));
+            let duplicates = expect_all_once(&runs, 3_000, false)?;
+            drained(&server)?;
+            // The victim held at most 4 jobs in flight, 16 in the channel, 16 in its fetcher's
+            // hand and 8 finished but not yet acknowledged: only those can run twice.
+            if duplicates > 4 + 16 + 16 + 8 {
+                return Err(format!("{duplicates} messages ran twice: more than the killed consumer held"));
+            }
+            let claimed = run.events()?.summary.count("claimed").unwrap_or(0);
+            if claimed == 0 && duplicates > 0 {
+                return Err("messages ran twice but nothing was claimed".into());
+            }
+            Ok(())
+        }),
+        Scenario::run(
+            "redis-restart",
+            &[
+                "consume", "--redis-url", "unix://{dir}/redis.sock", "--work-ms", "1", "--claim-idle-ms",
+                "1000",
+            ],
+            0,
+        )
+        .timeout(Duration::from_secs(120))
+        .partial_concurrency()
+        .setup(|dir| {
+            let server = RedisServer::start(dir, true)?;
+            produce(dir, &server.url(), 10_000)?;
+            let server = Arc::new(Mutex::new(server));
+            let restarter = Arc::clone(&server);
+            // Restart the server once 2,000 entries have been acknowledged.
+            let helper = std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < deadline {
+                    let mut s = restarter.lock().unwrap_or_else(PoisonError::into_inner);
+                    let pending: u64 = s
+                        .cli(&["XLEN", "jobs"])
+                        .ok()
+                        .and_then(|l| l.trim().parse().ok())
+                        .unwrap_or(0);
+                    let info = s.cli(&["XINFO", "GROUPS", "jobs"]).unwrap_or_default();
+                    let read: u64 = info
+                        .lines()
+                        .skip_while(|l| l.trim() != "entries-read")
+                        .nth(1)
+                        .and_then(|l| l.trim().parse().ok())
+                        .unwrap_or(0);
+                    if pending > 0 && read >= 2_000 {
+                        let _ = s.restart();
+                        return;
+                    }
+                    drop(s);
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            });
+            FIXTURES.lock().unwrap_or_else(PoisonError::into_inner).push(Fixture {
+                dir: dir.to_path_buf(),
+                server,
+                consumers: Vec::new(),
+                helper: Some(helper),
+            });
+            Ok(())
+        })
+        .check(|run| {
+            let (_, server) = collect(run)?;
+            let ev = run.events()?;
+            expect_all_once(&[finished_ok(&ev.events)], 10_000, false)?;
+            drained(&server)?;
+            if ev.count_named("reconnect") == 0 {
+                return Err("the server restarted but the consumer never reconnected".into());
+            }
+            Ok(())
+        }),
+        Scenario::bad_input("bad-input/unreachable", &["--redis-url", "redis://127.0.0.1:1"]),
+        Scenario::bad_input("bad-input/malformed-url", &["--redis-url", "not a url"]),
+        Scenario::bad_input("bad-input/count-0", &["--count", "0"]),
+    ]
+}
+
+/// Ctrl-C (or SIGTERM) mid-run: exit 130, the finished entries acknowledged, the rest left
+/// pending (in this run's private server, the only consumer: pending = produced − acked).
+fn sigint(name: &str, signal: Signal) -> Scenario {
+    Scenario::run(
+        name,
+        &["--messages", "3000", "--work-ms", "5", "--grace-ms", "2000"],
+        130,
+    )
+    .partial_concurrency()
+    .interrupt(Interrupt::SignalAfterStarted(signal, 40))
+    .check(|run| {
+        let s = &run.events()?.summary;
+        let (acked, pending) = (s.count("acked"), s.count("pending_left"));
+        if acked != Some(s.ok) {
+            return Err(format!("acked {acked:?} != ok {}", s.ok));
+        }
+        if pending.zip(acked).map(|(p, a)| p + a) != Some(3000) {
+            return Err(format!(
+                "pending_left {pending:?} + acked {acked:?} != 3000 produced"
+            ));
+        }
+        Ok(())
+    })
+}
+
+fn expect(run: &Run<'_>, fields: &[(&str, u64)]) -> Result<(), String> {
+    let s = &run.events()?.summary;
+    for (key, want) in fields {
+        let got = match *key {
+            "ok" => Some(s.ok),
+            "failed" => Some(s.failed),
+            _ => s.count(key),
+        };
+        if got != Some(*want) {
+            return Err(format!("expected summary {key} = {want}, got {got:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The built example, beside the scenario folders (`target/xtask-verify/<example>/<scenario>`).
+fn binary(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .nth(3)
+        .unwrap_or(dir)
+        .join("debug")
+        .join("queue-consumer")
+}
+
+fn produce(dir: &Path, url: &str, messages: u64) -> anyhow::Result<()> {
+    let status = Command::new(binary(dir))
+        .args([
+            "produce",
+            "--quiet",
+            "--redis-url",
+            url,
+            "--messages",
+            &messages.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "produce failed: {status}");
+    Ok(())
+}
+
+/// Starts consumer `i` with its `--json` events going to `<dir>/consumer-<i>.jsonl`.
+fn consumer(dir: &Path, url: &str, i: usize, extra: &[&str]) -> anyhow::Result<(Child, PathBuf)> {
+    let out = dir.join(format!("consumer-{i}.jsonl"));
+    let child = Command::new(binary(dir))
+        .args(["consume", "--json", "--redis-url", url])
+        .args(extra)
+        .stdout(std::fs::File::create(&out)?)
+        .stderr(std::fs::File::create(dir.join(format!("consumer-{i}.stderr")))?)
+        .spawn()?;
+    Ok((child, out))
+}
+
+fn keep(
+    dir: &Path,
+    server: RedisServer,
+    consumers: Vec<(Child, PathBuf)>,
+    helper: Option<std::thread::JoinHandle<()>>,
+) {
+    FIXTURES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Fixture {
+            dir: dir.to_path_buf(),
+            server: Arc::new(Mutex::new(server)),
+            consumers,
+            helper,
+        });
+}
+
+/// Waits for the scenario's other consumers (killing any still running after 60 s) and returns
+/// the messages each finished ok, with the server (stopped when the last handle is dropped).
+fn collect(run: &Run<'_>) -> Result<(Vec<Vec<u64>>, Arc<Mutex<RedisServer>>), String> {
+    let fixture = {
+        let mut all = FIXTURES.lock().unwrap_or_else(PoisonError::into_inner);
+        let i = all
+            .iter()
+            .position(|f| f.dir == run.dir)
+            .ok_or("no fixture for this scenario")?;
+        all.swap_remove(i)
+    };
+    if let Some(helper) = fixture.helper {
+        let _ = helper.join();
+    }
+    let mut runs = Vec::new();
+    for (mut child, out) in fixture.consumers {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
+        let events: Vec<Event> = text
+            .lines()
+            .filter_map(|l| common::event::parse_line(l).ok())
+            .collect();
+        runs.push(finished_ok(&events));
+    }
+    Ok((runs, fixture.server))
+}
+
+fn finished_ok(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finished(f) if f.outcome == OutcomeKind::Ok => f.value,
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every message 1..=n finished ok at least once over all runs (exactly once if `exactly`).
+/// Returns how many ran more than once.
+fn expect_all_once(runs: &[Vec<u64>], n: u64, exactly: bool) -> Result<usize, String> {
+    let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
+    for v in runs.iter().flatten() {
+        *seen.entry(*v).or_default() += 1;
+    }
+    let missing: Vec<u64> = (1..=n).filter(|m| !seen.contains_key(m)).take(10).collect();
+    if !missing.is_empty() {
+        return Err(format!("messages never processed: {missing:?}…"));
+    }
+    let twice = seen.values().filter(|c| **c > 1).count();
+    if exactly && twice > 0 {
+        return Err(format!(
+            "{twice} messages processed twice in a run without faults"
+        ));
+    }
+    Ok(twice)
+}
+
+/// `XPENDING` of the group is empty and nothing was dead-lettered.
+fn drained(server: &Arc<Mutex<RedisServer>>) -> Result<(), String> {
+    let server = server.lock().unwrap_or_else(PoisonError::into_inner);
+    let pending = server
+        .cli(&["XPENDING", "jobs", "workers"])
+        .map_err(|e| e.to_string())?;
+    if pending.lines().next().map(str::trim) != Some("0") {
+        return Err(format!("XPENDING is not empty: {pending}"));
+    }
+    let dead = server.cli(&["XLEN", "jobs:dead"]).map_err(|e| e.to_string())?;
+    if dead.trim() != "0" {
+        return Err(format!("{} dead letters in a run without poison", dead.trim()));
+    }
+    Ok(())
 }
