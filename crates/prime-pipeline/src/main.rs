@@ -29,12 +29,20 @@
 //! The price is visible too: a finder only notices at its next prime, so the finders check a few
 //! more numbers after `take` is satisfied ("checked after take was satisfied" in the summary).
 //!
+//! Ctrl-C (SIGINT or SIGTERM) is the one stop that comes from outside, so it is the one place a
+//! stage watches a stop: `take` selects on `stop.channel()` and returns (the same upstream
+//! shutdown follows), and each finder checks the stop between numbers so it does not wait for its
+//! next prime. The number being checked is finished, every stage is joined, the summary printed,
+//! and the exit code is 130.
+//!
 //! What to observe: `cargo run -p prime-pipeline` prints 13 random primes below 5,000,000 and the
 //! finder that found each, then numbers checked, primes found, numbers checked per second and the
 //! stage threads started = joined (2 × finders + 2). Which primes come out first depends on which
 //! finder finishes first, so the list changes from run to run even with the same `--seed`.
 //! Compare `--finders 1` with the default on a multi-core machine: the checks per second grow with
 //! the finders; `--check sqrt` makes each check so cheap that the channels become the cost.
+//! Ctrl-C during a long run (`--take 100000`) ends it within one check, with the primes delivered
+//! so far and the summary.
 //!
 //! Go original: 000, the "Generator + Fan-out/Fan-in + Pipe-Line pattern" (`repeatFunc`,
 //! `primeFinder` × `runtime.NumCPU()`, `fanIn`, `take(13)` of `rand.Intn(5000000)`).
@@ -56,14 +64,19 @@
 //! Its `started`/`finished` events carry the times of that finder's check of that number (taken
 //! inside the in-flight gauge); the check ran before the job id existed, so main prints both events
 //! when the prime arrives. `peak_in_flight` = finders checking at once (every check, prime or not),
-//! `max_in_flight` = finders. `--take` is `--jobs` under its pipeline name and `--finders` is
-//! `--workers` (giving both spellings is a usage error); `--work-ms`, `--workload` and
-//! `--fail-every` parse but do nothing here: the work is the prime check. The JSON summary adds
-//! `finders`, `check`, `max`, `numbers_checked`, `checked_after_take`, `primes_found`,
+//! `max_in_flight` = finders. A job exists only once its prime is delivered, so `submitted` is the
+//! number of primes delivered: `--take` after a full run, fewer after Ctrl-C, and `not_started` is
+//! always 0 (the summary's `take` says how many were asked for). The flags are this example's own
+//! (`--take`, `--finders`, `--max`, `--check`, `--buffer`, `--seed`, plus `--json`/`--quiet`): the
+//! shared simulated-job flags (`--jobs`, `--work-ms`, ...) do not apply. The JSON summary adds
+//! `take`, `finders`, `check`, `max`, `numbers_checked`, `checked_after_take`, `primes_found`,
 //! `checked_per_sec` (numbers checked until `take` was satisfied, per second of that time),
 //! `satisfied_ms`, `stage_threads_started` and `stage_threads_joined`.
 //!
 //! Run with: cargo run -p prime-pipeline
+
+mod args;
+mod summary;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -71,81 +84,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use clap::{Parser, ValueEnum};
-use common::cli::MAX_WORKERS;
-use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
+use common::{InFlight, Job, JobResult, Outcome, Reporter, Stop, Tally};
 use crossbeam::channel::{self, Receiver};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
-/// Generator → fan-out prime finders → fan-in → take(n), with every stage thread joined at the end.
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Cli {
-    #[command(flatten)]
-    pool: PoolArgs,
-
-    /// How many primes to take before the pipeline shuts down (the same as --jobs).
-    #[arg(long, value_name = "N", conflicts_with = "jobs", allow_negative_numbers = true,
-          value_parser = common::cli::parse_count)]
-    take: Option<u64>,
-
-    /// Prime finder threads, all reading the one generator (the same as --workers; default: one
-    /// per CPU).
-    #[arg(long, value_name = "N", conflicts_with = "workers", allow_negative_numbers = true,
-          value_parser = parse_finders)]
-    finders: Option<usize>,
-
-    /// The generator draws random numbers in 0..MAX.
-    #[arg(long, default_value_t = 5_000_000, allow_negative_numbers = true, value_parser = parse_max)]
-    max: u64,
-
-    /// The prime check: `naive` (the original's trial division from n−1 down, O(n)) or `sqrt`.
-    #[arg(long, value_enum, default_value_t = Check::Naive)]
-    check: Check,
-}
-
-/// How a finder decides whether a number is prime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Check {
-    /// Trial division from n−1 down to 2: the expensive check this example exists to spread.
-    Naive,
-    /// Trial division by 2 and odd numbers up to √n.
-    Sqrt,
-}
-
-impl Check {
-    fn is_prime(self, n: u64) -> bool {
-        match self {
-            Check::Naive => common::work::is_prime_naive(n),
-            Check::Sqrt => common::work::is_prime_sqrt(n),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Check::Naive => "naive",
-            Check::Sqrt => "sqrt",
-        }
-    }
-}
-
-fn parse_finders(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "finders must be a whole number from 1 to {MAX_WORKERS}, got '{s}'"
-        )),
-    }
-}
-
-/// Below 3 there is no prime to find and the pipeline would never deliver one.
-fn parse_max(s: &str) -> Result<u64, String> {
-    const LIMIT: u64 = 1 << 32;
-    match s.trim().parse::<u64>() {
-        Ok(n) if (3..=LIMIT).contains(&n) => Ok(n),
-        _ => Err(format!("max must be a whole number from 3 to {LIMIT}, got '{s}'")),
-    }
-}
+use crate::args::{Check, Cli};
 
 fn main() -> ExitCode {
     common::main(run)
@@ -181,11 +124,11 @@ impl Stages {
 
 /// Counters shared by the finders.
 #[derive(Debug, Default)]
-struct Stats {
+pub struct Stats {
     /// Finders inside a prime check right now, and the most at once.
-    checking: InFlight,
-    checked: AtomicU64,
-    primes: AtomicU64,
+    pub checking: InFlight,
+    pub checked: AtomicU64,
+    pub primes: AtomicU64,
 }
 
 /// A prime, the finder that found it, and when that finder's check of it ran.
@@ -211,19 +154,30 @@ fn repeat_fn<T: Send + 'static>(
     Ok(rx)
 }
 
+/// The finders' settings and shared counters.
+#[derive(Clone)]
+struct Finding {
+    check: Check,
+    stats: Arc<Stats>,
+    stop: Stop,
+}
+
 /// One prime finder stage (Go's `primeFinder`): checks every number it receives and sends on the
 /// primes. Several finders share one input `Receiver`: that is the fan-out.
 fn prime_finder(
     id: usize,
     numbers: Receiver<u64>,
-    check: Check,
-    stats: Arc<Stats>,
+    finding: Finding,
     capacity: usize,
     stages: &mut Stages,
 ) -> anyhow::Result<Receiver<Found>> {
     let (tx, rx) = channel::bounded(capacity);
+    let Finding { check, stats, stop } = finding;
     stages.spawn(format!("finder-{id}"), move || {
         for n in &numbers {
+            if stop.is_set() {
+                break; // Ctrl-C: no new check (the one that was running has finished)
+            }
             let in_flight = stats.checking.enter();
             let check_started = Instant::now();
             let prime = check.is_prime(n);
@@ -271,18 +225,24 @@ fn fan_in<T: Send + 'static>(
 }
 
 /// Go's `take`: passes on the first `n` items, then returns. Returning drops `input`, and that
-/// dropped receiver is what shuts the whole pipeline down, one stage at a time.
+/// dropped receiver is what shuts the whole pipeline down, one stage at a time. Ctrl-C (`stop`)
+/// makes it return early, with the same effect.
 fn take<T: Send + 'static>(
     input: Receiver<T>,
     n: u64,
+    stop: Stop,
     capacity: usize,
     stages: &mut Stages,
 ) -> anyhow::Result<Receiver<T>> {
     let (tx, rx) = channel::bounded(capacity);
     stages.spawn("take".into(), move || {
         for _ in 0..n {
-            let Ok(item) = input.recv() else { break };
-            if tx.send(item).is_err() {
+            let item = crossbeam::select! {
+                recv(input) -> item => item,
+                recv(stop.channel()) -> _ => break,
+            };
+            let Ok(item) = item else { break };
+            if stop.is_set() || tx.send(item).is_err() {
                 break;
             }
         }
@@ -292,35 +252,27 @@ fn take<T: Send + 'static>(
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let defaults = Defaults {
-        jobs: 13,                                       // take(13)
-        workers: num_cpus::get().clamp(1, MAX_WORKERS), // runtime.NumCPU() prime finders
-        work_ms: 0,                                     // unused: the work is the prime check
-    };
-    let cli: Cli = common::parse_args(&defaults);
-    let n = cli.take.unwrap_or(cli.pool.jobs);
-    let finders = cli.finders.unwrap_or(cli.pool.workers);
-    let capacity = cli.pool.buffer.unwrap_or(0); // Go's unbuffered channels
-    let report = Reporter::new(&cli.pool.output);
+    let stop = common::signal::ctrl_c()?; // first: a Ctrl-C at any instant ends in a summary
+    let cli: Cli = common::parse_args(&common::Defaults::default());
+    let (n, finders, capacity) = (cli.take, cli.finders(), cli.buffer);
+    let report = Reporter::new(&cli.output);
     let stats = Arc::new(Stats::default());
     let mut stages = Stages::default();
 
     // 1. The generator: random numbers below --max, reproducible from --seed.
-    let mut rng = StdRng::seed_from_u64(cli.pool.seed);
+    let mut rng = StdRng::seed_from_u64(cli.seed);
     let max = cli.max;
     let numbers = repeat_fn(move || rng.random_range(0..max), capacity, &mut stages)?;
 
     // 2. Fan-out: every finder gets a clone of the one generator receiver.
+    let finding = Finding {
+        check: cli.check,
+        stats: Arc::clone(&stats),
+        stop: stop.clone(),
+    };
     let mut found_streams = Vec::with_capacity(finders);
     for id in 1..=finders {
-        let stream = prime_finder(
-            id,
-            numbers.clone(),
-            cli.check,
-            Arc::clone(&stats),
-            capacity,
-            &mut stages,
-        )?;
+        let stream = prime_finder(id, numbers.clone(), finding.clone(), capacity, &mut stages)?;
         found_streams.push(stream);
     }
     // Main's own receiver must go too, or the generator would never see "no receivers left".
@@ -328,16 +280,14 @@ fn run() -> anyhow::Result<ExitCode> {
 
     // 3. Fan-in, then 4. take(n).
     let merged = fan_in(found_streams, capacity, &mut stages)?;
-    let taken = take(merged, n, capacity, &mut stages)?;
+    let taken = take(merged, n, stop, capacity, &mut stages)?;
 
-    // Each delivered prime is a job (ids 1..=n in delivery order). The loop ends when `take`
-    // returns and its sender is dropped.
-    let mut tally = Tally {
-        submitted: n,
-        ..Tally::default()
-    };
+    // Each delivered prime is a job (ids 1..=delivered, in delivery order). The loop ends when
+    // `take` returns (n primes taken, or Ctrl-C) and its sender is dropped.
+    let mut tally = Tally::new(0);
     for (found, id) in taken.iter().zip(1..) {
         report_prime(&report, id, &found);
+        tally.submitted += 1; // a job exists once its prime is delivered
         tally.record(&Outcome::Ok(1));
     }
     let satisfied = report.elapsed();
@@ -347,38 +297,14 @@ fn run() -> anyhow::Result<ExitCode> {
     let started = stages.handles.len();
     let (joined, panicked) = stages.join_all();
 
-    let checked = stats.checked.load(Ordering::Relaxed);
-    let primes = stats.primes.load(Ordering::Relaxed);
-    let secs = satisfied.as_secs_f64();
-    let per_sec = if secs > 0.0 {
-        checked_when_satisfied as f64 / secs
-    } else {
-        0.0
+    let measured = summary::Measured {
+        satisfied,
+        checked_when_satisfied,
+        wall: report.elapsed(),
+        stage_threads_started: started,
+        stage_threads_joined: joined,
     };
-    let mut summary = Summary::new("prime-pipeline", tally, finders, stats.checking.peak(), report.elapsed())
-        .line(format!(
-            "numbers checked: {checked} ({} after take was satisfied), primes found: {primes}, delivered: {}",
-            checked - checked_when_satisfied,
-            tally.ok
-        ))
-        .line(format!(
-            "numbers checked per second: {per_sec:.0} ({finders} finder(s), {} check, numbers below {max})",
-            cli.check.name()
-        ))
-        .line(format!(
-            "stage threads started: {started} (1 generator, {finders} finder(s), {finders} fan-in forwarder(s), 1 take), joined: {joined}"
-        ))
-        .field("max_in_flight", finders)
-        .field("finders", finders)
-        .field("check", cli.check.name())
-        .field("max", max)
-        .field("numbers_checked", checked)
-        .field("checked_after_take", checked - checked_when_satisfied)
-        .field("primes_found", primes)
-        .field("checked_per_sec", (per_sec * 10.0).round() / 10.0)
-        .field("satisfied_ms", (secs * 1e6).round() / 1e3)
-        .field("stage_threads_started", started)
-        .field("stage_threads_joined", joined);
+    let mut summary = summary::summary(&cli, tally, &stats, &measured);
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} stage thread(s) panicked"))
@@ -433,7 +359,7 @@ mod tests {
             &mut stages,
         )
         .expect("spawn");
-        let taken = take(numbers, 5, 0, &mut stages).expect("spawn");
+        let taken = take(numbers, 5, Stop::new(), 0, &mut stages).expect("spawn");
         let got: Vec<u64> = taken.iter().collect();
         assert_eq!(got, vec![1, 2, 3, 4, 5]);
         // The generator never ends by itself: joining it proves the dropped receiver stopped it.
@@ -456,8 +382,12 @@ mod tests {
         for check in [Check::Naive, Check::Sqrt] {
             let mut stages = Stages::default();
             let stats = Arc::new(Stats::default());
-            let primes =
-                prime_finder(7, ints(0..=200), check, Arc::clone(&stats), 0, &mut stages).expect("spawn");
+            let finding = Finding {
+                check,
+                stats: Arc::clone(&stats),
+                stop: Stop::new(),
+            };
+            let primes = prime_finder(7, ints(0..=200), finding, 0, &mut stages).expect("spawn");
             let got: Vec<u64> = primes
                 .iter()
                 .map(|f| {
@@ -482,22 +412,21 @@ mod tests {
             let stats = Arc::new(Stats::default());
             let mut rng = StdRng::seed_from_u64(1);
             let numbers = repeat_fn(move || rng.random_range(0..10_000u64), 0, &mut stages).expect("spawn");
+            let finding = Finding {
+                check: Check::Sqrt,
+                stats: Arc::clone(&stats),
+                stop: Stop::new(),
+            };
             let streams: Vec<_> = (1..=finders)
-                .map(|id| {
-                    prime_finder(
-                        id,
-                        numbers.clone(),
-                        Check::Sqrt,
-                        Arc::clone(&stats),
-                        0,
-                        &mut stages,
-                    )
-                })
+                .map(|id| prime_finder(id, numbers.clone(), finding.clone(), 0, &mut stages))
                 .collect::<anyhow::Result<_>>()
                 .expect("spawn");
             drop(numbers);
             let merged = fan_in(streams, 0, &mut stages).expect("spawn");
-            let got: Vec<Found> = take(merged, n, 0, &mut stages).expect("spawn").iter().collect();
+            let got: Vec<Found> = take(merged, n, Stop::new(), 0, &mut stages)
+                .expect("spawn")
+                .iter()
+                .collect();
             assert_eq!(got.len() as u64, n);
             assert!(
                 got.iter()
@@ -513,45 +442,38 @@ mod tests {
         }
     }
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        let defaults = Defaults {
-            jobs: 13,
-            workers: 2,
-            work_ms: 0,
-        };
-        common::cli::try_parse_args_from(
-            &defaults,
-            std::iter::once("prime-pipeline").chain(args.iter().copied()),
-        )
-    }
-
     #[test]
-    fn arguments_and_their_aliases() {
-        let cli = parse(&[]).expect("defaults parse");
-        assert_eq!(
-            (cli.take, cli.pool.jobs, cli.finders, cli.pool.workers),
-            (None, 13, None, 2)
-        );
-        assert_eq!((cli.max, cli.check), (5_000_000, Check::Naive));
-        let cli = parse(&["--take", "0", "--finders", "4", "--check", "sqrt", "--max", "3"]).expect("parse");
-        assert_eq!(
-            (cli.take, cli.finders, cli.check, cli.max),
-            (Some(0), Some(4), Check::Sqrt, 3)
-        );
-        // --jobs and --workers still work (PoolArgs is shared by every example).
-        let cli = parse(&["--jobs", "5", "--workers", "3"]).expect("parse");
-        assert_eq!((cli.pool.jobs, cli.pool.workers), (5, 3));
-        for bad in [
-            &["--finders", "0"][..],
-            &["--take", "-1"],
-            &["--take", "x"],
-            &["--max", "2"],
-            &["--max", "-5"],
-            &["--check", "fast"],
-            &["--take", "3", "--jobs", "4"],
-            &["--finders", "2", "--workers", "2"],
-        ] {
-            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
-        }
+    fn a_stop_shuts_the_whole_pipeline_down() {
+        // An endless generator, finders, fan-in and a take that would never be satisfied: only the
+        // stop ends it, and every stage thread must still be joined.
+        let mut stages = Stages::default();
+        let stop = Stop::new();
+        let finding = Finding {
+            check: Check::Sqrt,
+            stats: Arc::new(Stats::default()),
+            stop: stop.clone(),
+        };
+        let mut next = 0u64;
+        let numbers = repeat_fn(
+            move || {
+                next += 1;
+                next
+            },
+            0,
+            &mut stages,
+        )
+        .expect("spawn");
+        let streams: Vec<_> = (1..=2)
+            .map(|id| prime_finder(id, numbers.clone(), finding.clone(), 0, &mut stages))
+            .collect::<anyhow::Result<_>>()
+            .expect("spawn");
+        drop(numbers);
+        let merged = fan_in(streams, 0, &mut stages).expect("spawn");
+        let taken = take(merged, u64::MAX, stop.clone(), 0, &mut stages).expect("spawn");
+        assert!(taken.recv().is_ok(), "primes flow before the stop");
+        stop.set();
+        let rest = taken.iter().count(); // ends: `take` returned and dropped its sender
+        assert!(rest <= 1, "at most the prime take was forwarding, got {rest}");
+        assert_eq!(stages.join_all(), (6, 0));
     }
 }
