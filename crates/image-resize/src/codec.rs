@@ -341,9 +341,7 @@ pub fn resize_file(input: &Path, plan: &Plan, resizer: &mut Resizer, output: &Pa
     drop(pixels); // the full-size pixels are not needed while encoding
 
     let dir = output.parent().context("the output has no folder")?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
+    let mut temp = temp_builder()
         .tempfile_in(dir)
         .context("cannot create a temporary file in the output folder")?;
     encode(&mut temp, format, dst.buffer(), out_width, out_height, color)?;
@@ -353,6 +351,16 @@ pub fn resize_file(input: &Path, plan: &Plan, resizer: &mut Resizer, output: &Pa
         .map_err(|e| e.error)
         .context("cannot rename the temporary file into place")?;
     Ok(written)
+}
+
+/// How the temporary files of the outputs are created: `.image-resize-XXXXXX.tmp`, with the
+/// permissions `File::create` gives (tempfile's default, 0600, would follow the file's rename).
+pub fn temp_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666)); // less the umask
+    builder
 }
 
 /// The whole file, if it is at most [`MAX_FILE_BYTES`].
@@ -503,6 +511,15 @@ mod tests {
             let img = back.decode().expect("decode the output");
             assert_eq!((img.width(), img.height()), (16, 10));
             assert_eq!(img.color().has_alpha(), format == Format::Png);
+            #[cfg(unix)]
+            {
+                // The output has the permissions of a file made by `File::create`, not 0600.
+                use std::os::unix::fs::PermissionsExt as _;
+                let plain = dir.path().join(format!("plain-{name}"));
+                let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode();
+                File::create(&plain).expect("create");
+                assert_eq!(mode(&out), mode(&plain));
+            }
         }
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")

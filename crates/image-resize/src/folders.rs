@@ -85,9 +85,7 @@ pub fn image_jobs(input: &Path, output: &Path) -> anyhow::Result<Vec<ImageJob>> 
 fn prepare_output(output: &Path) -> anyhow::Result<()> {
     let unwritable = || format!("cannot write to the output folder {}", output.display());
     std::fs::create_dir_all(output).with_context(unwritable)?;
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
+    crate::codec::temp_builder()
         .tempfile_in(output)
         .with_context(unwritable)?;
     for entry in std::fs::read_dir(output).with_context(unwritable)? {
