@@ -14,6 +14,7 @@ mod scenarios;
 mod servers;
 mod stress;
 mod tidy;
+mod timeline;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,8 @@ enum Task {
     Stress(stress::StressArgs),
     /// struct-pool's and common's concurrency tests under Miri, with several scheduler seeds.
     Miri,
+    /// Draw a run's `--json` events as a timeline: workers as lanes, jobs as bars (`-o run.svg|png`).
+    Timeline(timeline::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Task::Tidy => tidy::tidy(),
         Task::Stress(args) => stress::stress(&args),
         Task::Miri => miri::miri(),
+        Task::Timeline(args) => return timeline::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
