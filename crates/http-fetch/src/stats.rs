@@ -158,8 +158,8 @@ impl Stats {
         if let Some(server) = &run.server {
             summary = summary
                 .line(format!(
-                    "embedded server: {} requests on {} connections; at most {} at once with a client \
-                     waiting (workers: {}), {} counting {} abandoned by a client that timed out",
+                    "test server: {} requests on {} connections; at most {} at once with a client waiting \
+                     (workers: {}); {} counting the {} whose client timed out and left",
                     server.requests(),
                     server.connections(),
                     server.peak_open_requests(),
