@@ -2,13 +2,15 @@
 //! define the jobs), and where the rows go.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
 use common::cli::{parse_buffer, parse_count, parse_millis, parse_seed, parse_workers};
-use common::{Defaults, OutputArgs, UsageError};
+use common::{Defaults, OutputArgs, Stop, UsageError};
 
 use crate::db::{Database, Sqlite};
+use crate::postgres;
 
 /// The most rows one run generates (`--mode single-tx` holds them all in memory).
 const MAX_ROWS: u64 = 10_000_000;
@@ -36,10 +38,24 @@ pub struct Cli {
     #[arg(long, value_name = "MS", default_value_t = 0, allow_negative_numbers = true, value_parser = parse_millis)]
     pub work_ms: u64,
 
-    /// The SQLite database file (created if missing; its folder must exist).
-    /// Default: $CARGO_TARGET_DIR/db-batch/orders.sqlite, else ./target/db-batch/orders.sqlite.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// A SQLite file (created if missing; its folder must exist) or a `postgres://` URL.
+    /// Default: $DATABASE_URL if it is a postgres:// URL, else the SQLite file
+    /// $CARGO_TARGET_DIR/db-batch/orders.sqlite (else ./target/db-batch/orders.sqlite).
+    #[arg(long, value_name = "PATH|URL")]
+    pub db: Option<String>,
+
+    /// PostgreSQL: write each batch with `COPY ... FROM STDIN BINARY` instead of a multi-row INSERT.
+    #[arg(long)]
+    pub copy: bool,
+
+    /// PostgreSQL: how long to wait for the server to accept a connection.
+    #[arg(long, value_name = "MS", default_value_t = 5_000, allow_negative_numbers = true, value_parser = parse_millis)]
+    pub connect_timeout_ms: u64,
+
+    /// How long a batch waits for a lock another connection holds before it fails (PostgreSQL's
+    /// lock_timeout; SQLite's busy timeout).
+    #[arg(long, value_name = "MS", default_value_t = 30_000, allow_negative_numbers = true, value_parser = parse_millis)]
+    pub lock_timeout_ms: u64,
 
     /// How many order records to generate from --seed (ids 1..=rows).
     #[arg(long, value_name = "N", default_value_t = 100_000, allow_negative_numbers = true, value_parser = parse_rows)]
@@ -103,14 +119,34 @@ pub fn parse() -> anyhow::Result<Cli> {
 }
 
 impl Cli {
-    /// Where the rows go: `--db`, else the default SQLite file.
-    pub fn database(&self) -> anyhow::Result<Database> {
-        let path = match &self.db {
-            Some(path) => path.clone(),
-            None => default_db_path()?,
+    /// Where the rows go: `--db`, else `$DATABASE_URL` if it is a PostgreSQL URL, else the
+    /// default SQLite file. A `postgres://` or `postgresql://` URL selects PostgreSQL.
+    pub fn database(&self, stop: &Stop) -> anyhow::Result<Database> {
+        let from_env = std::env::var("DATABASE_URL").ok().filter(|url| is_postgres(url));
+        let lock_timeout = Duration::from_millis(self.lock_timeout_ms);
+        let target = match (&self.db, from_env) {
+            (Some(db), _) => db.clone(),
+            (None, Some(url)) => url,
+            (None, None) => default_db_path()?.display().to_string(),
         };
-        Ok(Database::Sqlite(Sqlite::new(path)))
+        if is_postgres(&target) {
+            let options = postgres::Options {
+                copy: self.copy,
+                connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+                lock_timeout,
+            };
+            let db = postgres::Postgres::new(&target, options, stop.clone())?;
+            return Ok(Database::Postgres(Box::new(db)));
+        }
+        if self.copy {
+            return Err(UsageError("--copy needs a PostgreSQL database (--db postgres://...)".into()).into());
+        }
+        Ok(Database::Sqlite(Sqlite::new(target, lock_timeout)))
     }
+}
+
+fn is_postgres(target: &str) -> bool {
+    target.starts_with("postgres://") || target.starts_with("postgresql://")
 }
 
 fn parse_rows(s: &str) -> Result<u64, String> {

@@ -32,25 +32,22 @@ const INSERT: &str = "INSERT INTO orders (id, customer, amount_cents, created_at
 
 const COUNT: &str = "SELECT count(*) FROM orders";
 
-/// How long a connection waits for another writer's lock before it gives up with "database is
-/// locked". SQLite has one writer at a time: the workers queue for it here instead of failing.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How often a connection waiting for the write lock tries again.
 const BUSY_RETRY: Duration = Duration::from_micros(100);
 
 /// The busy handler: while another connection holds the write lock, sleep [`BUSY_RETRY`] and try
-/// again, for up to [`BUSY_TIMEOUT`]. SQLite's own `busy_timeout` does the same, but backs off to
+/// again, for up to `timeout` (`--lock-timeout-ms`: SQLite has one writer at a time, so the
+/// workers queue for it here instead of failing with "database is locked"). SQLite's own `busy_timeout` does the same, but backs off to
 /// sleeps of 1, 2, 5, ... 100 ms: fine between processes, but when a batch commits in about a
 /// millisecond the lock would sit idle while the next worker sleeps (measured: the pool reached
 /// about 0.6 of the single-connection ceiling with it, about 0.85 with this).
-fn wait_for_the_lock() -> impl FnMut(i32) -> bool + Send + 'static {
+fn wait_for_the_lock(timeout: Duration) -> impl FnMut(i32) -> bool + Send + 'static {
     let mut since = Instant::now();
     move |attempt| {
         if attempt == 0 {
             since = Instant::now(); // a new wait (SQLite counts the attempts of each wait from 0)
         }
-        if since.elapsed() >= BUSY_TIMEOUT {
+        if since.elapsed() >= timeout {
             return false; // give up: the statement fails with "database is locked"
         }
         std::thread::sleep(BUSY_RETRY);
@@ -84,7 +81,6 @@ pub enum WriteError {
     Rows(String),
     /// The connection is gone (server restart, killed session): retry on a new connection.
     #[error("connection lost: {0}")]
-    #[allow(dead_code)] // the PostgreSQL sink (next) constructs it
     Connection(String),
     /// Anything else (a lock held too long, a full disk): the batch fails whole.
     #[error("{0}")]
@@ -112,6 +108,7 @@ pub trait Sink: Send {
 #[derive(Debug, Clone)]
 pub enum Database {
     Sqlite(Sqlite),
+    Postgres(Box<crate::postgres::Postgres>),
 }
 
 impl Database {
@@ -119,6 +116,7 @@ impl Database {
     pub fn name(&self) -> String {
         match self {
             Database::Sqlite(db) => db.path.display().to_string(),
+            Database::Postgres(db) => db.name(),
         }
     }
 
@@ -126,6 +124,7 @@ impl Database {
     pub fn kind(&self) -> &'static str {
         match self {
             Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
         }
     }
 
@@ -134,6 +133,7 @@ impl Database {
     pub fn setup(&self, fresh: bool) -> anyhow::Result<Box<dyn Sink>> {
         Ok(match self {
             Database::Sqlite(db) => Box::new(db.setup(fresh)?),
+            Database::Postgres(db) => Box::new(db.setup(fresh)?),
         })
     }
 
@@ -151,6 +151,7 @@ impl Database {
                 }
                 Box::new(db.connect()?)
             }
+            Database::Postgres(db) => Box::new(db.connect()?),
         })
     }
 
@@ -158,6 +159,7 @@ impl Database {
     pub fn connect(&self) -> anyhow::Result<Box<dyn Sink>> {
         Ok(match self {
             Database::Sqlite(db) => Box::new(db.connect()?),
+            Database::Postgres(db) => Box::new(db.connect()?),
         })
     }
 }
@@ -166,11 +168,15 @@ impl Database {
 #[derive(Debug, Clone)]
 pub struct Sqlite {
     path: PathBuf,
+    lock_timeout: Duration,
 }
 
 impl Sqlite {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Sqlite { path: path.into() }
+    pub fn new(path: impl Into<PathBuf>, lock_timeout: Duration) -> Self {
+        Sqlite {
+            path: path.into(),
+            lock_timeout,
+        }
     }
 
     /// Opens the database once for the run: checks it can be written, switches it to WAL mode,
@@ -220,7 +226,7 @@ impl Sqlite {
         let path = self.path.display();
         let mut conn = Connection::open_with_flags(&self.path, flags)
             .with_context(|| format!("cannot open the database {path}"))?;
-        conn.busy_handler(Some(wait_for_the_lock()))
+        conn.busy_handler(Some(wait_for_the_lock(self.lock_timeout)))
             .with_context(|| format!("cannot open the database {path}"))?;
         // In WAL mode, NORMAL syncs the log at checkpoints, not at every commit: a committed
         // transaction survives the process being killed (Ctrl-C, a crash), though not a power
@@ -366,7 +372,7 @@ mod tests {
     #[test]
     fn a_batch_lands_whole_and_a_rerun_inserts_nothing() {
         let tmp = TempDb::new("rerun");
-        let db = Sqlite::new(&tmp.0);
+        let db = Sqlite::new(&tmp.0, Duration::from_secs(30));
         let mut control = db.setup(false).expect("setup");
         let rows = Plan::new(250, 250, 3, 0).all_rows();
         let mut sink = db.connect().expect("connect");
@@ -383,7 +389,7 @@ mod tests {
     #[test]
     fn a_bad_row_fails_its_batch_then_row_by_row_keeps_the_rest() {
         let tmp = TempDb::new("bad");
-        let db = Sqlite::new(&tmp.0);
+        let db = Sqlite::new(&tmp.0, Duration::from_secs(30));
         let mut control = db.setup(false).expect("setup");
         let plan = Plan::new(100, 100, 5, 2);
         let rows = plan.all_rows();
@@ -403,7 +409,7 @@ mod tests {
     #[test]
     fn concurrent_writers_wait_for_the_lock_instead_of_failing() {
         let tmp = TempDb::new("concurrent");
-        let db = Sqlite::new(&tmp.0);
+        let db = Sqlite::new(&tmp.0, Duration::from_secs(30));
         let mut control = db.setup(false).expect("setup");
         let plan = Plan::new(4_000, 100, 9, 0);
         let batches: Vec<_> = plan.generate().collect();
@@ -424,7 +430,7 @@ mod tests {
     #[test]
     fn counting_a_missing_file_does_not_create_it() {
         let tmp = TempDb::new("missing");
-        let err = Database::Sqlite(Sqlite::new(&tmp.0))
+        let err = Database::Sqlite(Sqlite::new(&tmp.0, Duration::from_secs(30)))
             .existing()
             .err()
             .expect("no such file");
@@ -434,7 +440,7 @@ mod tests {
 
     #[test]
     fn a_missing_folder_is_a_clear_error() {
-        let db = Sqlite::new("/nonexistent-dir-db-batch/x.sqlite");
+        let db = Sqlite::new("/nonexistent-dir-db-batch/x.sqlite", Duration::from_secs(30));
         let err = db.setup(false).expect_err("no such folder");
         assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
     }

@@ -49,6 +49,7 @@ mod ceiling;
 mod cli;
 mod db;
 mod orders;
+mod postgres;
 mod stats;
 mod write;
 
@@ -87,7 +88,7 @@ fn run() -> anyhow::Result<ExitCode> {
     // First thing, before any file or connection exists: from now on a Ctrl-C ends in a summary.
     let stop = common::signal::ctrl_c()?;
     let cli = cli::parse()?;
-    let db = cli.database()?;
+    let db = cli.database(&stop)?;
     let report = Reporter::new(&cli.output);
     if cli.count_only {
         let rows = db.existing()?.count()?;

@@ -1,14 +1,24 @@
-//! `db-batch`: every run writes a real SQLite file in the scenario's folder. The row counts the
-//! example reports are checked against the database itself, counted by a second process
-//! (`db-batch --count-only`), since xtask does not link SQLite.
+//! `db-batch`: every run writes a real database, a SQLite file in the scenario's folder or a
+//! throwaway PostgreSQL cluster (`servers::postgres`). The row counts the example reports are
+//! checked against the database itself, counted by a second process (`db-batch --count-only`),
+//! since xtask links neither database.
+//!
+//! The PostgreSQL scenarios share one cluster: the first one's setup starts it, in a folder known
+//! in advance (so the command lines can name its socket), and every PostgreSQL scenario holds an
+//! `Arc` of it in its setup and checks. verify drops an example's scenario list once they have
+//! all run, so the last `Arc` goes then and the cluster is stopped and removed (its `Drop`); no
+//! hook in verify is needed, and a run of the SQLite scenarios alone never starts it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use common::event::{Event, RunSummary};
 
 use super::{Interrupt, Run, Scenario, Signal};
+use crate::servers::postgres::{self as pg, Cluster};
 
 /// A run long enough to be interrupted: 500 batches of 100 rows, 10 ms of preparation each.
 const LONG: &[&str] = &[
@@ -23,6 +33,12 @@ const LONG: &[&str] = &[
 ];
 
 pub fn scenarios() -> Vec<Scenario> {
+    let mut list = sqlite_scenarios();
+    list.extend(postgres_scenarios());
+    list
+}
+
+fn sqlite_scenarios() -> Vec<Scenario> {
     vec![
         Scenario::run("small", &args("--rows 5000 --batch-size 500"), 0)
             // Batches that take a millisecond can finish before the 5th worker picks one up.
@@ -299,4 +315,366 @@ fn count_rows_at(db: &str) -> Result<u64, String> {
             .ok_or_else(|| format!("--count-only printed no durable_rows: {last}")),
         _ => Err(format!("--count-only printed {last:?}, not a summary")),
     }
+}
+
+/// The shared cluster, started by the first PostgreSQL scenario's setup, and what a scenario's
+/// setup leaves running for its check to wait for (a fault thread, a lock-holding session).
+#[derive(Default)]
+struct Pg {
+    cluster: Mutex<Option<Cluster>>,
+    fault: Mutex<Option<JoinHandle<anyhow::Result<()>>>>,
+    holder: Mutex<Option<Child>>,
+}
+
+impl Pg {
+    /// Starts the cluster if needed, then runs `f` with it.
+    fn with<T>(&self, f: impl FnOnce(&Cluster) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let mut cluster = self.cluster.lock().unwrap_or_else(PoisonError::into_inner);
+        if cluster.is_none() {
+            *cluster = Some(Cluster::start()?);
+        }
+        match cluster.as_ref() {
+            Some(c) => f(c),
+            None => anyhow::bail!("the cluster did not start"),
+        }
+    }
+
+    /// An empty database: the table dropped (psql waits for any lock a previous scenario's
+    /// session still holds).
+    fn fresh(&self) -> anyhow::Result<()> {
+        self.with(|c| c.psql("DROP TABLE IF EXISTS orders").map(drop))
+    }
+
+    /// Waits for what the setup left running.
+    fn settle(&self) -> Result<(), String> {
+        if let Some(fault) = self.fault.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            fault
+                .join()
+                .map_err(|_| "the fault thread panicked".to_owned())?
+                .map_err(|e| format!("the fault did not happen: {e:#}"))?;
+        }
+        if let Some(mut holder) = self.holder.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            let _ = holder.wait();
+        }
+        Ok(())
+    }
+}
+
+/// Runs `sql` every 50 ms until it prints a number of at least `n` (or 20 s pass).
+fn wait_for(pg: &Pg, sql: &str, n: u64) -> anyhow::Result<()> {
+    let since = Instant::now();
+    loop {
+        let got: u64 = pg.with(|c| c.psql(sql))?.parse().unwrap_or(0);
+        if got >= n {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            since.elapsed() < Duration::from_secs(20),
+            "{sql} stayed below {n}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sessions of db-batch that are connected right now.
+const SESSIONS: &str = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'db-batch'";
+
+fn postgres_scenarios() -> Vec<Scenario> {
+    let pg = Arc::new(Pg::default());
+    let url = pg::url_for(&Cluster::next_dir());
+    // A scenario on the cluster: its setup starts the cluster and empties the table; its checks
+    // compare the summary with a count by a second process.
+    let on_pg = |name: &str, flags: &str, code: i32| {
+        let args: Vec<String> = ["--db", url.as_str()]
+            .into_iter()
+            .chain(flags.split_whitespace())
+            .map(str::to_owned)
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let setup_pg = Arc::clone(&pg);
+        Scenario::run(&format!("postgres/{name}"), &args, code)
+            .setup(move |_| setup_pg.fresh())
+            .timeout(Duration::from_secs(120))
+    };
+    let durable = |pg: &Arc<Pg>, url: &str| {
+        let (pg, url) = (Arc::clone(pg), url.to_owned());
+        move |run: &Run<'_>| {
+            pg.settle()?;
+            durable_matches_at(run, &url)
+        }
+    };
+    let long = "--rows 60000 --batch-size 200 --work-ms 20 --workers 4";
+    vec![
+        on_pg("small", "--rows 5000 --batch-size 500", 0)
+            .partial_concurrency()
+            .check(|run| {
+                expect(
+                    run,
+                    &[("rows_inserted", 5000), ("rows_rejected", 0), ("batches", 10)],
+                )
+            })
+            .check(durable(&pg, &url)),
+        // --work-ms keeps each batch in flight long enough for all 8 connections to overlap.
+        on_pg(
+            "workers-8",
+            "--rows 8000 --batch-size 250 --workers 8 --work-ms 20",
+            0,
+        )
+        .check(|run| expect(run, &[("rows_inserted", 8000), ("batches", 32)]))
+        .check(durable(&pg, &url)),
+        on_pg("copy", "--copy --rows 5000 --batch-size 500", 0)
+            .partial_concurrency()
+            .check(|run| expect(run, &[("rows_inserted", 5000)]))
+            .check(durable(&pg, &url)),
+        on_pg("bad-rows-3", "--rows 5000 --batch-size 500 --bad-rows 3", 1)
+            .partial_concurrency()
+            .check(|run| {
+                expect(run, &[("rows_inserted", 4997), ("rows_rejected", 3)])?;
+                rejected_with_reason(run, 3, "violates check constraint")
+            })
+            .check(durable(&pg, &url)),
+        on_pg(
+            "copy-bad-rows-3",
+            "--copy --rows 5000 --batch-size 500 --bad-rows 3",
+            1,
+        )
+        .partial_concurrency()
+        .check(|run| {
+            expect(run, &[("rows_inserted", 4997), ("rows_rejected", 3)])?;
+            rejected_with_reason(run, 3, "violates check constraint")
+        })
+        .check(durable(&pg, &url)),
+        // Re-runs insert nothing twice, with INSERT ... ON CONFLICT and with COPY alike.
+        second_run(
+            &pg,
+            &url,
+            on_pg("second-run", "--rows 3000 --batch-size 500", 0),
+            "",
+        ),
+        second_run(
+            &pg,
+            &url,
+            on_pg("copy-second-run", "--copy --rows 3000 --batch-size 500", 0),
+            "--copy",
+        ),
+        on_pg("single-tx-copy", "--mode single-tx --copy --rows 5000", 0)
+            .check(|run| expect(run, &[("rows_inserted", 5000), ("batches", 1)]))
+            .check(durable(&pg, &url)),
+        on_pg("sigint", "--rows 50000 --batch-size 100 --work-ms 10", 130)
+            .interrupt(Interrupt::AfterStarted(3))
+            .partial_concurrency()
+            .check(stopped_with_whole_batches_at(&url)),
+        on_pg(
+            "sigterm",
+            "--copy --rows 50000 --batch-size 100 --work-ms 10",
+            130,
+        )
+        .interrupt(Interrupt::SignalAfterStarted(Signal::Term, 3))
+        .partial_concurrency()
+        .check(stopped_with_whole_batches_at(&url)),
+        // The server restarts while batches are in flight: each is retried on a new connection,
+        // none fails, none lands twice or in part.
+        faulted(&pg, &url, on_pg("server-restart", long, 0), |pg| {
+            wait_for(pg, SESSIONS, 5)?;
+            pg.with(Cluster::restart)
+        }),
+        // Another session kills the workers' connections (pg_terminate_backend).
+        faulted(&pg, &url, on_pg("terminate-backend", long, 0), |pg| {
+            wait_for(pg, SESSIONS, 5)?;
+            pg.with(|c| {
+                c.psql(&format!(
+                    "SELECT count(pg_terminate_backend(pid)) FROM ({}) s",
+                    SESSIONS.replace("count(*)", "pid")
+                ))
+            })
+            .map(drop)
+        }),
+        lock_held(
+            &pg,
+            &url,
+            on_pg(
+                "lock-timeout",
+                "--rows 5000 --batch-size 500 --lock-timeout-ms 300",
+                1,
+            ),
+        ),
+        Scenario::bad_input(
+            "postgres/bad-input/unreachable",
+            &["--db", "postgres://postgres@127.0.0.1:1/postgres"],
+        ),
+        Scenario::bad_input(
+            "postgres/bad-input/no-such-socket",
+            &["--db", "postgres://postgres@%2Fnonexistent-dir/x"],
+        ),
+        secret_kept(
+            &pg,
+            on_pg_plain(
+                "bad-input/bad-password",
+                &url.replace("postgres@", &format!("{}:wrong-secret-pw@", pg::PASSWORD_ROLE)),
+            ),
+            "wrong-secret-pw",
+        ),
+        secret_kept(
+            &pg,
+            on_pg_plain(
+                "bad-input/malformed-url",
+                "postgres://u:hunter2-secret@host:notaport/db",
+            ),
+            "hunter2-secret",
+        ),
+    ]
+}
+
+/// A bad-input run against `db` that must exit 2 (checks run, unlike [`Scenario::bad_input`]).
+fn on_pg_plain(name: &str, db: &str) -> Scenario {
+    Scenario::exit_only(&format!("postgres/{name}"), &["--db", db, "--rows", "10"], 2)
+}
+
+/// Exit 2 with one line on stderr that never shows `secret`; the cluster runs (started here).
+fn secret_kept(pg: &Arc<Pg>, scenario: Scenario, secret: &'static str) -> Scenario {
+    let pg = Arc::clone(pg);
+    scenario.setup(move |_| pg.with(|_| Ok(()))).check(move |run| {
+        let stderr = run.output.stderr.trim();
+        if stderr.lines().count() != 1 || !stderr.starts_with("error: ") {
+            return Err(format!("expected one error line, got {stderr:?}"));
+        }
+        if stderr.contains(secret) || run.output.stdout.contains(secret) {
+            return Err(format!("the password was printed: {stderr:?}"));
+        }
+        Ok(())
+    })
+}
+
+/// The first run (in setup) fills the table; the second inserts nothing and keeps the count.
+fn second_run(pg: &Arc<Pg>, url: &str, scenario: Scenario, flags: &'static str) -> Scenario {
+    let (setup_pg, url_setup, check_url) = (Arc::clone(pg), url.to_owned(), url.to_owned());
+    scenario
+        .setup(move |_| {
+            setup_pg.fresh()?;
+            fill(&url_setup, &format!("--rows 3000 --batch-size 500 {flags}"))
+        })
+        .partial_concurrency()
+        .check(move |run| {
+            expect(
+                run,
+                &[
+                    ("rows_before", 3000),
+                    ("rows_inserted", 0),
+                    ("rows_existing", 3000),
+                ],
+            )?;
+            durable_matches_at(run, &check_url)
+        })
+}
+
+/// A run on a fresh table while `fault` (on a thread started by the setup) strikes: every batch
+/// ends ok, at least one was retried on a new connection, and the table agrees.
+fn faulted(pg: &Arc<Pg>, url: &str, scenario: Scenario, fault: fn(&Pg) -> anyhow::Result<()>) -> Scenario {
+    let (setup_pg, check_pg, url) = (Arc::clone(pg), Arc::clone(pg), url.to_owned());
+    scenario
+        .setup(move |_| {
+            setup_pg.fresh()?;
+            let pg = Arc::clone(&setup_pg);
+            let thread = std::thread::spawn(move || fault(&pg));
+            *setup_pg.fault.lock().unwrap_or_else(PoisonError::into_inner) = Some(thread);
+            Ok(())
+        })
+        .check(move |run| {
+            check_pg.settle()?;
+            expect(run, &[("rows_inserted", 60000)])?;
+            let retried = run
+                .events()?
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::BatchRetry(r) if r.reason.contains("connection lost")))
+                .count();
+            if retried == 0 {
+                return Err("no batch was retried on a new connection: the fault missed the run".into());
+            }
+            durable_matches_at(run, &url)
+        })
+}
+
+/// Another session holds a row lock (an uncommitted insert of row 2500) past
+/// `--lock-timeout-ms`: that batch fails alone with PostgreSQL's message, the others land.
+fn lock_held(pg: &Arc<Pg>, url: &str, scenario: Scenario) -> Scenario {
+    let (setup_pg, check_pg, url_setup, url) =
+        (Arc::clone(pg), Arc::clone(pg), url.to_owned(), url.to_owned());
+    scenario
+        .setup(move |_| {
+            setup_pg.fresh()?;
+            fill(&url_setup, "--rows 0")?; // creates the table
+            let holder = setup_pg.with(|c| {
+                c.psql_background(
+                    "BEGIN; INSERT INTO orders VALUES (2500, 'holder', 1, 0); SELECT pg_sleep(3); ROLLBACK;",
+                )
+            })?;
+            *setup_pg.holder.lock().unwrap_or_else(PoisonError::into_inner) = Some(holder);
+            wait_for(
+                &setup_pg,
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND pid <> pg_backend_pid()",
+                1,
+            )
+        })
+        .partial_concurrency()
+        .check(move |run| {
+            let events = run.events()?;
+            let failed: Vec<_> = events
+                .finished()
+                .filter(|f| f.reason.as_deref().is_some_and(|r| r.contains("lock timeout")))
+                .collect();
+            if events.summary.failed != 1 || failed.len() != 1 {
+                return Err(format!(
+                    "expected one batch failed by the lock timeout, got {failed:?}"
+                ));
+            }
+            expect(run, &[("rows_inserted", 4500), ("rows_not_written", 500)])?;
+            check_pg.settle()?;
+            durable_matches_at(run, &url)
+        })
+}
+
+/// `db-batch --db url <flags> --quiet`, which must succeed.
+fn fill(url: &str, flags: &str) -> anyhow::Result<()> {
+    let status = Command::new(example_binary().map_err(anyhow::Error::msg)?)
+        .args(["--db", url, "--quiet"])
+        .args(flags.split_whitespace())
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "db-batch {flags} failed: {status}");
+    Ok(())
+}
+
+fn stopped_with_whole_batches_at(url: &str) -> impl Fn(&Run<'_>) -> Result<(), String> + 'static {
+    let url = url.to_owned();
+    move |run| {
+        let s = summary(run)?;
+        if s.not_started == 0 {
+            return Err("the run ended before the signal stopped it: nothing was not_started".into());
+        }
+        let inserted = count(run, "rows_inserted")?;
+        if inserted != s.ok * 100 {
+            return Err(format!("{inserted} rows inserted by {} ok batches of 100", s.ok));
+        }
+        accounted_rows(run)?;
+        durable_matches_at(run, &url)
+    }
+}
+
+/// [`durable_matches`] against a PostgreSQL URL.
+fn durable_matches_at(run: &Run<'_>, url: &str) -> Result<(), String> {
+    let durable = count(run, "durable_rows")?;
+    let (before, inserted) = (count(run, "rows_before")?, count(run, "rows_inserted")?);
+    if durable != before + inserted {
+        return Err(format!(
+            "durable_rows {durable} != rows_before {before} + rows_inserted {inserted}"
+        ));
+    }
+    let counted = count_rows_at(url)?;
+    if counted != durable {
+        return Err(format!(
+            "the table holds {counted} rows (db-batch --count-only), the run reported {durable}"
+        ));
+    }
+    Ok(())
 }
