@@ -432,3 +432,23 @@ fn acker(
     }
     Ok((acked, dead))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_and_ack_batch_refuse_zero_and_huge() {
+        assert_eq!(parse_batch("64"), Ok(64));
+        assert!(parse_batch("0").is_err());
+        assert!(parse_batch("10001").is_err());
+        assert!(parse_batch("-1").is_err());
+    }
+
+    #[test]
+    fn consumer_names_are_unique_per_process_start() {
+        let (a, b) = (broker::consumer_name(), broker::consumer_name());
+        assert_ne!(a, b);
+        assert!(a.contains(&std::process::id().to_string()));
+    }
+}

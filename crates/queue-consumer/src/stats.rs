@@ -81,3 +81,41 @@ impl QueueStats {
             ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(message: u64, poison: Option<&str>) -> Job {
+        Job {
+            seq: 1,
+            delivery: Delivery {
+                entry_id: "1-0".into(),
+                message,
+                deliveries: 1,
+                claimed: false,
+                poison: poison.map(str::to_owned),
+            },
+        }
+    }
+
+    #[test]
+    fn jobs_double_fail_and_cancel() {
+        let stop = common::Stop::new();
+        assert_eq!(run_job(&job(21, None), 0, &stop), Outcome::Ok(42));
+        assert!(
+            matches!(run_job(&job(7, Some("fail")), 0, &stop), Outcome::Failed(r) if r.contains("poison message 7"))
+        );
+        assert!(matches!(run_job(&job(0, None), 0, &stop), Outcome::Failed(r) if r.contains("malformed")));
+        stop.set();
+        assert_eq!(run_job(&job(3, None), 60_000, &stop), Outcome::Cancelled);
+    }
+
+    #[test]
+    fn a_panicking_job_panics_with_its_message() {
+        let stop = common::Stop::new();
+        let caught = std::panic::catch_unwind(|| run_job(&job(9, Some("panic")), 0, &stop));
+        let payload = caught.expect_err("must panic");
+        assert!(common::panic_message(&*payload).contains("always panics"));
+    }
+}
