@@ -38,6 +38,8 @@ pub struct Args {
 
 /// Above this many started jobs, lanes show occupancy density instead of one bar per job.
 pub const DENSITY_ABOVE: usize = 2000;
+/// Up to this many started jobs the in-flight strip is exact; above, an average per time slice.
+pub const SMALL_RUN: usize = 10_000;
 /// The most lanes drawn one per worker; more are grouped (density).
 pub const MAX_ROWS: usize = 64;
 
@@ -300,43 +302,43 @@ fn title_lines(run: &RunData, title: Option<&str>) -> (String, String) {
     (first, second)
 }
 
-/// The jobs in flight over time: exact steps for small runs, the most per time slice for big ones.
+/// The jobs in flight over time: exact steps for small runs; for big runs (where sorting a million
+/// instants would dominate the drawing) the average number in flight in each time slice.
 fn in_flight_series(run: &RunData, slices: usize) -> Vec<(f64, f64)> {
+    if run.bars.len() > SMALL_RUN {
+        let width = run.t_max / slices as f64;
+        let mut busy = vec![0.0f64; slices];
+        for b in &run.bars {
+            let end = b.end.unwrap_or(run.t_max);
+            let first = ((b.start / width) as usize).min(slices - 1);
+            let last = ((end / width) as usize).min(slices - 1);
+            for (s, cell) in busy.iter_mut().enumerate().take(last + 1).skip(first) {
+                let overlap = ((s + 1) as f64 * width).min(end) - (s as f64 * width).max(b.start);
+                *cell += overlap.max(0.0);
+            }
+        }
+        let mut pts = Vec::with_capacity(slices * 2);
+        for (s, total) in busy.into_iter().enumerate() {
+            pts.push((s as f64 * width, total / width));
+            pts.push(((s + 1) as f64 * width, total / width));
+        }
+        return pts;
+    }
     let mut deltas: Vec<(f64, i32)> = Vec::with_capacity(run.bars.len() * 2);
     for b in &run.bars {
         deltas.push((b.start, 1));
         deltas.push((b.end.unwrap_or(run.t_max), -1));
     }
+    // At equal instants, ends before starts (as the checker's I2 counts them).
     deltas.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut now = 0i64;
-    if deltas.len() <= 20_000 {
-        let mut pts = vec![(0.0, 0.0)];
-        for (t, d) in deltas {
-            pts.push((t, now as f64));
-            now += i64::from(d);
-            pts.push((t, now as f64));
-        }
-        pts.push((run.t_max, now as f64));
-        return pts;
+    let mut pts = vec![(0.0, 0.0)];
+    for (t, d) in deltas {
+        pts.push((t, now as f64));
+        now += i64::from(d);
+        pts.push((t, now as f64));
     }
-    let width = run.t_max / slices as f64;
-    let mut peak = vec![0i64; slices];
-    let mut i = 0;
-    for (slice, p) in peak.iter_mut().enumerate() {
-        let end = (slice + 1) as f64 * width;
-        let mut top = now;
-        while i < deltas.len() && deltas[i].0 < end {
-            now += i64::from(deltas[i].1);
-            top = top.max(now);
-            i += 1;
-        }
-        *p = top;
-    }
-    let mut pts = Vec::with_capacity(slices * 2);
-    for (slice, p) in peak.into_iter().enumerate() {
-        pts.push((slice as f64 * width, p as f64));
-        pts.push(((slice + 1) as f64 * width, p as f64));
-    }
+    pts.push((run.t_max, now as f64));
     pts
 }
 
@@ -435,9 +437,16 @@ fn draw<DB: DrawingBackend>(
         .map_err(|e| err(&e))?;
     let per_row = run.workers.len().div_ceil(rows).max(1);
     let workers = run.workers.clone();
+    // prime-pipeline's workers are its prime finders.
+    let lane_name = if run.summary.extra.contains_key("finders") {
+        "finder"
+    } else {
+        "worker"
+    };
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .max_light_lines(0)
         .x_desc("ms since the start")
         .x_label_formatter(&|x: &f64| format!("{x:.0}"))
         .y_labels(rows.min(32))
@@ -449,7 +458,7 @@ fn draw<DB: DrawingBackend>(
             // Row 0 is drawn at the top.
             let row = rows - 1 - i as usize;
             match workers.get(row * per_row) {
-                Some(first) if per_row == 1 => format!("worker {first}"),
+                Some(first) if per_row == 1 => format!("{lane_name} {first}"),
                 Some(first) => format!("w {first}…"),
                 None => String::new(),
             }
@@ -546,7 +555,11 @@ fn draw<DB: DrawingBackend>(
     strip
         .configure_mesh()
         .disable_x_mesh()
-        .y_desc("in flight")
+        .y_desc(if run.bars.len() > SMALL_RUN {
+            "in flight (average per slice)"
+        } else {
+            "in flight"
+        })
         .max_light_lines(0)
         .x_label_formatter(&|x: &f64| format!("{x:.0}"))
         .y_labels(5)
