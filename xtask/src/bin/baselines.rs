@@ -86,10 +86,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let report = Reporter::new(&args.output);
     let gauge = InFlight::new();
     let work = args.work();
-    let mut tally = Tally {
-        submitted: args.jobs,
-        ..Tally::default()
-    };
+    let mut tally = Tally::new(args.jobs);
     let mut workers = args.workers;
 
     match cli.strategy {

@@ -15,6 +15,8 @@ pub struct Chart {
     pub series: Vec<(String, Vec<(usize, f64)>)>,
     /// How y values are written on the axis.
     pub y_format: fn(f64) -> String,
+    /// The legend goes bottom right instead of top left (where falling lines start high).
+    pub legend_bottom: bool,
 }
 
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -119,7 +121,11 @@ impl Chart {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(if self.legend_bottom {
+                SeriesLabelPosition::LowerRight
+            } else {
+                SeriesLabelPosition::UpperLeft
+            })
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()

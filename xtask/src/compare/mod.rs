@@ -143,6 +143,7 @@ pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
                     Some(("ideal", ideal)),
                 ),
                 y_format: fmt_rate,
+                legend_bottom: false,
             };
             let stem = out_dir.join(format!("sweep-{}", spec.workload));
             chart.write(&stem)?;
@@ -180,6 +181,7 @@ pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
                 None,
             ),
             y_format: fmt_rate,
+            legend_bottom: false,
         };
         let stem = out_dir.join("queue-dispatch");
         chart.write(&stem)?;
@@ -238,6 +240,7 @@ fn waits(
                 ticks: ticks.clone(),
                 series: series_by(&rows, x_of, efficiency_of, None),
                 y_format: |y| format!("{y:.0}%"),
+                legend_bottom: true,
             },
         ),
         (
@@ -249,6 +252,7 @@ fn waits(
                 ticks,
                 series: series_by(&rows, x_of, |r| r.rss_kib().map(|k| k as f64 / 1024.0), None),
                 y_format: |y| format!("{y:.0}"),
+                legend_bottom: false,
             },
         ),
     ];
