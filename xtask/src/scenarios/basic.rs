@@ -1,78 +1,127 @@
+//! basic, plus the Ctrl-C scenarios the five teaching examples share ([`ctrl_c`]).
+
 use std::time::Duration;
 
-use super::Scenario;
+use super::{Interrupt, Run, Scenario, Signal};
 use crate::check::OutputRule;
 
-pub fn scenarios() -> Vec<Scenario> {
+/// A command line written as one string (no argument here contains a space).
+pub(super) fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Fails unless the summary's count `key` (a standard one, or one of the example's) is `want`.
+pub(super) fn expect_count(run: &Run<'_>, key: &str, want: u64) -> Result<(), String> {
+    let s = &run.events()?.summary;
+    let got = match key {
+        "submitted" => Some(s.submitted),
+        "ok" => Some(s.ok),
+        "failed" => Some(s.failed),
+        "cancelled" => Some(s.cancelled),
+        "not_started" => Some(s.not_started),
+        "workers" => Some(s.workers as u64),
+        "max_in_flight" => s.max_in_flight.map(|m| m as u64),
+        _ => s.count(key),
+    };
+    match got {
+        Some(got) if got == want => Ok(()),
+        got => Err(format!("expected summary {key} = {want}, got {got:?}")),
+    }
+}
+
+/// The run was stopped by the signal: `interrupted` is true, and where jobs remained when it
+/// arrived, some were reported `not_started`. (Exit 130, the summary, full accounting and no
+/// thread alive are the checker's I1–I5.)
+pub(super) fn stopped(jobs_remain: bool) -> impl Fn(&Run<'_>) -> Result<(), String> {
+    move |run| {
+        let s = &run.events()?.summary;
+        if !s.interrupted {
+            return Err("summary interrupted is not true".to_owned());
+        }
+        if jobs_remain && s.not_started == 0 {
+            return Err("jobs remained when the signal came, but none was reported not_started".into());
+        }
+        Ok(())
+    }
+}
+
+/// When the "first instant" signal is sent, in ms after the process started. Not 1: a signal that
+/// arrives before the process has installed its handler (its first statement, but after the
+/// dynamic loader and runtime start-up, which take several ms on a busy machine) gets the default
+/// action, death by SIGINT, which no program can prevent. 20 ms is still before any job of these
+/// runs could end.
+pub(super) const FIRST_INSTANT_MS: u64 = 20;
+
+/// Ctrl-C from the first instant (issue 11): SIGINT and SIGTERM after `after` jobs started (the
+/// `mid` run must have jobs left then), a SIGINT [`FIRST_INSTANT_MS`] after the start (`first` must be a
+/// run that cannot end that soon), and two SIGINTs, which exit 130 at once. Named `<prefix>ctrl-c/...`.
+pub(super) fn ctrl_c(prefix: &str, mid: &str, after: usize, jobs_remain: bool, first: &str) -> Vec<Scenario> {
+    let name = |n: &str| format!("{prefix}ctrl-c/{n}");
+    let signalled = |n: &str, args: &str, when: Interrupt, remain: bool| {
+        Scenario::run(&name(n), &words(args), 130)
+            .partial_concurrency()
+            .interrupt(when)
+            .check(stopped(remain))
+    };
     vec![
+        signalled(
+            "sigint-mid-run",
+            mid,
+            Interrupt::SignalAfterStarted(Signal::Int, after),
+            jobs_remain,
+        ),
+        signalled(
+            "sigterm-mid-run",
+            mid,
+            Interrupt::SignalAfterStarted(Signal::Term, after),
+            jobs_remain,
+        ),
+        signalled(
+            "sigint-first-instant",
+            first,
+            Interrupt::SignalAfterMs(Signal::Int, FIRST_INSTANT_MS),
+            false,
+        ),
+        Scenario::exit_only(&name("double-sigint"), &words(mid), 130)
+            .interrupt(Interrupt::SignalAfterStarted(Signal::IntTwice, after)),
+    ]
+}
+
+pub fn scenarios() -> Vec<Scenario> {
+    let run = |name: &str, args: &str, code: i32| Scenario::run(name, &words(args), code);
+    let mut list = vec![
         // The Go original's numbers: 10 jobs, 3 workers, 500 ms.
-        Scenario::run("defaults", &[], 0).outputs(OutputRule::Double),
-        Scenario::run(
-            "more-workers-than-jobs",
-            &["--jobs", "2", "--workers", "8", "--work-ms", "20"],
-            0,
-        )
-        .outputs(OutputRule::Double),
-        Scenario::run("zero-jobs", &["--jobs", "0"], 0),
-        Scenario::run(
-            "failures-are-results",
-            &["--jobs", "12", "--work-ms", "10", "--fail-every", "4"],
-            1,
-        )
-        .outputs(OutputRule::Double)
-        .check(|run| run.expect_count("failed", 3)),
-        Scenario::run(
+        run("defaults", "", 0).outputs(OutputRule::Double),
+        run("more-workers-than-jobs", "--jobs 2 --workers 8 --work-ms 20", 0).outputs(OutputRule::Double),
+        run("zero-jobs", "--jobs 0", 0),
+        run("failures-are-results", "--jobs 12 --work-ms 10 --fail-every 4", 1)
+            .outputs(OutputRule::Double)
+            .check(|run| expect_count(run, "failed", 3)),
+        run(
             "rendezvous-channel",
-            &[
-                "--jobs",
-                "200",
-                "--workers",
-                "4",
-                "--work-ms",
-                "1",
-                "--buffer",
-                "0",
-            ],
+            "--jobs 200 --workers 4 --work-ms 1 --buffer 0",
             0,
         )
         .outputs(OutputRule::Double),
-        Scenario::run(
-            "cpu-workload",
-            &[
-                "--jobs",
-                "12",
-                "--workers",
-                "2",
-                "--workload",
-                "cpu",
-                "--seed",
-                "7",
-            ],
-            0,
-        )
-        .outputs(OutputRule::IsPrime)
-        .timeout(Duration::from_secs(120)),
-        Scenario::run(
+        run("cpu-workload", "--jobs 12 --workers 2 --workload cpu --seed 7", 0)
+            .outputs(OutputRule::IsPrime)
+            .timeout(Duration::from_secs(120)),
+        run(
             "dispatch-quiet",
-            &[
-                "--jobs",
-                "200000",
-                "--workers",
-                "2",
-                "--workload",
-                "dispatch",
-                "--quiet",
-            ],
+            "--jobs 200000 --workers 2 --workload dispatch --quiet",
             0,
         )
         .summary_only()
         // Jobs that do nothing finish faster than a second worker wakes up: the peak may be 1.
         .partial_concurrency(),
-        Scenario::run(
-            "group-by-worker",
-            &["--jobs", "9", "--work-ms", "5", "--group-by-worker"],
-            0,
-        )
-        .outputs(OutputRule::Double),
-    ]
+        run("group-by-worker", "--jobs 9 --work-ms 5 --group-by-worker", 0).outputs(OutputRule::Double),
+    ];
+    list.extend(ctrl_c(
+        "",
+        "--jobs 40 --work-ms 100",
+        4,
+        true,
+        "--jobs 40 --work-ms 100",
+    ));
+    list
 }
