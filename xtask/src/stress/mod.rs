@@ -257,7 +257,7 @@ fn run_all(
         );
     }
     println!(
-        "stress: seed {seed}: {done} runs, {} failed, {:.1} s (late: the signal came after the run had its result, checked as a normal run; pre-main: a 0-1 ms signal that killed the process before main could install a handler)",
+        "stress: seed {seed}: {done} runs, {} failed, {:.1} s (late: the signal came after the run had its result, checked as a normal run; pre-main: an early signal that killed the process before main could install its handler, checked by a second run)",
         failures.len(),
         begin.elapsed().as_secs_f64()
     );

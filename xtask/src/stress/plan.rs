@@ -363,11 +363,12 @@ fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str) -> Pool {
                 if rng.random_bool(0.5) {
                     a.set("--burst", rng.random_range(1..=10u64));
                 }
-                // Keep the run under ~2 s of rate limiting: cap the jobs through a second --jobs
-                // (clap keeps the last one).
+                // Keep the run under ~2 s of rate limiting: cap the jobs.
                 let cap = rate * 2;
-                if jobs > cap {
-                    a.set("--jobs", cap);
+                if jobs > cap
+                    && let Some(i) = a.args.iter().position(|x| x == "--jobs")
+                {
+                    a.args[i + 1] = cap.to_string();
                 }
             }
             if rng.random_bool(0.35) {
