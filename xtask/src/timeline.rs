@@ -514,6 +514,15 @@ fn draw<DB: DrawingBackend>(
         }
         drawn = rects.len();
         chart.draw_series(rects).map_err(|e| err(&e))?;
+        // A white outline keeps back-to-back jobs of one worker apart.
+        let outlines = run.bars.iter().map(|b| {
+            let y = y_of(b.lane);
+            Rectangle::new(
+                [(b.start, y - 0.38), (b.end.unwrap_or(t_max), y + 0.38)],
+                WHITE.stroke_width(1),
+            )
+        });
+        chart.draw_series(outlines).map_err(|e| err(&e))?;
         chart.draw_series(labels).map_err(|e| err(&e))?;
     }
     for (i, (t, label)) in run.markers.iter().enumerate() {
@@ -677,12 +686,14 @@ mod tests {
         format!("fill=\"#{:02X}{:02X}{:02X}\"", colour.0, colour.1, colour.2)
     }
 
-    /// Rectangles in the SVG filled with `colour`.
+    /// Opaque rectangles in the SVG filled with `colour` (the bars; the in-flight strip's steps
+    /// are translucent).
     fn rects_filled(svg: &str, colour: RGBColor) -> usize {
         let fill = fill(colour);
         svg.split("<rect")
             .skip(1)
-            .filter(|r| r.split("/>").next().is_some_and(|r| r.contains(&fill)))
+            .filter_map(|r| r.split("/>").next())
+            .filter(|r| r.contains(&fill) && r.contains("opacity=\"1\""))
             .count()
     }
 
