@@ -63,18 +63,9 @@ pub struct Expect {
 pub struct Events {
     pub events: Vec<Event>,
     pub summary: RunSummary,
-    /// TRANSITIONAL (removed once every scenario reads the typed events): the raw lines.
-    pub raw: Vec<serde_json::Value>,
-    /// TRANSITIONAL: the raw summary.
-    pub raw_summary: serde_json::Value,
 }
 
 impl Events {
-    /// TRANSITIONAL: the raw events named `name`.
-    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
-        self.raw.iter().filter(move |e| e["event"] == name)
-    }
-
     /// The `started` events.
     pub fn started(&self) -> impl Iterator<Item = &Started> + '_ {
         self.events.iter().filter_map(|e| match e {
@@ -108,7 +99,6 @@ impl Events {
 /// Parses stdout as JSON lines of `common::event::Event`; the last one must be the summary.
 pub fn parse(stdout: &str) -> Result<Events, String> {
     let mut events = Vec::new();
-    let mut raw: Vec<serde_json::Value> = Vec::new();
     for (i, line) in stdout.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -120,19 +110,10 @@ pub fn parse(stdout: &str) -> Result<Events, String> {
             )
         })?;
         events.push(event);
-        raw.push(serde_json::from_str(line).unwrap_or_default());
     }
     let summaries = events.iter().filter(|e| matches!(e, Event::Summary(_))).count();
     match events.pop() {
-        Some(Event::Summary(summary)) if summaries == 1 => {
-            let raw_summary = raw.pop().unwrap_or_default();
-            Ok(Events {
-                events,
-                summary,
-                raw,
-                raw_summary,
-            })
-        }
+        Some(Event::Summary(summary)) if summaries == 1 => Ok(Events { events, summary }),
         _ => Err(format!(
             "I1 accounting: expected exactly one summary, as the last line; found {summaries}"
         )),

@@ -64,30 +64,6 @@ impl Run<'_> {
     pub fn events(&self) -> Result<&Events, String> {
         self.events.ok_or_else(|| "no parsed events".to_owned())
     }
-
-    /// The summary's field `key`.
-    pub fn summary(&self, key: &str) -> Result<&serde_json::Value, String> {
-        let events = self.events()?;
-        events
-            .raw_summary
-            .get(key)
-            .ok_or_else(|| format!("the summary has no \"{key}\""))
-    }
-
-    /// The summary's count `key`.
-    pub fn count(&self, key: &str) -> Result<u64, String> {
-        self.summary(key)?
-            .as_u64()
-            .ok_or_else(|| format!("summary field \"{key}\" is not a count"))
-    }
-
-    /// Fails unless the summary's count `key` is `expected`.
-    pub fn expect_count(&self, key: &str, expected: u64) -> Result<(), String> {
-        match self.count(key)? {
-            got if got == expected => Ok(()),
-            got => Err(format!("expected summary {key} = {expected}, got {got}")),
-        }
-    }
 }
 
 pub type Check = Box<dyn Fn(&Run<'_>) -> Result<(), String>>;
