@@ -82,6 +82,8 @@ pub fn run(
     let mut peak_threads: Option<usize> = None;
     let mut interrupted = false;
     let mut timed_out = false;
+    // For `SignalAfterMs`: when the child's signal handler showed up in `SigCgt`.
+    let mut handler_at: Option<Instant> = None;
     let status = loop {
         if let Some(n) = threads_of(&status_file) {
             peak_threads = Some(peak_threads.map_or(n, |p| p.max(n)));
@@ -94,7 +96,17 @@ pub fn run(
                 Some(Interrupt::AfterStarted(n) | Interrupt::SignalAfterStarted(_, n)) => {
                     started.load(Ordering::SeqCst) >= n
                 }
-                Some(Interrupt::SignalAfterMs(_, ms)) => begin.elapsed() >= Duration::from_millis(ms),
+                Some(Interrupt::SignalAfterMs(_, ms)) => {
+                    if handler_at.is_none() && handler_installed(&status_file) {
+                        handler_at = Some(Instant::now());
+                    }
+                    // Counted from the instant the handler is installed: a signal that comes
+                    // before the process has run any of its own code (exec, loader, runtime)
+                    // kills every program. A handler that never comes is caught too: after
+                    // HANDLER_WAIT the signal is sent anyway, and the run fails.
+                    let since = handler_at.unwrap_or(begin + HANDLER_WAIT);
+                    Instant::now().saturating_duration_since(since) >= Duration::from_millis(ms)
+                }
                 None => false,
             };
             if let Some(signal) = interrupt.filter(|_| due).map(Interrupt::signal) {
@@ -108,7 +120,11 @@ pub fn run(
             let _ = child.wait();
             break None;
         }
-        std::thread::sleep(Duration::from_millis(2));
+        if matches!(interrupt, Some(Interrupt::SignalAfterMs(..))) && !interrupted {
+            std::thread::yield_now(); // the first instants: do not oversleep them
+        } else {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     };
     let stdout = out_reader
         .join()
@@ -135,6 +151,21 @@ pub fn run(
 }
 
 /// The `Threads:` line of a `/proc/<pid>/status` file.
+/// How long `SignalAfterMs` waits for the child's signal handler before sending anyway.
+const HANDLER_WAIT: Duration = Duration::from_secs(3);
+
+/// True once the process has a handler for both SIGINT and SIGTERM (`SigCgt` in its status).
+fn handler_installed(status_file: &str) -> bool {
+    const SIGINT_AND_SIGTERM: u64 = (1 << (2 - 1)) | (1 << (15 - 1));
+    std::fs::read_to_string(status_file)
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("SigCgt:"))?;
+            u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+        })
+        .is_some_and(|mask| mask & SIGINT_AND_SIGTERM == SIGINT_AND_SIGTERM)
+}
+
 fn threads_of(status_file: &str) -> Option<usize> {
     let status = std::fs::read_to_string(status_file).ok()?;
     let line = status.lines().find(|l| l.starts_with("Threads:"))?;

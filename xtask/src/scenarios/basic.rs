@@ -45,12 +45,10 @@ pub(super) fn stopped(jobs_remain: bool) -> impl Fn(&Run<'_>) -> Result<(), Stri
     }
 }
 
-/// When the "first instant" signal is sent, in ms after the process started. Not 1: a signal that
-/// arrives before the process has installed its handler (its first statement, but after the
-/// dynamic loader and runtime start-up, which take several ms on a busy machine) gets the default
-/// action, death by SIGINT, which no program can prevent. 20 ms is still before any job of these
-/// runs could end.
-pub(super) const FIRST_INSTANT_MS: u64 = 20;
+/// When the "first instant" signal is sent: this many ms after the process installed its
+/// handler (`Interrupt::SignalAfterMs` counts from there; a signal before the handler exists, in
+/// the loader or runtime start-up, kills any program), before any job of these runs could end.
+pub(super) const FIRST_INSTANT_MS: u64 = 1;
 
 /// Ctrl-C from the first instant (issue 11): SIGINT and SIGTERM after `after` jobs started (the
 /// `mid` run must have jobs left then), a SIGINT [`FIRST_INSTANT_MS`] after the start (`first` must be a

@@ -77,8 +77,9 @@ pub enum Interrupt {
     AfterStarted(usize),
     /// `signal` after this many `started` events.
     SignalAfterStarted(Signal, usize),
-    /// `signal` this many milliseconds after the process was started (for the first instants,
-    /// before any event: a signal must end in a summary from the first instant).
+    /// `signal` this many milliseconds after the process installed its signal handler (seen in
+    /// `/proc/<pid>/status`), for the first instants of a run, before any event: from then on a
+    /// signal must end in a summary. A program that never installs one gets the signal after 3 s.
     SignalAfterMs(Signal, u64),
 }
 
