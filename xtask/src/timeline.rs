@@ -638,8 +638,44 @@ fn draw<DB: DrawingBackend>(
     Ok(drawn)
 }
 
+/// Reading a drawn SVG back (for the tests and verify's timeline scenario: they parse the picture,
+/// they never compare bytes).
+pub mod svg {
+    use plotters::style::RGBColor;
+
+    pub fn fill(colour: RGBColor) -> String {
+        format!("fill=\"#{:02X}{:02X}{:02X}\"", colour.0, colour.1, colour.2)
+    }
+
+    /// Opaque rectangles in the SVG filled with `colour` (the bars; the in-flight strip's steps
+    /// are translucent).
+    pub fn rects_filled(svg: &str, colour: RGBColor) -> usize {
+        let fill = fill(colour);
+        svg.split("<rect")
+            .skip(1)
+            .filter_map(|r| r.split("/>").next())
+            .filter(|r| r.contains(&fill) && r.contains("opacity=\"1\""))
+            .count()
+    }
+
+    /// The text of every `<text>` element of the SVG, with its attributes.
+    pub fn texts(svg: &str) -> Vec<(String, String)> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let (attributes, body) = t.split_once('>')?;
+                Some((
+                    attributes.to_owned(),
+                    body.split("</text>").next()?.trim().to_owned(),
+                ))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::svg::{fill, rects_filled, texts};
     use super::*;
 
     /// A real-shaped run: 3 workers, a deadline cancels jobs 4–6 in flight, 7–10 never start.
@@ -681,35 +717,6 @@ mod tests {
     }
 
     const WHITE_TEXT: RGBColor = RGBColor(255, 255, 255);
-
-    fn fill(colour: RGBColor) -> String {
-        format!("fill=\"#{:02X}{:02X}{:02X}\"", colour.0, colour.1, colour.2)
-    }
-
-    /// Opaque rectangles in the SVG filled with `colour` (the bars; the in-flight strip's steps
-    /// are translucent).
-    fn rects_filled(svg: &str, colour: RGBColor) -> usize {
-        let fill = fill(colour);
-        svg.split("<rect")
-            .skip(1)
-            .filter_map(|r| r.split("/>").next())
-            .filter(|r| r.contains(&fill) && r.contains("opacity=\"1\""))
-            .count()
-    }
-
-    /// The text of every `<text>` element of the SVG, with its attributes.
-    fn texts(svg: &str) -> Vec<(String, String)> {
-        svg.split("<text")
-            .skip(1)
-            .filter_map(|t| {
-                let (attributes, body) = t.split_once('>')?;
-                Some((
-                    attributes.to_owned(),
-                    body.split("</text>").next()?.trim().to_owned(),
-                ))
-            })
-            .collect()
-    }
 
     #[test]
     fn timeline_draws_one_bar_per_started_job_and_the_cancel_marker() {

@@ -136,6 +136,11 @@ pub fn scenarios() -> Vec<Scenario> {
                     ))
                 }
             }),
+        // issue 15: `cargo xtask timeline` draws this real run: one bar per started job, coloured
+        // by outcome, and the cancel marker (the SVG is parsed, never compared byte by byte).
+        Scenario::run("timeline-of-a-deadline-run", &["--deadline-ms", "250"], 1)
+            .partial_concurrency()
+            .check(timeline_of_the_run),
         // Jobs of 300 ms, a deadline at 100 ms and 30 ms of grace: the jobs in flight cannot
         // finish in time and are cancelled, the rest never start.
         Scenario::run(
@@ -286,4 +291,35 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario::bad_input("bad-input/deadline-abc", &["--deadline-ms", "abc"]),
         Scenario::bad_input("bad-input/grace-negative", &["--grace-ms", "-5"]),
     ]
+}
+
+/// Draws the run with `cargo xtask timeline`'s renderer and reads the SVG back.
+fn timeline_of_the_run(run: &Run<'_>) -> Result<(), String> {
+    use crate::timeline::{self, CANCELLED, FAILED, OK, svg};
+    let events = run.events()?;
+    let out = run.dir.join("timeline.svg");
+    let stats = timeline::render(&run.output.stdout, &out, None).map_err(|e| format!("timeline: {e:#}"))?;
+    let picture = std::fs::read_to_string(&out).map_err(|e| format!("timeline: {e}"))?;
+    let started = events.started().count();
+    let bars: usize = [OK, FAILED, CANCELLED]
+        .into_iter()
+        .map(|colour| svg::rects_filled(&picture, colour))
+        .sum();
+    if bars != started || stats.bars != started {
+        return Err(format!(
+            "timeline: {bars} bars in the SVG ({} counted by the renderer) for {started} started jobs",
+            stats.bars
+        ));
+    }
+    let cancels = events.count_named("cancel");
+    let labels = svg::texts(&picture)
+        .iter()
+        .filter(|(_, text)| text.starts_with("cancel"))
+        .count();
+    if cancels == 0 || labels != cancels {
+        return Err(format!(
+            "timeline: {labels} cancel marker(s) in the SVG for {cancels} cancel event(s)"
+        ));
+    }
+    Ok(())
 }
