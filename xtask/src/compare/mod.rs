@@ -14,6 +14,7 @@
 //! Variants that are not in `crates/` yet, or do not build, are skipped with a note.
 
 mod chart;
+mod go;
 mod options;
 mod runner;
 mod table;
@@ -269,9 +270,22 @@ fn waits(
 /// one line per row that did not complete with every job accounted for (timings are not judged).
 pub fn smoke(root: &Path, bin_dir: &Path) -> Vec<String> {
     let present = crate::examples(root).unwrap_or_default();
+    // With Go installed, its reference programs are rows too, and must compute what the Rust
+    // ports compute for the same seed; without it they are left out (verify does not need Go).
+    let with_go = go::go().is_some();
+    let mut why = Vec::new();
+    if with_go {
+        if let Err(e) = go::build(root, bin_dir) {
+            why.push(e);
+        } else {
+            why.extend(go::same_outputs(root, bin_dir));
+        }
+    }
     let variants: Vec<Variant> = all_variants()
         .into_iter()
-        .filter(|v| v.package == "xtask" || present.contains(&v.package))
+        .filter(|v| {
+            v.package == "xtask" || present.contains(&v.package) || (with_go && v.package == go::PACKAGE)
+        })
         .collect();
     let ctx = Ctx {
         root,
@@ -279,7 +293,6 @@ pub fn smoke(root: &Path, bin_dir: &Path) -> Vec<String> {
         skipped: &[],
         progress: false,
     };
-    let mut why = Vec::new();
     for spec in [
         Spec {
             jobs: 300,

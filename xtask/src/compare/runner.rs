@@ -100,8 +100,23 @@ pub fn build_release(root: &Path, variants: &[Variant]) -> anyhow::Result<(Vec<V
     let present = crate::examples(root)?;
     let mut skipped = Vec::new();
     let mut wanted: Vec<Variant> = Vec::new();
+    // The Go rows: built once, or left out with one line saying why (how to get Go).
+    let go_built = variants.iter().any(|v| v.package == super::go::PACKAGE) && {
+        let bin_dir = crate::target_dir(root)?.join("release");
+        match super::go::build(root, &bin_dir) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("compare: no go:* rows: {e}");
+                false
+            }
+        }
+    };
     for v in variants {
-        if v.package == "xtask" || present.contains(&v.package) {
+        if v.package == super::go::PACKAGE {
+            if go_built {
+                wanted.push(v.clone());
+            }
+        } else if v.package == "xtask" || present.contains(&v.package) {
             wanted.push(v.clone());
         } else if !skipped.iter().any(|(n, _)| n == &v.name) {
             skipped.push((v.name.clone(), format!("crates/{} does not exist yet", v.package)));
@@ -110,7 +125,7 @@ pub fn build_release(root: &Path, variants: &[Variant]) -> anyhow::Result<(Vec<V
     let mut packages: Vec<&str> = wanted
         .iter()
         .map(|v| v.package.as_str())
-        .filter(|p| *p != "xtask")
+        .filter(|p| *p != "xtask" && *p != super::go::PACKAGE)
         .collect();
     packages.dedup();
     let baselines = wanted.iter().any(|v| v.baseline);

@@ -127,6 +127,18 @@ pub fn all_variants() -> Vec<Variant> {
         tasks("workers"),
         tasks("buffer-unordered"),
         tasks("joinset"),
+        // The Go reference programs (reference/go), where `go` is installed: goroutines, not OS
+        // threads, so they are not capped at common's 4,096 workers.
+        super::go::variant("basic", "basic", &[], false),
+        super::go::variant("struct-pool", "structpool", &[], false),
+        super::go::variant("waitgroup", "waitgroup", &[], false),
+        super::go::variant(
+            "context-cancel",
+            "contextcancel",
+            &["--deadline-ms", "86400000"],
+            false,
+        ),
+        super::go::variant("semaphore", "semaphore", &["--concurrency", "{workers}"], false),
         baseline("thread-per-job"),
         baseline("rayon"),
         baseline("serial"),
