@@ -13,6 +13,9 @@ use super::workloads::Variant;
 /// The package name compare uses for the Go programs.
 pub const PACKAGE: &str = "go";
 
+/// What each finished job was: its id, value and output.
+type JobOutputs = Vec<(u64, Option<u64>, Option<u64>)>;
+
 /// What to do where `go` is missing.
 pub const HOW_TO_GET_GO: &str =
     "go is not on PATH: the go:* rows need it (Debian: apt-get install golang-go; or https://go.dev/dl)";
@@ -86,7 +89,7 @@ pub fn same_outputs(root: &Path, bin_dir: &Path) -> Vec<String> {
         ]
         .map(str::to_owned)
         .to_vec();
-        let outputs = |program: PathBuf| -> Result<Vec<(u64, Option<u64>, Option<u64>)>, String> {
+        let outputs = |program: PathBuf| -> Result<JobOutputs, String> {
             let watched = crate::process::run(&program, &args, root, Duration::from_secs(120), None)
                 .map_err(|e| format!("{}: {e:#}", program.display()))?;
             let events = crate::check::parse(&watched.output.stdout)?;
