@@ -359,3 +359,13 @@ pub fn consumer_name() -> String {
     let suffix = std::hash::RandomState::new().hash_one(std::time::SystemTime::now()) & 0xff_ffff;
     format!("{host}-{}-{suffix:06x}", std::process::id())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn consumer_names_are_unique_per_process_start() {
+        let (a, b) = (super::consumer_name(), super::consumer_name());
+        assert_ne!(a, b);
+        assert!(a.contains(&std::process::id().to_string()));
+    }
+}

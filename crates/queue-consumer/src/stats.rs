@@ -1,46 +1,25 @@
-//! The summary's own fields and lines, and the job a message stands for.
+//! The summary: the queue's own fields and lines beside the standard ones.
 
 use std::time::Duration;
 
-use common::{JobRef, Outcome, Summary};
+use common::{Summary, Tally};
 
-use crate::broker::Delivery;
+use crate::cli::Cli;
 
-/// One delivery of a stream entry to this process: a job. `seq` numbers the deliveries this
-/// process took (1..=submitted); `value` is the producer's message number.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub seq: u64,
-    pub delivery: Delivery,
+/// What the fetcher counted: entries taken over from idle consumers, and those of them that had
+/// been delivered too often and went straight to the dead-letter stream.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub claimed: u64,
+    pub dead_on_claim: u64,
 }
 
-impl JobRef for Job {
-    fn id(&self) -> u64 {
-        self.seq
-    }
-    fn value(&self) -> Option<u64> {
-        Some(self.delivery.message)
-    }
-}
-
-/// Runs one job: output = message × 2 after `--work-ms` of simulated I/O (cancelled by `abort`).
-/// A message marked `poison=fail` always fails, `poison=panic` always panics.
-pub fn run_job(job: &Job, work_ms: u64, abort: &common::Stop) -> Outcome {
-    let message = job.delivery.message;
-    if work_ms > 0 {
-        crossbeam::select! {
-            recv(abort.channel()) -> _ => return Outcome::Cancelled,
-            default(Duration::from_millis(work_ms)) => {}
-        }
-    }
-    match job.delivery.poison.as_deref() {
-        Some("panic") => panic!("poison message {message}: this job always panics"),
-        Some(kind) => Outcome::Failed(format!(
-            "poison message {message}: this job always fails ({kind})"
-        )),
-        None if message == 0 => Outcome::Failed("malformed entry: no numeric `job` field".into()),
-        None => Outcome::Ok(message * 2),
-    }
+/// What the acker counted: entries the group really removed from its pending list (one another
+/// consumer already acknowledged is not counted twice), and dead letters written.
+#[derive(Debug, Default)]
+pub struct Acked {
+    pub acked: u64,
+    pub dead: u64,
 }
 
 /// What the broker side of the run counted.
@@ -55,8 +34,42 @@ pub struct QueueStats {
 }
 
 impl QueueStats {
+    pub fn new(consumer: String) -> QueueStats {
+        QueueStats {
+            consumer,
+            ..QueueStats::default()
+        }
+    }
+
+    /// Takes the fetcher's and the acker's counts.
+    pub fn count(&mut self, fetched: &Fetched, acked: &Acked) {
+        self.claimed = fetched.claimed;
+        self.acked = acked.acked;
+        self.dead_lettered = fetched.dead_on_claim + acked.dead;
+    }
+
+    /// `produce` alone: no jobs ran here.
+    pub fn producer_summary(&self, cli: &Cli, wall: Duration) -> Summary {
+        self.add_to(
+            Summary::new("queue-consumer", Tally::new(0), cli.workers, 0, wall),
+            wall,
+        )
+    }
+
+    /// The pool's run: every delivery this process took is a job; with `--work-ms`, the ideal
+    /// is that many rounds of the workers.
+    pub fn pool_summary(&self, cli: &Cli, tally: Tally, peak: usize, wall: Duration) -> Summary {
+        let mut summary = Summary::new("queue-consumer", tally, cli.workers, peak, wall)
+            .with_interrupted(common::signal::interrupted());
+        if cli.work_ms > 0 && tally.ran() > 0 {
+            let rounds = u32::try_from(tally.ran().div_ceil(cli.workers as u64)).unwrap_or(u32::MAX);
+            summary = summary.with_ideal(Duration::from_millis(cli.work_ms) * rounds);
+        }
+        self.add_to(summary, wall)
+    }
+
     /// Adds the queue's fields and lines to the summary.
-    pub fn add_to(&self, summary: Summary, wall: Duration) -> Summary {
+    fn add_to(&self, summary: Summary, wall: Duration) -> Summary {
         let secs = wall.as_secs_f64();
         let rate = if secs > 0.0 {
             (self.acked as f64 / secs * 10.0).round() / 10.0
@@ -85,37 +98,25 @@ impl QueueStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
 
-    fn job(message: u64, poison: Option<&str>) -> Job {
-        Job {
-            seq: 1,
-            delivery: Delivery {
-                entry_id: "1-0".into(),
-                message,
-                deliveries: 1,
-                claimed: false,
-                poison: poison.map(str::to_owned),
-            },
+    #[test]
+    fn the_summary_carries_the_queue_fields() {
+        let cli =
+            Cli::try_parse_from(["queue-consumer", "--workers", "2", "--work-ms", "10"]).expect("valid");
+        let mut stats = QueueStats::new("host-1-abc".into());
+        (stats.produced, stats.acked, stats.pending_left) = (4, 4, Some(0));
+        let mut tally = Tally::new(0);
+        for _ in 0..4 {
+            tally.submitted += 1;
+            tally.record(&common::Outcome::Ok(1));
         }
-    }
-
-    #[test]
-    fn jobs_double_fail_and_cancel() {
-        let stop = common::Stop::new();
-        assert_eq!(run_job(&job(21, None), 0, &stop), Outcome::Ok(42));
-        assert!(
-            matches!(run_job(&job(7, Some("fail")), 0, &stop), Outcome::Failed(r) if r.contains("poison message 7"))
-        );
-        assert!(matches!(run_job(&job(0, None), 0, &stop), Outcome::Failed(r) if r.contains("malformed")));
-        stop.set();
-        assert_eq!(run_job(&job(3, None), 60_000, &stop), Outcome::Cancelled);
-    }
-
-    #[test]
-    fn a_panicking_job_panics_with_its_message() {
-        let stop = common::Stop::new();
-        let caught = std::panic::catch_unwind(|| run_job(&job(9, Some("panic")), 0, &stop));
-        let payload = caught.expect_err("must panic");
-        assert!(common::panic_message(&*payload).contains("always panics"));
+        let summary = stats.pool_summary(&cli, tally, 2, Duration::from_secs(1));
+        let event = summary.to_event(None, None, None);
+        assert_eq!(event.count("acked"), Some(4));
+        assert_eq!(event.count("pending_left"), Some(0));
+        assert_eq!(event.number("messages_per_sec"), Some(4.0));
+        // 4 jobs of 10 ms on 2 workers: 2 rounds.
+        assert_eq!(event.ideal_ms, Some(20.0));
     }
 }
