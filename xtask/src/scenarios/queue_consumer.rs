@@ -23,7 +23,14 @@ struct Fixture {
     helper: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A scenario's server, shared with a helper thread that may restart it.
+type SharedServer = Arc<Mutex<RedisServer>>;
+
 static FIXTURES: Mutex<Vec<Fixture>> = Mutex::new(Vec::new());
+
+/// `embedded-kill-9`: the scenario's folder and the helper that kills the victim (its pid).
+type Victim = (PathBuf, std::thread::JoinHandle<Result<u32, String>>);
+static VICTIMS: Mutex<Vec<Victim>> = Mutex::new(Vec::new());
 
 pub fn scenarios() -> Vec<Scenario> {
     vec![
@@ -199,6 +206,65 @@ pub fn scenarios() -> Vec<Scenario> {
             }
             Ok(())
         }),
+        // The private redis-server dies with the example: killed with SIGKILL (a victim started
+        // in `setup` with TMPDIR in the scenario's folder), and at the end of a normal run.
+        Scenario::run("embedded-kill-9", &["--messages", "300"], 0)
+            .partial_concurrency()
+            .setup(|dir| {
+                let out = dir.join("victim.jsonl");
+                let mut victim = Command::new(binary(dir))
+                    .args(["--json", "--messages", "2000", "--work-ms", "50"])
+                    .env("TMPDIR", dir)
+                    .stdout(std::fs::File::create(&out)?)
+                    .stderr(std::fs::File::create(dir.join("victim.stderr"))?)
+                    .spawn()?;
+                // kill -9 it once it has started 8 jobs (its server is up and in use).
+                let helper = std::thread::spawn(move || {
+                    let deadline = Instant::now() + Duration::from_secs(60);
+                    let started = || {
+                        std::fs::read_to_string(&out)
+                            .unwrap_or_default()
+                            .matches("\"event\":\"started\"")
+                            .count()
+                    };
+                    while started() < 8 && Instant::now() < deadline {
+                        if victim.try_wait().ok().flatten().is_some() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    let running = victim.try_wait().ok().flatten().is_none();
+                    let _ = victim.kill(); // SIGKILL
+                    let _ = victim.wait();
+                    if running && started() >= 8 {
+                        Ok(victim.id())
+                    } else {
+                        Err(format!("the victim never started 8 jobs while running (see {})", out.display()))
+                    }
+                });
+                VICTIMS
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((dir.to_path_buf(), helper));
+                Ok(())
+            })
+            .check(|run| {
+                let helper = {
+                    let mut all = VICTIMS.lock().unwrap_or_else(PoisonError::into_inner);
+                    let i = all.iter().position(|v| v.0 == run.dir).ok_or("no victim for this scenario")?;
+                    all.swap_remove(i).1
+                };
+                let pid = helper.join().map_err(|_| "the kill -9 helper panicked")??;
+                // SIGKILL: no destructor ran; the watcher must have stopped the server itself.
+                no_server_left(&run.dir.join(format!("queue-consumer-{pid}")), "kill -9")?;
+                // The normal run: its server stopped at exit (its folder is named by its pid,
+                // which its consumer name carries).
+                let consumer = run.events()?.summary.extra.get("consumer").and_then(|c| c.as_str());
+                let pid = consumer
+                    .and_then(|c| c.rsplit('-').nth(1))
+                    .ok_or_else(|| format!("no pid in the summary's consumer {consumer:?}"))?;
+                no_server_left(&std::env::temp_dir().join(format!("queue-consumer-{pid}")), "a normal exit")
+            }),
         Scenario::bad_input("bad-input/unreachable", &["--redis-url", "redis://127.0.0.1:1"]),
         Scenario::bad_input("bad-input/malformed-url", &["--redis-url", "not a url"]),
         Scenario::bad_input("bad-input/count-0", &["--count", "0"]),
@@ -307,7 +373,7 @@ fn keep(
 
 /// Waits for the scenario's other consumers (killing any still running after 60 s) and returns
 /// the messages each finished ok, with the server (stopped when the last handle is dropped).
-fn collect(run: &Run<'_>) -> Result<(Vec<Vec<u64>>, Arc<Mutex<RedisServer>>), String> {
+fn collect(run: &Run<'_>) -> Result<(Vec<Vec<u64>>, SharedServer), String> {
     let fixture = {
         let mut all = FIXTURES.lock().unwrap_or_else(PoisonError::into_inner);
         let i = all
@@ -379,6 +445,37 @@ fn drained(server: &Arc<Mutex<RedisServer>>) -> Result<(), String> {
     let dead = server.cli(&["XLEN", "jobs:dead"]).map_err(|e| e.to_string())?;
     if dead.trim() != "0" {
         return Err(format!("{} dead letters in a run without poison", dead.trim()));
+    }
+    Ok(())
+}
+
+/// Within a few seconds (the watcher needs a moment after its parent died), no process (the
+/// `redis-server` or its `sh` watcher) names `folder` on its command line, and `folder` is gone.
+fn no_server_left(folder: &Path, after: &str) -> Result<(), String> {
+    let needle = folder.display().to_string();
+    let naming = || -> Vec<String> {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim().to_owned())
+            .filter(|c| c.contains(&needle))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut left = naming();
+    while (!left.is_empty() || folder.exists()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        left = naming();
+    }
+    if !left.is_empty() {
+        return Err(format!(
+            "after {after}, the embedded server is still running: {left:?}"
+        ));
+    }
+    if folder.exists() {
+        return Err(format!("after {after}, {} was not removed", folder.display()));
     }
     Ok(())
 }
