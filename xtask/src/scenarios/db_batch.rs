@@ -319,8 +319,9 @@ fn count_rows_at(db: &str) -> Result<u64, String> {
 
 /// The shared cluster, started by the first PostgreSQL scenario's setup, and what a scenario's
 /// setup leaves running for its check to wait for (a fault thread, a lock-holding session).
-#[derive(Default)]
 struct Pg {
+    /// Where the cluster lives (its socket is named in the command lines).
+    dir: PathBuf,
     cluster: Mutex<Option<Cluster>>,
     fault: Mutex<Option<JoinHandle<anyhow::Result<()>>>>,
     holder: Mutex<Option<Child>>,
@@ -331,7 +332,7 @@ impl Pg {
     fn with<T>(&self, f: impl FnOnce(&Cluster) -> anyhow::Result<T>) -> anyhow::Result<T> {
         let mut cluster = self.cluster.lock().unwrap_or_else(PoisonError::into_inner);
         if cluster.is_none() {
-            *cluster = Some(Cluster::start()?);
+            *cluster = Some(Cluster::start(&self.dir)?);
         }
         match cluster.as_ref() {
             Some(c) => f(c),
@@ -380,8 +381,13 @@ fn wait_for(pg: &Pg, sql: &str, n: u64) -> anyhow::Result<()> {
 const SESSIONS: &str = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'db-batch'";
 
 fn postgres_scenarios() -> Vec<Scenario> {
-    let pg = Arc::new(Pg::default());
-    let url = pg::url_for(&Cluster::next_dir());
+    let pg = Arc::new(Pg {
+        dir: Cluster::new_dir(),
+        cluster: Mutex::default(),
+        fault: Mutex::default(),
+        holder: Mutex::default(),
+    });
+    let url = pg::url_for(&pg.dir);
     // A scenario on the cluster: its setup starts the cluster and empties the table; its checks
     // compare the summary with a count by a second process.
     let on_pg = |name: &str, flags: &str, code: i32| {

@@ -35,26 +35,28 @@ pub struct Cluster {
 static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
 
 impl Cluster {
-    /// Where the next cluster of this process will live (known before it starts, so scenario
-    /// command lines can name its socket).
-    pub fn next_dir() -> PathBuf {
-        std::env::temp_dir().join(format!(
-            "xtask-pg-{}-{}",
-            std::process::id(),
-            CLUSTERS.load(Ordering::SeqCst)
-        ))
+    /// A new folder name for a cluster of this process (known before the cluster starts, so
+    /// scenario command lines can name its socket; nothing is created yet).
+    pub fn new_dir() -> PathBuf {
+        let n = CLUSTERS.fetch_add(1, Ordering::SeqCst);
+        std::env::temp_dir().join(format!("xtask-pg-{}-{n}", std::process::id()))
     }
 
-    /// `initdb` and `pg_ctl start` in [`Cluster::next_dir`], installing Debian's `postgresql`
-    /// package first if the server binaries are missing (and this process may).
-    pub fn start() -> anyhow::Result<Cluster> {
-        let dir = Self::next_dir();
-        CLUSTERS.fetch_add(1, Ordering::SeqCst);
+    /// `initdb` and `pg_ctl start` in `dir` (see [`Cluster::new_dir`]), installing Debian's
+    /// `postgresql` package first if the server binaries are missing (and this process may).
+    pub fn start(dir: &Path) -> anyhow::Result<Cluster> {
+        let dir = dir.to_path_buf();
+        // Debian keeps the server binaries in a versioned folder, off PATH: look there first
+        // (a wrapper or a stray initdb on PATH may have no psql or pg_ctl beside it).
         let dirs: Vec<PathBuf> = (12..=20)
             .rev()
             .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin")))
             .collect();
-        let initdb = ensure_binary("initdb", "postgresql", &dirs)?;
+        let initdb = match dirs.iter().map(|d| d.join("initdb")).find(|p| p.is_file()) {
+            Some(path) => path,
+            None => ensure_binary("initdb", "postgresql", &dirs)?,
+        };
+        let initdb = initdb.canonicalize().unwrap_or(initdb);
         let bin = initdb.parent().map(Path::to_path_buf).unwrap_or_default();
         let user = is_root().then(|| "postgres".to_owned());
         if dir.exists() {
@@ -110,9 +112,22 @@ impl Cluster {
 
     /// Stops and starts the server (`pg_ctl restart -m fast`): every connection is closed.
     pub fn restart(&self) -> anyhow::Result<()> {
+        // `-l`: the restarted server must not inherit (and hold open) our output pipes.
+        let log = self.dir.join("log").display().to_string();
         self.run_ok(
             "pg_ctl",
-            &["restart", "-D", &self.data(), "-m", "fast", "-w", "-t", "60"],
+            &[
+                "restart",
+                "-D",
+                &self.data(),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                &log,
+            ],
         )
         .map(drop)
     }
