@@ -96,6 +96,7 @@ pub fn run(
                 Some(Interrupt::AfterStarted(n) | Interrupt::SignalAfterStarted(_, n)) => {
                     started.load(Ordering::SeqCst) >= n
                 }
+                Some(Interrupt::SignalAfterSpawnMs(_, ms)) => begin.elapsed() >= Duration::from_millis(ms),
                 Some(Interrupt::SignalAfterMs(_, ms)) => {
                     if handler_at.is_none() && handler_installed(&status_file) {
                         handler_at = Some(Instant::now());
@@ -120,7 +121,11 @@ pub fn run(
             let _ = child.wait();
             break None;
         }
-        if matches!(interrupt, Some(Interrupt::SignalAfterMs(..))) && !interrupted {
+        if matches!(
+            interrupt,
+            Some(Interrupt::SignalAfterMs(..) | Interrupt::SignalAfterSpawnMs(..))
+        ) && !interrupted
+        {
             std::thread::yield_now(); // the first instants: do not oversleep them
         } else {
             std::thread::sleep(Duration::from_millis(2));

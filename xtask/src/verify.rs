@@ -30,6 +30,8 @@ struct Failure {
 struct Tally {
     passed: usize,
     failed: usize,
+    /// SKIPPED lines (a step this machine cannot run): never counted as passed.
+    skipped: usize,
     failures: Vec<Failure>,
     phases: Vec<(String, Duration)>,
 }
@@ -296,6 +298,45 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
             );
         }
         t.phase("compare", since);
+
+        // Issue 12: random flags, signals at random moments and kill -9, checked like the
+        // scenarios, for a fixed budget; the seed is printed so a failure can be repeated.
+        println!(
+            "... stress: about {} runs or {} minutes of random flags and signals",
+            crate::stress::VERIFY_RUNS,
+            crate::stress::VERIFY_MINUTES
+        );
+        let since = Instant::now();
+        let why = crate::stress::for_verify(&selected);
+        t.line(why.is_empty(), "stress (seed above)", since.elapsed());
+        if !why.is_empty() {
+            t.fail(
+                "stress",
+                why,
+                "the command printed with each failed run above".into(),
+            );
+        }
+        t.phase("stress", since);
+
+        // The pool code under Miri; a machine where rustup cannot fetch Miri skips it, saying
+        // so, and that is never counted as a pass.
+        println!(
+            "... miri: struct-pool's pool and common's concurrency parts, seeds {}",
+            crate::miri::VERIFY_SEEDS
+        );
+        let since = Instant::now();
+        match crate::miri::for_verify() {
+            crate::miri::Outcome::Passed => t.line(true, "miri", since.elapsed()),
+            crate::miri::Outcome::Skipped(why) => {
+                println!("SKIPPED miri: {why}");
+                t.skipped += 1;
+            }
+            crate::miri::Outcome::Failed(why) => {
+                t.line(false, "miri", since.elapsed());
+                t.fail("miri", why, "cargo xtask miri".into());
+            }
+        }
+        t.phase("miri", since);
     }
     report(&t)
 }
@@ -399,7 +440,14 @@ fn report(t: &Tally) -> anyhow::Result<()> {
         .map(|(name, took)| format!("{name} {:.1} s", took.as_secs_f64()))
         .collect();
     println!("time per phase: {}", phases.join(", "));
-    println!("verify: {} passed, {} failed", t.passed, t.failed);
+    if t.skipped > 0 {
+        println!(
+            "verify: {} passed, {} failed, {} skipped",
+            t.passed, t.failed, t.skipped
+        );
+    } else {
+        println!("verify: {} passed, {} failed", t.passed, t.failed);
+    }
     anyhow::ensure!(t.failed == 0, "{} check(s) failed", t.failed);
     Ok(())
 }

@@ -81,6 +81,10 @@ pub enum Interrupt {
     /// `/proc/<pid>/status`), for the first instants of a run, before any event: from then on a
     /// signal must end in a summary. A program that never installs one gets the signal after 3 s.
     SignalAfterMs(Signal, u64),
+    /// `signal` this many milliseconds after the process was spawned, whether or not it has a
+    /// handler yet (the stress harness: a signal in the loader's instants kills any program, which
+    /// the harness tells apart from a handler installed too late).
+    SignalAfterSpawnMs(Signal, u64),
 }
 
 impl Interrupt {
@@ -88,7 +92,9 @@ impl Interrupt {
     pub fn signal(self) -> Signal {
         match self {
             Interrupt::AfterStarted(_) => Signal::Int,
-            Interrupt::SignalAfterStarted(signal, _) | Interrupt::SignalAfterMs(signal, _) => signal,
+            Interrupt::SignalAfterStarted(signal, _)
+            | Interrupt::SignalAfterMs(signal, _)
+            | Interrupt::SignalAfterSpawnMs(signal, _) => signal,
         }
     }
 }

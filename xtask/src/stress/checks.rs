@@ -148,7 +148,7 @@ fn check_signalled(
     let mut result = RunResult::default();
     if out.code.is_none()
         && !out.timed_out
-        && let Interrupt::SignalAfterMs(signal, ms) = interrupt
+        && let Interrupt::SignalAfterSpawnMs(signal, ms) = interrupt
         && ms <= 5
     {
         // Killed by an early signal: before `main` (nothing can cover that), or because the
@@ -244,7 +244,8 @@ fn check_late(
 ) -> Vec<String> {
     let mut errors = check_completed(out, plan, Some(130), bin_dir);
     let sent_at = match interrupt {
-        Interrupt::SignalAfterMs(_, ms) => Some(ms as f64),
+        Interrupt::SignalAfterSpawnMs(_, ms) => Some(ms as f64),
+        Interrupt::SignalAfterMs(..) => None, // counted from the handler: not used by stress
         Interrupt::AfterStarted(n) | Interrupt::SignalAfterStarted(_, n) => check::parse(&out.stdout)
             .ok()
             .and_then(|ev| ev.started().nth(n.saturating_sub(1)).map(|s| s.t_ms)),

@@ -99,7 +99,6 @@ pub fn stress(args: &StressArgs) -> anyhow::Result<()> {
 /// minutes, whichever first) on `examples`, whose debug binaries must already be built in
 /// `<target>/debug`. The seed comes from the clock and is printed. Returns one line per failed
 /// run, each with its repro command (empty = passed).
-#[allow(dead_code)] // called by verify once the lead wires it in
 pub fn for_verify(examples: &[String]) -> Vec<String> {
     let root = workspace_root();
     let target = match target_dir(&root) {
@@ -202,7 +201,7 @@ fn run_all(
             Fault::Kill9 { .. } => tally.kill9 += 1,
             Fault::Signal(i) => {
                 tally.signalled += 1;
-                tally.early += u64::from(matches!(i, Interrupt::SignalAfterMs(_, ms) if ms <= 5));
+                tally.early += u64::from(matches!(i, Interrupt::SignalAfterSpawnMs(_, ms) if ms <= 5));
                 tally.twice += u64::from(i.signal() == Signal::IntTwice);
             }
         }

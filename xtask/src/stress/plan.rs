@@ -231,6 +231,25 @@ pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Pl
             a.set("--mix", if rng.random_bool(0.7) { "mixed" } else { "delay" });
             timeout_s = 120;
         }
+        "queue-consumer" => {
+            // A private redis-server per run (no REDIS_URL): produce, then the pool consumes.
+            let messages = rng.random_range(0..=2_000u64);
+            a.set("--messages", messages);
+            let workers = workers(&mut rng);
+            a.set("--workers", workers);
+            a.set("--work-ms", rng.random_range(0..=20u64));
+            if rng.random_bool(0.5) {
+                a.set("--count", rng.random_range(1..=64u64));
+            }
+            if rng.random_bool(0.5) {
+                a.set("--ack-batch", rng.random_range(1..=64u64));
+            }
+            if rng.random_bool(0.3) {
+                a.set("--grace-ms", rng.random_range(0..=200u64));
+            }
+            timeout_s = 120;
+            outputs = Some(OutputRule::Double);
+        }
         "prime-pipeline" => {
             let take = rng.random_range(0..=60u64);
             let finders = rng.random_range(1..=8u64);
@@ -253,7 +272,8 @@ pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Pl
         }
         _ => {
             pool = simulated(&mut a, &mut rng, example);
-            outputs = Some(if pool.workload == "cpu" {
+            // Only an example that takes --workload runs the cpu work.
+            outputs = Some(if pool.workload == "cpu" && a.has("--workload") {
                 OutputRule::IsPrime
             } else {
                 OutputRule::Double
@@ -375,6 +395,19 @@ fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str) -> Pool {
                 a.set("--panic-every", rng.random_range(1..=10u64));
             }
         }
+        "async-pool" => {
+            let style = ["workers", "buffer-unordered", "joinset"]
+                .choose(&mut *rng)
+                .copied()
+                .unwrap_or("workers");
+            a.set("--style", style);
+            if rng.random_bool(0.3) {
+                a.set("--deadline-ms", rng.random_range(0..=2_000u64));
+            }
+            if rng.random_bool(0.3) {
+                a.set("--panic-every", rng.random_range(1..=10u64));
+            }
+        }
         _ => {}
     }
     // --work-ms so that the whole run stays around a second or two.
@@ -408,8 +441,8 @@ fn fault(rng: &mut StdRng, kill9_ok: bool, jobs: u64, _workers: u64) -> Fault {
         _ => Signal::IntTwice,
     };
     let when = match rng.random_range(0..10) {
-        0..=3 => Interrupt::SignalAfterMs(signal, rng.random_range(0..=5)),
-        4..=6 => Interrupt::SignalAfterMs(signal, rng.random_range(5..=400)),
+        0..=3 => Interrupt::SignalAfterSpawnMs(signal, rng.random_range(0..=5)),
+        4..=6 => Interrupt::SignalAfterSpawnMs(signal, rng.random_range(5..=400)),
         _ if jobs >= 2 => Interrupt::SignalAfterStarted(signal, rng.random_range(1..=jobs.min(50)) as usize),
         _ => Interrupt::SignalAfterStarted(signal, 1),
     };
@@ -472,7 +505,7 @@ mod tests {
             .filter(|run| {
                 matches!(
                     plan(3, *run, "basic", &flags(), dir).fault,
-                    Fault::Signal(Interrupt::SignalAfterMs(_, ms)) if ms <= 5
+                    Fault::Signal(Interrupt::SignalAfterSpawnMs(_, ms)) if ms <= 5
                 )
             })
             .count();
