@@ -5,7 +5,6 @@
 //!   lints (`[lints] workspace = true`);
 //! - no example builds a standard event (`started`, `finished`, `not_started`, `summary`) as a
 //!   JSON literal: `common::Reporter` emits them (the typed contract of `common::event`);
-//! - no scenario uses the transitional raw-JSON API of `check.rs` (`.named(`, `raw_summary`).
 
 use std::path::{Path, PathBuf};
 
@@ -63,24 +62,6 @@ pub fn problems(root: &Path) -> anyhow::Result<Vec<String>> {
             }
         }
     }
-    if TRANSITIONAL_API_RULE {
-        for file in rust_files(&root.join("xtask/src/scenarios")) {
-            if file.file_name().is_some_and(|n| n == "mod.rs") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
-            for (i, line) in text.lines().enumerate() {
-                if line.contains(".named(") || line.contains("raw_summary") {
-                    problems.push(format!(
-                        "{}:{}: the raw-JSON API is going away: use the typed events \
-                         (`run.events()?.summary.count(..)`, `e.detail.get(..)`, `count_named`)",
-                        file.display(),
-                        i + 1
-                    ));
-                }
-            }
-        }
-    }
     for (name, dir) in members {
         let manifest = dir.join("Cargo.toml");
         let text = std::fs::read_to_string(&manifest).unwrap_or_default();
@@ -106,10 +87,6 @@ pub fn problems(root: &Path) -> anyhow::Result<Vec<String>> {
 /// Whether examples are checked for standard events written as JSON literals. On once http-fetch
 /// and db-batch emit theirs through `Reporter` (issue 11).
 const HAND_BUILT_EVENTS_RULE: bool = true;
-
-/// Whether scenarios are checked for the transitional raw-JSON API. Off until every scenario file
-/// has moved to the typed events; the lead turns it on (and then deletes the API).
-const TRANSITIONAL_API_RULE: bool = false;
 
 /// The standard events, which only `common::Reporter` may print.
 const STANDARD_EVENTS: [&str; 4] = ["started", "finished", "not_started", "summary"];
