@@ -4,7 +4,8 @@
 //! `--batch-size` rows. Each batch is one job: `--workers` threads, each with its own database
 //! connection, take batches from the jobs channel and insert each one in ONE transaction through
 //! a prepared statement with bound parameters (SQL in `db.rs`, never built from strings). The
-//! default database is a real SQLite file, `target/db-batch/orders.sqlite` (see `--db`).
+//! default database is a real SQLite file, `target/db-batch/orders.sqlite`; `--db postgres://…`
+//! (or `DATABASE_URL`) writes to PostgreSQL instead (`postgres.rs`), behind the same `Sink`.
 //!
 //! The mechanics, all in this file:
 //! 1. a bounded `jobs` channel of batches and a `results` channel back to main (crossbeam);
@@ -15,17 +16,21 @@
 //!    many rows it now holds (`SELECT count(*)`).
 //!
 //! What to observe:
-//! - SQLite admits ONE writer at a time (WAL mode; the workers queue for the write lock instead
-//!   of failing with "database is locked"), so 5 workers do not insert 5× faster: the pool only
-//!   keeps the next batch generated and waiting while one commits. `--mode single-tx` (one
-//!   connection, one transaction, no pool: the ceiling) shows how close it gets; `--batch-size 1`
-//!   shows why batching matters. Add `--fresh` when comparing.
+//! - When a pool of writers helps: SQLite admits ONE writer at a time (the workers queue for the
+//!   write lock), so 5 workers do not insert 5× faster: the pool only keeps the next batch ready
+//!   while one commits. A server database (PostgreSQL) takes N writers at once, each on its own
+//!   connection and CPU: there the pool is the speed-up (README has the figures). `--mode
+//!   single-tx` (one connection, one transaction, no pool) is the ceiling to compare with;
+//!   `--batch-size 1` shows why batching matters. Add `--fresh` when comparing.
 //! - Run it twice: the second run inserts 0 rows (`ON CONFLICT (id) DO NOTHING`, same rows for
 //!   the same `--seed`); rows already there are counted as `existing`, from the change count.
 //! - `--bad-rows 3`: 3 rows violate `CHECK (amount_cents >= 0)`. Their batch rolls back whole and
 //!   is retried row by row (a savepoint per row, `write.rs`): the good rows land, each bad row is
 //!   reported (`row_rejected`, with the database's reason) and the batch ends `failed` (exit 1).
 //!   Always: inserted + existing + rejected + not written = generated.
+//! - PostgreSQL faults fail alone: a lost connection (server restart, `pg_terminate_backend`)
+//!   rolled its batch back, which is retried whole on a new connection (`batch_retry`); a lock
+//!   held by another session past `--lock-timeout-ms` fails that batch only.
 //! - Ctrl-C (SIGINT or SIGTERM, from the first instant: the handler is installed before the
 //!   database is opened) stops dispatching; a batch in its transaction commits or rolls back
 //!   whole; batches not taken are `not_started`. `durable_rows` (`SELECT count(*)` after every

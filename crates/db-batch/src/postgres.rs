@@ -364,3 +364,48 @@ impl Sink for PgSink {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options {
+        Options {
+            copy: false,
+            connect_timeout: Duration::from_secs(1),
+            lock_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn the_name_never_shows_the_password() {
+        let db = Postgres::new(
+            "postgres://ann:s3cret@db.example:6543/shop",
+            options(),
+            Stop::new(),
+        )
+        .expect("parses");
+        assert_eq!(db.name(), "postgres://ann@db.example:6543/shop");
+        let socket =
+            Postgres::new("postgres://ann@%2Fvar%2Frun/shop", options(), Stop::new()).expect("parses");
+        assert_eq!(socket.name(), "postgres://ann@/var/run/shop");
+    }
+
+    #[test]
+    fn a_malformed_url_is_a_usage_error_without_the_password() {
+        let err = Postgres::new("postgres://ann:s3cret@host:notaport/db", options(), Stop::new())
+            .expect_err("bad port");
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err:#}");
+        assert!(!format!("{err:#}").contains("s3cret"), "{err:#}");
+    }
+
+    #[test]
+    fn an_unreachable_server_is_one_clear_error() {
+        let db = Postgres::new("postgres://ann@127.0.0.1:1/db", options(), Stop::new()).expect("parses");
+        let err = db.connect().err().expect("nothing listens on port 1");
+        assert!(
+            format!("{err:#}").starts_with("cannot connect to postgres://ann@127.0.0.1:1/db"),
+            "{err:#}"
+        );
+    }
+}
