@@ -105,11 +105,6 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// The URL of the `postgres` database as the `postgres` superuser, over the socket.
-    pub fn url(&self) -> String {
-        url_for(&self.dir)
-    }
-
     /// Stops and starts the server (`pg_ctl restart -m fast`): every connection is closed.
     pub fn restart(&self) -> anyhow::Result<()> {
         // `-l`: the restarted server must not inherit (and hold open) our output pipes.
