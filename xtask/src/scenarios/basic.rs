@@ -2,31 +2,12 @@
 
 use std::time::Duration;
 
-use super::{Interrupt, Run, Scenario, Signal};
+use super::{Interrupt, Run, Scenario, Signal, expect_eq};
 use crate::check::OutputRule;
 
 /// A command line written as one string (no argument here contains a space).
 pub(super) fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
-}
-
-/// Fails unless the summary's count `key` (a standard one, or one of the example's) is `want`.
-pub(super) fn expect_count(run: &Run<'_>, key: &str, want: u64) -> Result<(), String> {
-    let s = &run.events()?.summary;
-    let got = match key {
-        "submitted" => Some(s.submitted),
-        "ok" => Some(s.ok),
-        "failed" => Some(s.failed),
-        "cancelled" => Some(s.cancelled),
-        "not_started" => Some(s.not_started),
-        "workers" => Some(s.workers as u64),
-        "max_in_flight" => s.max_in_flight.map(|m| m as u64),
-        _ => s.count(key),
-    };
-    match got {
-        Some(got) if got == want => Ok(()),
-        got => Err(format!("expected summary {key} = {want}, got {got:?}")),
-    }
 }
 
 /// The run was stopped by the signal: `interrupted` is true, and where jobs remained when it
@@ -94,7 +75,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("zero-jobs", "--jobs 0", 0),
         run("failures-are-results", "--jobs 12 --work-ms 10 --fail-every 4", 1)
             .outputs(OutputRule::Double)
-            .check(|run| expect_count(run, "failed", 3)),
+            .check(|run| expect_eq("failed", run.summary()?.failed, 3)),
         run(
             "rendezvous-channel",
             "--jobs 200 --workers 4 --work-ms 1 --buffer 0",

@@ -1,24 +1,19 @@
 use std::time::Duration;
 
-use common::event::{Event, OutcomeKind, RunSummary};
+use common::event::{Event, OutcomeKind};
 
 use super::{Interrupt, Run, Scenario, Signal};
 use crate::check::OutputRule;
 
-/// The run's summary.
-fn summary<'a>(run: &'a Run<'_>) -> Result<&'a RunSummary, String> {
-    Ok(&run.events()?.summary)
-}
-
 /// A summary field as a number of milliseconds.
 fn ms(run: &Run<'_>, key: &str) -> Result<f64, String> {
-    summary(run)?
+    run.summary()?
         .number(key)
         .ok_or_else(|| format!("summary field \"{key}\" is missing or not a number"))
 }
 
 fn cancelled_by(run: &Run<'_>, expected: Option<&str>) -> Result<(), String> {
-    let by = summary(run)?.extra.get("cancelled_by");
+    let by = run.summary()?.extra.get("cancelled_by");
     let got = by.and_then(|v| v.as_str());
     if got == expected && (expected.is_some() || by.is_some_and(|v| v.is_null())) {
         Ok(())
@@ -37,7 +32,7 @@ fn cancel_was_kept(run: &Run<'_>) -> Result<(), String> {
     if latency < 0.0 {
         return Err(format!("negative cancel latency {latency}"));
     }
-    let aborted_at = summary(run)?.number("aborted_at_ms");
+    let aborted_at = run.summary()?.number("aborted_at_ms");
     if let Some(aborted_at) = aborted_at
         && aborted_at + 0.002 < cancelled_at + grace
     {
@@ -64,7 +59,7 @@ fn cancel_was_kept(run: &Run<'_>) -> Result<(), String> {
             _ => None,
         })
         .collect();
-    let by = summary(run)?.extra.get("cancelled_by").and_then(|v| v.as_str());
+    let by = run.summary()?.extra.get("cancelled_by").and_then(|v| v.as_str());
     match cancels.as_slice() {
         [c] if Some(c.by.name()) == by && c.grace_ms as f64 == grace => Ok(()),
         _ => Err(format!(
@@ -75,7 +70,7 @@ fn cancel_was_kept(run: &Run<'_>) -> Result<(), String> {
 
 /// A run stopped by a signal: interrupted, cancelled by Ctrl-C, every worker reported its exit.
 fn stopped_by_ctrl_c(run: &Run<'_>) -> Result<(), String> {
-    let s = summary(run)?;
+    let s = run.summary()?;
     if !s.interrupted || s.interrupted_at_ms.is_none() {
         return Err(format!(
             "expected interrupted with interrupted_at_ms, got {} / {:?}",
@@ -102,7 +97,7 @@ fn early_signal(name: &str, signal: Signal, ms: u64) -> Scenario {
     .partial_concurrency()
     .interrupt(Interrupt::SignalAfterMs(signal, ms))
     .check(|run| {
-        let s = summary(run)?;
+        let s = run.summary()?;
         if s.interrupted && s.ok < s.submitted {
             Ok(())
         } else {
@@ -127,7 +122,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .check(|run| cancelled_by(run, Some("deadline")))
             .check(cancel_was_kept)
             .check(|run| {
-                let (ok, not_started) = (summary(run)?.ok, summary(run)?.not_started);
+                let (ok, not_started) = (run.summary()?.ok, run.summary()?.not_started);
                 if ok < 20 && not_started > 0 {
                     Ok(())
                 } else {
@@ -161,7 +156,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .check(|run| cancelled_by(run, Some("deadline")))
         .check(cancel_was_kept)
         .check(|run| {
-            let s = summary(run)?;
+            let s = run.summary()?;
             let (ok, cancelled) = (s.ok, s.cancelled);
             if ok == 0 && cancelled >= 1 && s.number("aborted_at_ms").is_some() {
                 Ok(())
@@ -191,7 +186,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .check(|run| cancelled_by(run, Some("deadline")))
         .check(cancel_was_kept)
         .check(|run| {
-            let (cancelled, not_started) = (summary(run)?.cancelled, summary(run)?.not_started);
+            let (cancelled, not_started) = (run.summary()?.cancelled, run.summary()?.not_started);
             if cancelled == 0 && not_started > 0 {
                 Ok(())
             } else {
@@ -230,7 +225,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .partial_concurrency()
         .interrupt(Interrupt::AfterStarted(4))
         .check(stopped_by_ctrl_c)
-        .check(|run| match summary(run)?.cancelled {
+        .check(|run| match run.summary()?.cancelled {
             0 => Ok(()),
             n => Err(format!("{n} job(s) cancelled although the grace outlasts them")),
         }),
@@ -251,7 +246,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .check(|run| cancelled_by(run, Some("deadline")))
             .check(cancel_was_kept)
             .check(|run| {
-                let (ok, failed) = (summary(run)?.ok, summary(run)?.failed);
+                let (ok, failed) = (run.summary()?.ok, run.summary()?.failed);
                 if ok + failed == 0 {
                     Ok(())
                 } else {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::event::{Event, RunSummary};
+use common::event::Event;
 
 use super::{Interrupt, Run, Scenario, Signal};
 use crate::servers::postgres::{self as pg, Cluster};
@@ -58,8 +58,11 @@ fn sqlite_scenarios() -> Vec<Scenario> {
         .partial_concurrency()
         .check(|run| {
             expect(run, &[("rows_inserted", 4997), ("rows_rejected", 3)])?;
-            if summary(run)?.failed != 3 {
-                return Err(format!("expected 3 failed batches, got {}", summary(run)?.failed));
+            if run.summary()?.failed != 3 {
+                return Err(format!(
+                    "expected 3 failed batches, got {}",
+                    run.summary()?.failed
+                ));
             }
             rejected_with_reason(run, 3, "CHECK constraint failed")?;
             durable_matches(run)
@@ -179,20 +182,9 @@ fn args(flags: &str) -> Vec<&str> {
         .collect()
 }
 
-fn summary<'a>(run: &'a Run<'_>) -> Result<&'a RunSummary, String> {
-    Ok(&run.events()?.summary)
-}
-
-/// The summary's count `key`.
-fn count(run: &Run<'_>, key: &str) -> Result<u64, String> {
-    summary(run)?
-        .count(key)
-        .ok_or_else(|| format!("the summary has no count {key:?}"))
-}
-
 fn expect(run: &Run<'_>, expected: &[(&str, u64)]) -> Result<(), String> {
     for (key, want) in expected {
-        let got = count(run, key)?;
+        let got = run.count(key)?;
         if got != *want {
             return Err(format!("expected summary {key} = {want}, got {got}"));
         }
@@ -232,9 +224,9 @@ fn accounted_rows(run: &Run<'_>) -> Result<(), String> {
         "rows_not_written",
     ]
     .iter()
-    .map(|k| count(run, k))
+    .map(|k| run.count(k))
     .sum::<Result<u64, String>>()?;
-    let generated = count(run, "rows_generated")?;
+    let generated = run.count("rows_generated")?;
     if parts != generated {
         return Err(format!(
             "inserted + existing + rejected + not written = {parts} != {generated} generated"
@@ -246,11 +238,11 @@ fn accounted_rows(run: &Run<'_>) -> Result<(), String> {
 /// A run stopped mid-way: some batches never started, the inserted rows are whole batches of
 /// 100, every row is accounted for, and the file agrees.
 fn stopped_with_whole_batches(run: &Run<'_>) -> Result<(), String> {
-    let s = summary(run)?;
+    let s = run.summary()?;
     if s.not_started == 0 {
         return Err("the run ended before the signal stopped it: nothing was not_started".into());
     }
-    let inserted = count(run, "rows_inserted")?;
+    let inserted = run.count("rows_inserted")?;
     if inserted != s.ok * 100 {
         return Err(format!(
             "{inserted} rows inserted by {} ok batches of 100: a batch landed in part",
@@ -264,8 +256,8 @@ fn stopped_with_whole_batches(run: &Run<'_>) -> Result<(), String> {
 /// The example's own count (`durable_rows`) = rows before + rows inserted = what a second
 /// process counts in the file.
 fn durable_matches(run: &Run<'_>) -> Result<(), String> {
-    let durable = count(run, "durable_rows")?;
-    let (before, inserted) = (count(run, "rows_before")?, count(run, "rows_inserted")?);
+    let durable = run.count("durable_rows")?;
+    let (before, inserted) = (run.count("rows_before")?, run.count("rows_inserted")?);
     if durable != before + inserted {
         return Err(format!(
             "durable_rows {durable} != rows_before {before} + rows_inserted {inserted}"
@@ -654,11 +646,11 @@ fn fill(url: &str, flags: &str) -> anyhow::Result<()> {
 fn stopped_with_whole_batches_at(url: &str) -> impl Fn(&Run<'_>) -> Result<(), String> + 'static {
     let url = url.to_owned();
     move |run| {
-        let s = summary(run)?;
+        let s = run.summary()?;
         if s.not_started == 0 {
             return Err("the run ended before the signal stopped it: nothing was not_started".into());
         }
-        let inserted = count(run, "rows_inserted")?;
+        let inserted = run.count("rows_inserted")?;
         if inserted != s.ok * 100 {
             return Err(format!("{inserted} rows inserted by {} ok batches of 100", s.ok));
         }
@@ -669,8 +661,8 @@ fn stopped_with_whole_batches_at(url: &str) -> impl Fn(&Run<'_>) -> Result<(), S
 
 /// [`durable_matches`] against a PostgreSQL URL.
 fn durable_matches_at(run: &Run<'_>, url: &str) -> Result<(), String> {
-    let durable = count(run, "durable_rows")?;
-    let (before, inserted) = (count(run, "rows_before")?, count(run, "rows_inserted")?);
+    let durable = run.count("durable_rows")?;
+    let (before, inserted) = (run.count("rows_before")?, run.count("rows_inserted")?);
     if durable != before + inserted {
         return Err(format!(
             "durable_rows {durable} != rows_before {before} + rows_inserted {inserted}"

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use common::event::{Finished, OutcomeKind, RunSummary};
+use common::event::{Finished, OutcomeKind};
 use serde_json::Value;
 
 use super::{Interrupt, Run, Scenario, Signal};
@@ -24,17 +24,6 @@ fn text<'a>(e: &'a Finished, key: &str) -> Option<&'a str> {
 
 fn number(e: &Finished, key: &str) -> Option<u64> {
     e.detail.get(key).and_then(Value::as_u64)
-}
-
-fn summary<'a>(run: &'a Run<'_>) -> Result<&'a RunSummary, String> {
-    Ok(&run.events()?.summary)
-}
-
-/// The summary's own count `key` (an http-fetch field such as `timeout`).
-fn count(run: &Run<'_>, key: &str) -> Result<u64, String> {
-    summary(run)?
-        .count(key)
-        .ok_or_else(|| format!("the summary has no count \"{key}\""))
 }
 
 fn expect(what: &str, got: u64, want: u64) -> Result<(), String> {
@@ -92,9 +81,9 @@ fn routes_match(run: &Run<'_>, max_bytes: u64) -> Result<usize, String> {
 /// and all requests served at once, abandoned ones included, which is at least that. Returns
 /// (open, all).
 fn server_within_workers(run: &Run<'_>) -> Result<(u64, u64), String> {
-    let workers = summary(run)?.workers as u64;
-    let open = count(run, "server_peak_open_requests")?;
-    let all = count(run, "server_peak_concurrency")?;
+    let workers = run.summary()?.workers as u64;
+    let open = run.count("server_peak_open_requests")?;
+    let all = run.count("server_peak_concurrency")?;
     if open == 0 || open > workers {
         return Err(format!(
             "server_peak_open_requests {open}, expected 1..={workers}"
@@ -118,7 +107,7 @@ fn finished_for<'a>(run: &'a Run<'_>, needle: &str) -> Result<&'a Finished, Stri
 /// After a Ctrl-C (SIGINT or SIGTERM): interrupted, some URLs not started, none cancelled (requests
 /// in flight finish or time out), no ideal time or efficiency, and the server's bound held.
 fn stopped_cleanly(run: &Run<'_>) -> Result<(), String> {
-    let s = summary(run)?;
+    let s = run.summary()?;
     if !s.interrupted {
         return Err("summary interrupted is not true".to_owned());
     }
@@ -141,7 +130,7 @@ fn stopped_cleanly(run: &Run<'_>) -> Result<(), String> {
 /// A signal in the first instants: exit 130 with a summary, every URL accounted (I1, checked by
 /// the runner), and interrupted set.
 fn interrupted(run: &Run<'_>) -> Result<(), String> {
-    match summary(run)?.interrupted {
+    match run.summary()?.interrupted {
         true => Ok(()),
         false => Err("summary interrupted is not true".to_owned()),
     }
@@ -186,9 +175,9 @@ pub fn scenarios() -> Vec<Scenario> {
         // timeout (1 s with the generated list). Exit 1: some URLs failed, on purpose.
         run("defaults", &[], 1).check(|run| {
             expect("routes checked", routes_match(run, 1 << 20)? as u64, 100)?;
-            expect("ok", summary(run)?.ok, 93)?;
+            expect("ok", run.summary()?.ok, 93)?;
             for (key, n) in [("http_error", 6), ("timeout", 1), ("other", 0)] {
-                expect(key, count(run, key)?, n)?;
+                expect(key, run.count(key)?, n)?;
             }
             server_within_workers(run).map(|_| ())
         }),
@@ -204,8 +193,8 @@ pub fn scenarios() -> Vec<Scenario> {
             let (open, all) = server_within_workers(run)?;
             expect("server_peak_open_requests", open, 6)?;
             expect("server_peak_concurrency", all, 6)?;
-            expect("server_abandoned", count(run, "server_abandoned")?, 0)?;
-            expect("server_requests", count(run, "server_requests")?, 48)
+            expect("server_abandoned", run.count("server_abandoned")?, 0)?;
+            expect("server_requests", run.count("server_requests")?, 48)
         }),
         // Issue 12: requests that time out on the client and are retried while the server still
         // serves the abandoned attempt. The open peak stays within the workers; the all-requests
@@ -234,10 +223,10 @@ pub fn scenarios() -> Vec<Scenario> {
                     return Err(format!("{url}: expected a timeout after 3 requests, got {e:?}"));
                 }
             }
-            if count(run, "timeout")? < 12 || count(run, "server_abandoned")? == 0 {
+            if run.count("timeout")? < 12 || run.count("server_abandoned")? == 0 {
                 return Err("expected 12 timeouts or more, and abandoned requests on the server".into());
             }
-            let (requests, served) = (count(run, "requests")?, count(run, "server_requests")?);
+            let (requests, served) = (run.count("requests")?, run.count("server_requests")?);
             match served <= requests {
                 true => Ok(()),
                 false => Err(format!(
@@ -255,8 +244,8 @@ pub fn scenarios() -> Vec<Scenario> {
         .partial_concurrency()
         .setup(|dir| Ok(std::fs::write(dir.join("urls.txt"), URL_FILE)?))
         .check(|run| {
-            expect("submitted", summary(run)?.submitted, 9)?;
-            expect("ok", summary(run)?.ok, 3)?;
+            expect("submitted", run.summary()?.submitted, 9)?;
+            expect("ok", run.summary()?.ok, 3)?;
             expect("routes checked", routes_match(run, 4096)? as u64, 5)?;
             for bad in ["not a url", "ftp://127.0.0.1/file", "http://"] {
                 let e = run
@@ -295,9 +284,9 @@ pub fn scenarios() -> Vec<Scenario> {
                     ));
                 }
             }
-            expect("ok", summary(run)?.ok, 1)?;
-            expect("requests", count(run, "requests")?, 7)?;
-            expect("server_requests", count(run, "server_requests")?, 7)
+            expect("ok", run.summary()?.ok, 1)?;
+            expect("requests", run.count("requests")?, 7)?;
+            expect("server_requests", run.count("server_requests")?, 7)
         }),
         run("zero-urls", &["--jobs 0"], 0),
         // Ctrl-C and SIGTERM mid-run: dispatching stops, requests in flight finish, the rest are

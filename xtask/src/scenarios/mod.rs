@@ -8,6 +8,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use common::event::RunSummary;
+
 use crate::check::{Events, Expect, Output, OutputRule};
 
 mod async_pool;
@@ -63,6 +65,32 @@ impl Run<'_> {
     /// The parsed events; an error if stdout did not parse (already reported as I1).
     pub fn events(&self) -> Result<&Events, String> {
         self.events.ok_or_else(|| "no parsed events".to_owned())
+    }
+
+    /// The run's summary (its standard fields are typed: `run.summary()?.not_started`).
+    pub fn summary(&self) -> Result<&RunSummary, String> {
+        Ok(&self.events()?.summary)
+    }
+
+    /// One of the example's own summary fields, as a count (`durable_rows`, `timeout`, …).
+    pub fn count(&self, key: &str) -> Result<u64, String> {
+        self.summary()?
+            .count(key)
+            .ok_or_else(|| format!("the summary has no count {key:?}"))
+    }
+
+    /// Fails unless the example's own summary count `key` is `want`.
+    pub fn expect_count(&self, key: &str, want: u64) -> Result<(), String> {
+        expect_eq(key, self.count(key)?, want)
+    }
+}
+
+/// Fails unless `got` is `want`, naming `what`.
+pub fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("expected {what} = {want:?}, got {got:?}"))
     }
 }
 

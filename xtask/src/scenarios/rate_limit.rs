@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::basic::{ctrl_c, expect_count, words};
-use super::{Interrupt, Run, Scenario, Signal};
+use super::basic::{ctrl_c, words};
+use super::{Interrupt, Run, Scenario, Signal, expect_eq};
 use crate::check::OutputRule;
 
 /// Timer slack allowed by the rate check, in milliseconds. A start is stamped (`t_ms`) a little
@@ -50,7 +50,7 @@ fn starts_keep_the_rate(run: &Run<'_>, rate: f64, burst: f64) -> Result<(), Stri
 /// failed result with the panic's message (the ids that are multiples of `panic_every`).
 fn permits_released_and_panics_failed(panic_every: u64) -> impl Fn(&Run<'_>) -> Result<(), String> {
     move |run| {
-        expect_count(run, "permits_in_use_at_exit", 0)?;
+        run.expect_count("permits_in_use_at_exit", 0)?;
         let events = run.events()?;
         let mut panicked = 0;
         for e in events.finished() {
@@ -79,8 +79,8 @@ pub fn scenarios() -> Vec<Scenario> {
         // Go's RateLimitedPool: 5 workers, 2 permits, 10 jobs of 100 ms. I2 checks that the peak
         // (reported and rebuilt from the events) is exactly max_in_flight = 2.
         run("defaults", "", 0).outputs(OutputRule::Double).check(|run| {
-            expect_count(run, "max_in_flight", 2)?;
-            expect_count(run, "workers", 5)
+            expect_eq("max_in_flight", run.summary()?.max_in_flight, Some(2))?;
+            expect_eq("workers", run.summary()?.workers, 5)
         }),
         run(
             "cap-below-workers",
@@ -88,7 +88,7 @@ pub fn scenarios() -> Vec<Scenario> {
             0,
         )
         .outputs(OutputRule::Double)
-        .check(|run| expect_count(run, "max_in_flight", 4)),
+        .check(|run| expect_eq("max_in_flight", run.summary()?.max_in_flight, Some(4))),
         // The emails use case in small: many jobs, a cap of 50 among 64 workers, every event checked.
         run(
             "many-jobs-cap-50",
@@ -96,7 +96,7 @@ pub fn scenarios() -> Vec<Scenario> {
             0,
         )
         .outputs(OutputRule::Double)
-        .check(|run| expect_count(run, "max_in_flight", 50)),
+        .check(|run| expect_eq("max_in_flight", run.summary()?.max_in_flight, Some(50))),
         // More permits than workers: the reachable cap is the number of workers.
         run(
             "concurrency-above-workers",
@@ -104,8 +104,8 @@ pub fn scenarios() -> Vec<Scenario> {
             0,
         )
         .check(|run| {
-            expect_count(run, "max_in_flight", 3)?;
-            expect_count(run, "concurrency", 8)
+            expect_eq("max_in_flight", run.summary()?.max_in_flight, Some(3))?;
+            run.expect_count("concurrency", 8)
         }),
         run(
             "rate-with-burst",
@@ -132,8 +132,8 @@ pub fn scenarios() -> Vec<Scenario> {
         .outputs(OutputRule::Double)
         .timeout(Duration::from_secs(20))
         .check(|run| {
-            expect_count(run, "failed", 6)?;
-            expect_count(run, "ok", 6)
+            expect_eq("failed", run.summary()?.failed, 6)?;
+            expect_eq("ok", run.summary()?.ok, 6)
         })
         .check(permits_released_and_panics_failed(2)),
         // Failures and panics together: jobs 3, 4, 6, 8, 9, 12 fail.
@@ -143,7 +143,7 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
         )
         .outputs(OutputRule::Double)
-        .check(|run| expect_count(run, "failed", 6)),
+        .check(|run| expect_eq("failed", run.summary()?.failed, 6)),
         run("zero-jobs", "--jobs 0", 0),
         // Ctrl-C while jobs hold permits and others wait for one.
         run(
@@ -161,7 +161,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .partial_concurrency()
             .interrupt(Interrupt::SignalAfterStarted(Signal::Int, 2))
             .check(super::basic::stopped(true))
-            .check(|run| expect_count(run, "permits_in_use_at_exit", 0)),
+            .check(|run| run.expect_count("permits_in_use_at_exit", 0)),
         run(
             "ctrl-c/slow-rate-with-burst",
             "--jobs 100 --work-ms 10 --rate 1/s --burst 3",

@@ -1,5 +1,5 @@
-use super::Scenario;
-use super::basic::{ctrl_c, expect_count, words};
+use super::basic::{ctrl_c, words};
+use super::{Scenario, expect_eq};
 use crate::check::OutputRule;
 use common::event::OutcomeKind;
 
@@ -10,7 +10,7 @@ pub fn scenarios() -> Vec<Scenario> {
         // A panicking job is a failed result with its message; the workers keep serving.
         run("panicking-jobs", "--jobs 12 --work-ms 5 --panic-every 4", 1)
             .outputs(OutputRule::Double)
-            .check(|run| expect_count(run, "failed", 3))
+            .check(|run| expect_eq("failed", run.summary()?.failed, 3))
             .check(|run| {
                 let reasons = run
                     .events()?
@@ -45,7 +45,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("zero-jobs", "--jobs 0", 0),
         run("more-workers-than-jobs", "--jobs 3 --workers 16 --work-ms 20", 0).outputs(OutputRule::Double),
         run("failures-are-results", "--jobs 10 --work-ms 5 --fail-every 5", 1)
-            .check(|run| expect_count(run, "failed", 2)),
+            .check(|run| expect_eq("failed", run.summary()?.failed, 2)),
         // Batched submit: jobs travel in chunks, results too; each job is still reported once,
         // a panic inside a chunk fails only its own job, and --ordered still holds.
         run(
@@ -54,8 +54,8 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
         )
         .outputs(OutputRule::Double)
-        .check(|run| expect_count(run, "failed", 7))
-        .check(|run| expect_count(run, "batch", 4)),
+        .check(|run| expect_eq("failed", run.summary()?.failed, 7))
+        .check(|run| run.expect_count("batch", 4)),
         run(
             "batched-dispatch-quiet",
             "--jobs 100000 --workload dispatch --batch 256 --quiet",
