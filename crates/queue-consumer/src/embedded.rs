@@ -80,9 +80,10 @@ impl EmbeddedRedis {
             .context("cannot start sh to run redis-server")?;
         let lifeline = shell.stdin.take();
         let mut server = EmbeddedRedis { shell, lifeline, dir };
-        // Wait for the socket to appear (the server is ready once it listens).
+        // Wait until the server accepts a connection: the socket file appears at `bind`, a moment
+        // before `listen`, and a connection in between is refused.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             if let Some(status) = server.shell.try_wait()? {
                 anyhow::bail!("redis-server exited at start ({status})");
             }
