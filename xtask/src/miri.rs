@@ -72,7 +72,8 @@ fn run(seeds: &str) -> Outcome {
     let begin = Instant::now();
     for (name, args) in suites() {
         let t = Instant::now();
-        let status = Command::new("cargo")
+        // Captured: the interpreter's test chatter is shown only when a suite fails.
+        let output = Command::new("cargo")
             .args(["+nightly", "miri", "test"])
             .args(&args)
             .env("MIRIFLAGS", &flags)
@@ -80,8 +81,12 @@ fn run(seeds: &str) -> Outcome {
             .env_remove("CARGO")
             .env_remove("RUSTC")
             .current_dir(&root)
-            .status();
-        let ok = matches!(status, Ok(s) if s.success());
+            .output();
+        let ok = matches!(&output, Ok(o) if o.status.success());
+        if let (false, Ok(o)) = (ok, &output) {
+            print!("{}", String::from_utf8_lossy(&o.stdout));
+            print!("{}", String::from_utf8_lossy(&o.stderr));
+        }
         println!(
             "       miri {name} (MIRIFLAGS={flags}): {} in {:.1} s",
             if ok { "ok" } else { "failed" },
