@@ -129,7 +129,7 @@ impl Reporter {
             emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
             return;
         }
-        self.emit_event(&Event::Started(event::Started {
+        emit_json(&Event::Started(event::Started {
             job: job.id(),
             worker,
             value: job.value(),
@@ -187,7 +187,7 @@ impl Reporter {
             }));
             return;
         }
-        self.emit_event(&Event::Finished(event::Finished {
+        emit_json(&Event::Finished(event::Finished {
             job: id,
             worker,
             value: job.value(),
@@ -230,7 +230,7 @@ impl Reporter {
             emit(&human.unwrap_or_else(|| format!("Job {} never started", job.id())));
             return;
         }
-        self.emit_event(&Event::NotStarted(event::NotStarted {
+        emit_json(&Event::NotStarted(event::NotStarted {
             job: job.id(),
             value: job.value(),
             t_ms: self.t_ms(),
@@ -252,14 +252,10 @@ impl Reporter {
             return;
         }
         if self.json {
-            self.emit_event(&make(self.t_ms()));
+            emit_json(&make(self.t_ms()));
         } else {
             emit(&human());
         }
-    }
-
-    fn emit_event(&self, event: &Event) {
-        emit_json(event);
     }
 
     /// Prints the closing summary (always, also with `--quiet`) and returns the exit code the
