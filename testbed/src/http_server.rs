@@ -20,18 +20,21 @@
 //!   noticed yet: it looks every 25 ms. After client timeouts this can exceed the client's
 //!   workers: the abandoned attempt still runs here while the worker has moved on to a retry or
 //!   to its next URL. That is real load, and what a server sees when clients time out and retry.
-//! - [`Stats::peak_open_requests`]: requests being served whose client is still waiting. Each
-//!   time a request arrives, before counting it, the server peeks (without blocking) at the
-//!   connections of the requests it is serving and stops counting those whose client has closed
-//!   its end. A client worker waits for one answer at a time and closes a connection it timed out
-//!   on before it sends anything else, so this never exceeds the client's workers.
+//! - [`Stats::peak_open_requests`]: requests being served whose client is still waiting. When a
+//!   request arrives and would raise this peak, the server first looks (one `poll`, without
+//!   blocking) at the connections of the requests it is serving and stops counting those whose
+//!   client has closed its end. A client worker waits for one answer at a time and closes a
+//!   connection it timed out on before it sends anything else, so this never exceeds the
+//!   client's workers.
 //!
 //! Why not tiny_http: its accept thread and connection threads are detached (`thread::spawn`
 //! without a handle) and its idle threads linger for 5 s after the server is dropped, so a run
-//! could never end with every thread joined (`threads_alive_at_exit` = 0). This server is one
-//! accept thread handing connections to a pool of connection threads (one per client worker,
-//! started up front; one more is started whenever a connection finds none idle), and
-//! `shutdown` joins every one of them.
+//! could never end with every thread joined (`threads_alive_at_exit` = 0). This server is a pool
+//! of connection threads (one per client worker, started up front) that each accept a connection
+//! and serve it, then accept the next: a new connection wakes one thread, with no accept thread
+//! handing it over (at 100 workers that hand-over was one more wake-up per connection, all in
+//! one thread, while the first requests waited). A thread that takes the last idle slot starts
+//! one more first, so a connection never waits for a busy thread; `shutdown` joins every one.
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, ErrorKind, Write as _};
@@ -42,12 +45,15 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use crossbeam::channel::{Receiver, Sender};
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 
 /// How often a waiting connection thread looks at the stop flag and at its client.
 const POLL: Duration = Duration::from_millis(25);
+/// A connection thread's stack: its deepest frame holds a 16 KiB chunk of body. Far below the
+/// 2 MiB default, so a hundred of them start, exit (and are reused by the allocator) cheaply.
+const STACK: usize = 256 << 10;
 /// `/bytes/{n}` refuses larger bodies (400): it is a test server, not a disk filler.
 const MAX_BODY: u64 = 256 << 20;
 /// `/slow` gives up after this long even if nobody is waiting for it.
@@ -113,16 +119,16 @@ impl Stats {
         let mut guard = self.serving();
         let s = &mut *guard;
         if s.open + 1 > s.peak_open {
-            let mut gone = 0;
-            for (conn, open) in s.requests.values_mut() {
-                if *open && client_gone(conn) {
+            // Paid only when the peak could rise: while it climbs to the workers at the start of
+            // a run, and after timeouts. One `poll` for all the connections, not a peek each: this
+            // runs under the lock every request needs.
+            for id in hung_up(&s.requests) {
+                if let Some((_, open)) = s.requests.get_mut(&id) {
                     *open = false;
-                    gone += 1;
+                    s.open -= 1;
                 }
             }
-            s.open -= gone;
         }
-        // The peek above costs a syscall per request served, paid only when the peak could rise.
         let id = s.next_id;
         s.next_id += 1;
         s.requests.insert(id, (Arc::clone(stream), true));
@@ -171,10 +177,8 @@ impl Drop for InFlight<'_> {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    stats: Arc<Stats>,
-    acceptor: Option<JoinHandle<()>>,
-    threads: Vec<JoinHandle<()>>,
+    pool: ConnPool,
+    stopped: bool,
 }
 
 impl Server {
@@ -184,28 +188,23 @@ impl Server {
     pub fn start(threads: usize) -> anyhow::Result<Server> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).context("cannot start the embedded server")?;
         let addr = listener.local_addr()?;
-        let (conn_tx, conn_rx) = crossbeam::channel::unbounded::<TcpStream>();
         let pool = ConnPool {
-            conn_rx,
+            listener: Arc::new(listener),
             idle: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             stats: Arc::new(Stats::default()),
+            threads: Arc::new(Mutex::new(Vec::with_capacity(threads.max(1)))),
         };
-        let mut threads_started = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            threads_started.push(pool.spawn_thread()?);
-        }
-        let acceptor_pool = pool.clone();
-        let acceptor = thread::Builder::new()
-            .name("server-accept".into())
-            .spawn(move || accept_loop(&listener, &acceptor_pool, conn_tx))?;
-        Ok(Server {
+        let server = Server {
             addr,
-            stop: pool.stop,
-            stats: pool.stats,
-            acceptor: Some(acceptor),
-            threads: threads_started,
-        })
+            pool,
+            stopped: false,
+        };
+        for _ in 0..threads.max(1) {
+            // On an error, dropping `server` stops and joins the threads already started.
+            server.pool.spawn_thread()?;
+        }
+        Ok(server)
     }
 
     /// `http://127.0.0.1:PORT`, what `{server}` stands for in a URL.
@@ -216,19 +215,31 @@ impl Server {
     /// Stops accepting, ends every connection (waiting routes end early) and joins every thread.
     pub fn shutdown(mut self) -> Arc<Stats> {
         self.stop_and_join();
-        Arc::clone(&self.stats)
+        Arc::clone(&self.pool.stats)
     }
 
     fn stop_and_join(&mut self) {
-        let Some(acceptor) = self.acceptor.take() else {
+        if std::mem::replace(&mut self.stopped, true) {
             return;
-        };
-        self.stop.store(true, Ordering::SeqCst);
-        // The accept thread is blocked in `accept`: one connection to ourselves wakes it up, it
-        // sees the stop flag and closes the hand-over channel; then every thread is joined.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        let _ = acceptor.join();
-        for handle in self.threads.drain(..) {
+        }
+        self.pool.stop.store(true, Ordering::SeqCst);
+        // Wake the threads blocked in `accept`: on Linux, shutting the listener down wakes them
+        // all at once (their `accept` fails); elsewhere, or for a thread that was not in `accept`
+        // yet, a connection to ourselves wakes one thread at a time. A thread serving a
+        // connection sees the stop flag within POLL. Every thread is then joined, those started
+        // while the server ran included.
+        let _ = rustix::net::shutdown(&*self.pool.listener, rustix::net::Shutdown::Read);
+        loop {
+            let Some(handle) = self.pool.threads().pop() else {
+                break;
+            };
+            while !handle.is_finished() {
+                if self.pool.idle.load(Ordering::SeqCst) == 0
+                    || TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_err()
+                {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
             let _ = handle.join();
         }
     }
@@ -241,54 +252,54 @@ impl Drop for Server {
     }
 }
 
-/// Accepts connections and hands each to an idle connection thread; when none is idle, it starts
-/// one more (so a connection never waits), and joins those extra threads when it stops.
-fn accept_loop(listener: &TcpListener, pool: &ConnPool, conn_tx: Sender<TcpStream>) {
-    let mut extra: Vec<JoinHandle<()>> = Vec::new();
-    for stream in listener.incoming() {
-        if pool.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else { continue };
-        pool.stats.connections.fetch_add(1, Ordering::SeqCst);
-        if pool.idle.load(Ordering::SeqCst) == 0
-            && let Ok(handle) = pool.spawn_thread()
-        {
-            extra.push(handle);
-        }
-        if conn_tx.send(stream).is_err() {
-            break;
-        }
-    }
-    drop(conn_tx); // closes the hand-over channel: idle connection threads end
-    for handle in extra {
-        let _ = handle.join();
-    }
-}
-
-/// What every connection thread shares: the hand-over channel, the idle count, stop and stats.
+/// What every connection thread shares: the listener, the idle count, stop, stats, and the
+/// handles of every connection thread (joined at shutdown).
 #[derive(Debug, Clone)]
 struct ConnPool {
-    conn_rx: Receiver<TcpStream>,
+    listener: Arc<TcpListener>,
+    /// Threads blocked in `accept`, waiting for a connection.
     idle: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     stats: Arc<Stats>,
+    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl ConnPool {
-    fn spawn_thread(&self) -> std::io::Result<JoinHandle<()>> {
+    fn threads(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        // Poisoned only if a push panicked: the handles are still whole.
+        self.threads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a connection thread: it accepts a connection and serves it, again and again, until
+    /// the server stops. Each thread accepts for itself (no accept thread handing connections
+    /// over): a connection wakes one thread, once. When a thread takes the last idle slot, it
+    /// starts one more first, so a new connection never waits for a busy one to end.
+    fn spawn_thread(&self) -> std::io::Result<()> {
         let pool = self.clone();
-        thread::Builder::new().name("server-conn".into()).spawn(move || {
-            loop {
-                pool.idle.fetch_add(1, Ordering::SeqCst);
-                let next = pool.conn_rx.recv();
-                pool.idle.fetch_sub(1, Ordering::SeqCst);
-                match next {
-                    Ok(stream) => serve_connection(stream, &pool.stop, &pool.stats),
-                    Err(_) => break, // the acceptor stopped
+        let handle = thread::Builder::new()
+            .name("server-conn".into())
+            .stack_size(STACK)
+            .spawn(move || {
+                while !pool.stop.load(Ordering::SeqCst) {
+                    pool.idle.fetch_add(1, Ordering::SeqCst);
+                    let accepted = pool.listener.accept();
+                    let was_idle = pool.idle.fetch_sub(1, Ordering::SeqCst);
+                    if pool.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok((stream, _)) = accepted else {
+                        thread::sleep(Duration::from_millis(1)); // out of descriptors, say: no spin
+                        continue;
+                    };
+                    pool.stats.connections.fetch_add(1, Ordering::SeqCst);
+                    if was_idle == 1 {
+                        let _ = pool.spawn_thread(); // if it fails, the next connection waits its turn
+                    }
+                    serve_connection(stream, &pool.stop, &pool.stats);
                 }
-            }
-        })
+            })?;
+        self.threads().push(handle);
+        Ok(())
     }
 }
 
@@ -475,6 +486,32 @@ fn client_gone(stream: &TcpStream) -> bool {
     }
 }
 
+/// The requests still counted as open whose client has hung up: one `poll` (without waiting) over
+/// their connections, then a peek at those with something to read, to tell an end-of-file from
+/// bytes the client sent. If `poll` fails, every connection is peeked.
+fn hung_up(requests: &HashMap<u64, (Arc<TcpStream>, bool)>) -> Vec<u64> {
+    let open: Vec<(u64, &TcpStream)> = requests
+        .iter()
+        .filter(|(_, (_, open))| *open)
+        .map(|(id, (conn, _))| (*id, &**conn))
+        .collect();
+    let mut fds: Vec<PollFd<'_>> = open
+        .iter()
+        .map(|(_, conn)| PollFd::new(*conn, PollFlags::IN))
+        .collect();
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let polled = rustix::event::poll(&mut fds, Some(&now)).is_ok();
+    open.iter()
+        .zip(&fds)
+        .filter(|(_, fd)| !polled || !fd.revents().is_empty())
+        .filter(|((_, conn), _)| client_gone(conn))
+        .map(|((id, _), _)| *id)
+        .collect()
+}
+
 /// Writes a whole response in one write; `request` stops counting just before it.
 fn respond(mut stream: &TcpStream, code: u16, body: &[u8], request: &mut InFlight<'_>) -> bool {
     let head = format!(
@@ -585,6 +622,49 @@ mod tests {
         assert_eq!((stats.peak_open_requests(), stats.abandoned()), (1, 0));
     }
 
+    /// More connections at once than threads started: the thread that takes the last idle slot
+    /// starts another, so the second connection is served while the first stays open; shutdown
+    /// joins the extra thread too.
+    #[test]
+    fn a_connection_beyond_the_threads_started_is_served() {
+        let server = Server::start(1).expect("start");
+        let base = server.base_url();
+        let addr = base.trim_start_matches("http://").to_owned();
+        let mut first = TcpStream::connect(&addr).expect("connect");
+        write!(first, "GET /status/200 HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        let mut head = [0u8; 12];
+        first.read_exact(&mut head).expect("read");
+        assert_eq!(&head, b"HTTP/1.1 200");
+        // `first` stays open (keep-alive), holding the only thread started.
+        assert!(get(&base, "/status/201").starts_with("HTTP/1.1 201"));
+        let stats = server.shutdown();
+        assert_eq!((stats.requests(), stats.connections()), (2, 2));
+    }
+
+    /// The look at the served connections before the open peak rises: one poll, then a peek at
+    /// those with something to read. A client that closed is gone; one that sent a byte is not.
+    #[test]
+    fn hung_up_finds_only_the_clients_that_closed() {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut clients = Vec::new();
+        let mut requests = HashMap::new();
+        for id in 0..4u64 {
+            clients.push(TcpStream::connect(addr).expect("connect"));
+            let (conn, _) = listener.accept().expect("accept");
+            requests.insert(id, (Arc::new(conn), true));
+        }
+        requests.get_mut(&3).expect("request 3").1 = false; // no longer counted: not looked at
+        clients[1].write_all(b"x").expect("write"); // data waiting: still there
+        let closed = clients.remove(2);
+        drop(closed);
+        let conn_2 = Arc::clone(&requests[&2].0);
+        while !client_gone(&conn_2) {
+            thread::yield_now(); // until the close has reached the server side
+        }
+        assert_eq!(hung_up(&requests), [2]);
+    }
+
     /// Issue 12: a client that times out closes its connection and sends its next request at
     /// once, before the serving thread notices. The abandoned request may still count as being
     /// served, but not as open: the open peak stays at the one request the client waits for.
@@ -595,7 +675,7 @@ mod tests {
         let addr = base.trim_start_matches("http://").to_owned();
         let mut first = TcpStream::connect(&addr).expect("connect");
         write!(first, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
-        while server.stats.peak_concurrency() == 0 {
+        while server.pool.stats.peak_concurrency() == 0 {
             thread::sleep(Duration::from_millis(1)); // until the server serves /slow
         }
         drop(first); // the client gives up on /slow ...

@@ -8,9 +8,10 @@
 //! The mechanics, all in this file:
 //! 1. one `fetch::Client` (a blocking ureq `Agent`, its connection pool sized to the workers,
 //!    a per-request timeout `--timeout-ms`) shared by every worker;
-//! 2. two bounded channels, `jobs` (URLs) and `results`, and `--workers` threads looping
-//!    `for job in jobs`;
-//! 3. a producer sends every URL, then drops its `Sender` (Go's `close(jobs)`);
+//! 2. two bounded channels, `jobs` (URLs) and `results`, and a producer that sends every URL,
+//!    then drops its `Sender` (Go's `close(jobs)`). It starts before the workers: starting 100
+//!    threads takes milliseconds, and the first ones find URLs waiting meanwhile;
+//! 3. `--workers` threads looping `for job in jobs`;
 //! 4. main collects one result per URL, joins every thread, and stops the test server.
 //!
 //! What to observe: `cargo run -p http-fetch` starts a small HTTP server on 127.0.0.1 (OS-chosen
@@ -160,8 +161,30 @@ fn run() -> anyhow::Result<ExitCode> {
     let (jobs_tx, jobs_rx) = channel::bounded::<UrlJob>(buffer);
     let (results_tx, results_rx) = channel::bounded::<Done>(buffer);
 
-    // 2. The workers, each with a handle on the shared client (same connection pool).
+    // 2. The producer: sends every URL, or on Ctrl-C stops and hands the rest back as not
+    //    started. Dropping `jobs_tx` when it returns closes the jobs channel. It starts first,
+    //    so the first workers find URLs waiting while the others are still being started.
     let mut threads = Vec::with_capacity(cli.workers + 1);
+    let (producer_stop, producer_results) = (stop.clone(), results_tx.clone());
+    threads.push(thread::Builder::new().name("producer".into()).spawn(move || {
+        let mut pending = job_list.into_iter();
+        for job in pending.by_ref() {
+            channel::select! {
+                send(jobs_tx, job.clone()) -> sent => if sent.is_err() { return },
+                recv(producer_stop.channel()) -> _ => {
+                    let _ = producer_results.send(Done::NotStarted(job));
+                    break;
+                }
+            }
+        }
+        for job in pending {
+            if producer_results.send(Done::NotStarted(job)).is_err() {
+                return;
+            }
+        }
+    })?);
+
+    // 3. The workers, each with a handle on the shared client (same connection pool).
     for id in 1..=cli.workers {
         let (jobs_rx, results_tx, stop) = (jobs_rx.clone(), results_tx.clone(), stop.clone());
         let (client, gauge, report) = (client.clone(), Arc::clone(&gauge), Arc::clone(&report));
@@ -171,29 +194,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 .spawn(move || worker(id, jobs_rx, results_tx, client, stop, &gauge, &report))?,
         );
     }
-    drop(jobs_rx);
+    drop((jobs_rx, results_tx)); // the workers and the producer hold their own ends
     drop(client); // the workers hold the client now; the last one to finish closes the pool
-
-    // 3. The producer: sends every URL, or on Ctrl-C stops and hands the rest back as not
-    //    started. Dropping `jobs_tx` when it returns closes the jobs channel.
-    let producer_stop = stop.clone();
-    threads.push(thread::Builder::new().name("producer".into()).spawn(move || {
-        let mut pending = job_list.into_iter();
-        for job in pending.by_ref() {
-            channel::select! {
-                send(jobs_tx, job.clone()) -> sent => if sent.is_err() { return },
-                recv(producer_stop.channel()) -> _ => {
-                    let _ = results_tx.send(Done::NotStarted(job));
-                    break;
-                }
-            }
-        }
-        for job in pending {
-            if results_tx.send(Done::NotStarted(job)).is_err() {
-                return;
-            }
-        }
-    })?);
 
     // 4. Collect one result per URL, until every worker and the producer are done.
     let bar = match submitted >= 200 {
