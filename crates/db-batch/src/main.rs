@@ -118,6 +118,7 @@ fn run() -> anyhow::Result<ExitCode> {
     };
     bar.finish_and_clear();
     // Every worker has finished: each batch committed or rolled back as a whole. Ask the database.
+    control.checkpoint()?; // SQLite: the log into the file, once for the run (db.rs)
     let end = stats::End {
         db: &db,
         mode: cli.mode,
