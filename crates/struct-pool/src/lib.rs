@@ -34,17 +34,19 @@
 //! `main.rs` does) unless everything fits in the two queues.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam::channel::{self, Receiver, Sender};
+use crossbeam::channel::{self, Receiver, Sender, TrySendError};
+use crossbeam::utils::Backoff;
 
 /// A job that has been run: its submission number, the worker that ran it, the job itself (handed
 /// back, like Go's `Result{JobID}`, so a result always names its job, even after a panic), and its
-/// output or the message of the panic it raised.
+/// output or the panic it raised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completed<J, R> {
     /// 0 for the first job submitted, 1 for the next, and so on.
@@ -53,13 +55,28 @@ pub struct Completed<J, R> {
     pub worker: usize,
     /// The job, handed back.
     pub job: J,
-    /// The job's output, or `Err(panic message)` if it panicked.
-    pub result: Result<R, String>,
-    /// When the job ended (on the worker). For a job that ran in a batch and did not panic, when
-    /// its batch ended: reading the clock costs more than a trivial job (about 40 ns on this
-    /// virtual machine, against 10 ns of dispatch), so a batch reads it once, plus once per
-    /// panicking job (whose `ended` is exact, as `main.rs` reports it as the job's finish time).
-    pub ended: Instant,
+    /// The job's output, or the panic it raised (boxed: a panic is rare, and a small result keeps
+    /// each message on the results queue small).
+    pub result: Result<R, Box<Panicked>>,
+}
+
+/// A panic caught on a worker: its message, and when it happened.
+///
+/// Only a panic carries a time. Reading the clock costs more than a trivial job (about 40 ns on
+/// this virtual machine, against 10 ns of dispatch), so the pool does not time jobs that return;
+/// a job function that wants their times reads the clock itself (as `main.rs`'s reporter does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panicked {
+    /// The panic's message (`"Box<dyn Any>"` if it was not a string).
+    pub message: String,
+    /// When the job panicked, on the worker.
+    pub at: Instant,
+}
+
+impl fmt::Display for Panicked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// Why `submit` or `try_submit` gave the job back.
@@ -93,29 +110,30 @@ enum Done<J, R> {
 
 /// The submitting end: the queue's only `Sender` and the next submission number, under one lock
 /// so that numbers follow queue order even with several submitting threads. The lock is held only
-/// for a `try_send` that cannot find the queue full (see [`WorkerPool::submit`]), never while a
-/// submitter waits.
+/// for a `try_send`, never while a submitter waits (see [`WorkerPool::submit`]).
 struct Queue<J> {
     /// `None` once closed: dropping the only `Sender` closes the queue (Go's `close(jobs)`).
     tx: Option<Sender<Task<J>>>,
     next_seq: u64,
-    /// Dropped by `close`: wakes every submitter waiting for a slot (nothing is ever sent on it).
+    /// A submitter found the queue full and waits, outside the lock, to send the message it has
+    /// already numbered. Until it is done nobody else sends, so numbers still follow queue order.
+    sending: bool,
+    /// Submitters waiting for that one to finish (on `WorkerPool::turn`).
+    queued: usize,
+    /// Dropped by `close`: wakes that waiting submitter (nothing is ever sent on it).
     closing: Option<Sender<()>>,
 }
 
 /// A fixed set of worker threads running `job_fn` on submitted jobs.
 pub struct WorkerPool<J, R> {
     queue: Mutex<Queue<J>>,
-    /// The queue's room, as a counting semaphore (a bounded channel of tokens, Go's
-    /// `make(chan struct{}, n)`): a submitter sends a token before it queues a message, and the
-    /// worker takes one back out once that message's results are sent.
-    slots: Sender<()>,
-    slots_taken: Receiver<()>,
+    /// Notified when `sending` ends or the pool closes: wakes submitters waiting for their turn.
+    turn: Condvar,
     /// Ready (disconnected) once the pool is closed: a blocked submitter selects on it.
     closed: Receiver<()>,
     results: Receiver<Done<J, R>>,
     workers: Vec<JoinHandle<()>>,
-    /// Submitters blocked waiting for a slot (tests use it to know a `submit` is blocked).
+    /// Submitters blocked on a full queue (tests use it to know a `submit` is blocked).
     #[cfg(test)]
     waiting: std::sync::atomic::AtomicUsize,
 }
@@ -128,23 +146,16 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     where
         F: Fn(usize, &J) -> R + Send + Sync + 'static,
     {
-        // One slot per message that is queued, running, or waiting to hand its results over: the
-        // queue's capacity plus one per worker, which is what a bounded(queue_capacity) channel
-        // in front of `workers` busy workers admits. The jobs channel has that room too, so a
-        // submitter holding a slot always finds room in it.
-        let room = queue_capacity.saturating_add(workers);
-        let (slots, slots_taken) = channel::bounded::<()>(room);
-        let (jobs_tx, jobs_rx) = channel::bounded::<Task<J>>(room);
+        let (jobs_tx, jobs_rx) = channel::bounded::<Task<J>>(queue_capacity);
         let (closing, closed) = channel::bounded::<()>(0);
         let (results_tx, results) = channel::bounded(queue_capacity.max(workers));
         let job_fn = Arc::new(job_fn);
         let mut handles = Vec::with_capacity(workers);
         for id in 1..=workers {
             let (jobs_rx, results_tx, job_fn) = (jobs_rx.clone(), results_tx.clone(), Arc::clone(&job_fn));
-            let slots_taken = slots_taken.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("pool-worker-{id}"))
-                .spawn(move || worker_loop(id, &jobs_rx, &results_tx, &slots_taken, &*job_fn));
+                .spawn(move || worker_loop(id, &jobs_rx, &results_tx, &*job_fn));
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {
@@ -162,10 +173,11 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
             queue: Mutex::new(Queue {
                 tx: Some(jobs_tx),
                 next_seq: 0,
+                sending: false,
+                queued: 0,
                 closing: Some(closing),
             }),
-            slots,
-            slots_taken,
+            turn: Condvar::new(),
             closed,
             results,
             workers: handles,
@@ -179,68 +191,87 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits for a slot in the queue without holding the lock; `false` if the pool was closed
-    /// first.
-    fn wait_for_slot(&self) -> bool {
-        if self.slots.try_send(()).is_ok() {
-            return true; // the fast path: there is room
-        }
-        #[cfg(test)]
-        self.waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let got = crossbeam::select! {
-            send(self.slots, ()) -> sent => sent.is_ok(),
-            recv(self.closed) -> _ => false,
-        };
-        #[cfg(test)]
-        self.waiting.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        got
-    }
-
-    /// Gives back a slot taken by a submitter that then found the pool closed. Its token is in
-    /// the channel (a worker takes tokens only for messages it has run), so this never waits.
-    fn give_back_slot(&self) {
-        let _ = self.slots_taken.try_recv();
-    }
-
-    /// Queues one message while holding a slot: takes the next submission numbers and sends,
-    /// under the lock, so numbers follow queue order. The send cannot block: the slot guarantees
-    /// room in the jobs channel. Gives the message back if the pool is closed.
+    /// Numbers and queues one message, waiting while the queue is full, and returns its first
+    /// number; gives the message back if the pool is closed (also while it waits).
+    ///
+    /// The fast path takes the lock, numbers the message and `try_send`s it: one uncontended lock
+    /// and one channel operation, as cheap as a plain `send` when there is room. On a full queue
+    /// the submitter keeps its numbers, marks the queue `sending`, and waits *outside* the lock
+    /// for room or for `close`. While it waits, other submitters wait for their turn (also
+    /// without the lock) and `try_submit` answers `Full`, so nobody overtakes the numbered message.
     fn enqueue(&self, count: u64, make: impl FnOnce(u64) -> Task<J>) -> Result<u64, Task<J>> {
         let mut queue = self.queue();
+        while queue.sending && queue.tx.is_some() {
+            queue.queued += 1;
+            queue = self.turn.wait(queue).unwrap_or_else(PoisonError::into_inner);
+            queue.queued -= 1;
+        }
         let first = queue.next_seq;
         let task = make(first);
         let Some(tx) = &queue.tx else {
-            drop(queue);
-            self.give_back_slot();
             return Err(task);
         };
-        match tx.try_send(task) {
+        let task = match tx.try_send(task) {
             Ok(()) => {
                 queue.next_seq += count;
-                Ok(first)
+                return Ok(first);
             }
-            // Full cannot happen (see above); Disconnected would mean every worker is gone.
-            Err(e) => {
-                drop(queue);
-                self.give_back_slot();
-                Err(e.into_inner())
-            }
+            // Every worker is gone (they exit only once the queue is closed).
+            Err(TrySendError::Disconnected(task)) => return Err(task),
+            Err(TrySendError::Full(task)) => task,
+        };
+        let tx = tx.clone();
+        queue.sending = true;
+        queue.next_seq += count;
+        drop(queue);
+        let sent = self.send_when_room(&tx, task);
+        drop(tx); // a closed pool's queue ends only once every `Sender` is gone
+        let mut queue = self.queue();
+        queue.sending = false;
+        if sent.is_err() {
+            // Nobody took a number meanwhile (they waited for this turn), so give them back.
+            queue.next_seq -= count;
         }
+        // (A notify is a system call even with nobody waiting: skip it then.)
+        if queue.queued > 0 {
+            self.turn.notify_all();
+        }
+        drop(queue);
+        sent.map(|()| first)
+    }
+
+    /// Sends `task` on the full queue once a worker makes room, or gives it back if the pool is
+    /// closed first. Called without the lock.
+    fn send_when_room(&self, tx: &Sender<Task<J>>, mut task: Task<J>) -> Result<(), Task<J>> {
+        // A worker usually makes room within microseconds: retry a few times, spinning and then
+        // yielding (what crossbeam's own blocking `send` does before it sleeps).
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            task = match tx.try_send(task) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(task)) => return Err(task),
+                Err(TrySendError::Full(task)) => task,
+            };
+        }
+        #[cfg(test)]
+        self.waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sent = crossbeam::select! {
+            send(tx, task) -> sent => sent.map_err(|e| e.into_inner()),
+            recv(self.closed) -> _ => Err(task),
+        };
+        #[cfg(test)]
+        self.waiting.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        sent
     }
 
     /// Queues a job, blocking while the queue is full (backpressure), and returns its submission
     /// number. Gives the job back if the pool is closed, also while it waits.
     ///
-    /// The wait happens *outside* the lock: a submitter first takes a slot from a semaphore (a
-    /// bounded channel of tokens, blocking while there is none, or until `close`), and only then
-    /// takes the lock to number the job and queue it, a send that cannot block since the slot
-    /// guarantees room. So `try_submit` and `close` on other threads never wait behind a blocked
-    /// `submit` (a reader that closes the pool while a submitter waits cannot deadlock), and
-    /// numbers still follow queue order: numbering and queueing happen together under the lock.
+    /// The wait happens *outside* the lock (see `enqueue`): `try_submit` and `close` on other
+    /// threads never wait behind a blocked `submit` (a reader that closes the pool while a
+    /// submitter waits cannot deadlock), and numbers still follow queue order.
     pub fn submit(&self, job: J) -> Result<u64, SubmitError<J>> {
-        if !self.wait_for_slot() {
-            return Err(SubmitError::Closed(job));
-        }
         self.enqueue(1, |seq| Task::One { seq, job })
             .map_err(|task| SubmitError::Closed(task.into_one()))
     }
@@ -258,9 +289,6 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
                 None => Err(SubmitError::Closed(jobs)),
             };
         }
-        if !self.wait_for_slot() {
-            return Err(SubmitError::Closed(jobs));
-        }
         let count = jobs.len() as u64;
         self.enqueue(count, |first| Task::Batch { first, jobs })
             .map(|first| first..first + count)
@@ -270,15 +298,23 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     /// Queues a job if there is room now; otherwise gives it back at once (also while another
     /// thread is blocked in `submit`).
     pub fn try_submit(&self, job: J) -> Result<u64, SubmitError<J>> {
-        if self.slots.try_send(()).is_err() {
-            // No room; say "closed" rather than "full" if that is why.
-            return Err(match self.queue().tx {
-                Some(_) => SubmitError::Full(job),
-                None => SubmitError::Closed(job),
-            });
+        let mut queue = self.queue();
+        let Some(tx) = &queue.tx else {
+            return Err(SubmitError::Closed(job));
+        };
+        if queue.sending {
+            // A submitter waits for room: the queue is full, and it goes first.
+            return Err(SubmitError::Full(job));
         }
-        self.enqueue(1, |seq| Task::One { seq, job })
-            .map_err(|task| SubmitError::Closed(task.into_one()))
+        let seq = queue.next_seq;
+        match tx.try_send(Task::One { seq, job }) {
+            Ok(()) => {
+                queue.next_seq += 1;
+                Ok(seq)
+            }
+            Err(TrySendError::Full(task)) => Err(SubmitError::Full(task.into_one())),
+            Err(TrySendError::Disconnected(task)) => Err(SubmitError::Closed(task.into_one())),
+        }
     }
 
     /// Closes the queue: no more jobs are accepted; the workers finish the queued ones and exit.
@@ -287,13 +323,18 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         let mut queue = self.queue();
         queue.tx.take();
         queue.closing.take();
+        drop(queue);
+        self.turn.notify_all();
     }
 
     /// Results as they complete. The iterator ends once the pool is closed and every submitted job
     /// has been reported (so close the pool, from any thread, or it waits forever).
     /// The results of a batch come out one by one, together.
     pub fn results(&self) -> impl Iterator<Item = Completed<J, R>> + '_ {
-        self.results.iter().flat_map(Done::into_iter)
+        Results {
+            rx: &self.results,
+            batch: Vec::new().into_iter(),
+        }
     }
 
     /// Results in submission order, held back in a reorder buffer until their turn comes.
@@ -320,10 +361,12 @@ impl<J, R> WorkerPool<J, R> {
             queue.tx.take();
             queue.closing.take();
         }
-        self.results
-            .iter()
-            .flat_map(Done::into_iter)
-            .for_each(&mut unread);
+        self.turn.notify_all();
+        Results {
+            rx: &self.results,
+            batch: Vec::new().into_iter(),
+        }
+        .for_each(&mut unread);
         for handle in self.workers.drain(..) {
             // A worker never panics: job panics are caught in `worker_loop`.
             let _ = handle.join();
@@ -345,53 +388,39 @@ fn worker_loop<J, R>(
     id: usize,
     jobs: &Receiver<Task<J>>,
     results: &Sender<Done<J, R>>,
-    slots_taken: &Receiver<()>,
     job_fn: &impl Fn(usize, &J) -> R,
 ) {
-    let run =
-        |job: &J| catch_unwind(AssertUnwindSafe(|| job_fn(id, job))).map_err(|p| common::panic_message(&*p));
+    let run = |job: &J| {
+        catch_unwind(AssertUnwindSafe(|| job_fn(id, job))).map_err(|p| {
+            Box::new(Panicked {
+                message: common::panic_message(&*p),
+                at: Instant::now(),
+            })
+        })
+    };
     for task in jobs {
         let done = match task {
-            Task::One { seq, job } => {
-                let result = run(&job);
-                Done::One(Completed {
-                    seq,
-                    worker: id,
-                    job,
-                    result,
-                    ended: Instant::now(),
-                })
-            }
-            Task::Batch { first, jobs } => {
-                let mut batch = Vec::with_capacity(jobs.len());
-                let placeholder = Instant::now();
-                for (seq, job) in (first..).zip(jobs) {
-                    let result = run(&job);
-                    let ended = if result.is_err() {
-                        Instant::now()
-                    } else {
-                        placeholder
-                    };
-                    batch.push(Completed {
+            Task::One { seq, job } => Done::One(Completed {
+                seq,
+                worker: id,
+                result: run(&job),
+                job,
+            }),
+            Task::Batch { first, jobs } => Done::Batch(
+                (first..)
+                    .zip(jobs)
+                    .map(|(seq, job)| Completed {
                         seq,
                         worker: id,
+                        result: run(&job),
                         job,
-                        result,
-                        ended,
-                    });
-                }
-                let batch_ended = Instant::now();
-                for done in batch.iter_mut().filter(|done| done.result.is_ok()) {
-                    done.ended = batch_ended;
-                }
-                Done::Batch(batch)
-            }
+                    })
+                    .collect(),
+            ),
         };
         if results.send(done).is_err() {
             break; // the pool is gone
         }
-        // This message's slot is free again (its token was sent before it was queued).
-        let _ = slots_taken.try_recv();
     }
 }
 
@@ -414,31 +443,26 @@ impl<J> Task<J> {
     }
 }
 
-impl<J, R> IntoIterator for Done<J, R> {
-    type Item = Completed<J, R>;
-    type IntoIter = DoneIter<J, R>;
-
-    fn into_iter(self) -> DoneIter<J, R> {
-        match self {
-            Done::One(done) => DoneIter::One(Some(done)),
-            Done::Batch(batch) => DoneIter::Batch(batch.into_iter()),
-        }
-    }
+/// The results queue, one result at a time: a single job's result as it comes, a batch's one by
+/// one. (A plain loop rather than `flat_map`: the reader pays this per job.)
+struct Results<'a, J, R> {
+    rx: &'a Receiver<Done<J, R>>,
+    /// What is left of the batch being handed out.
+    batch: std::vec::IntoIter<Completed<J, R>>,
 }
 
-/// The results in one message, one by one (no allocation for a single job's result).
-enum DoneIter<J, R> {
-    One(Option<Completed<J, R>>),
-    Batch(std::vec::IntoIter<Completed<J, R>>),
-}
-
-impl<J, R> Iterator for DoneIter<J, R> {
+impl<J, R> Iterator for Results<'_, J, R> {
     type Item = Completed<J, R>;
 
     fn next(&mut self) -> Option<Completed<J, R>> {
-        match self {
-            DoneIter::One(done) => done.take(),
-            DoneIter::Batch(batch) => batch.next(),
+        loop {
+            if let Some(done) = self.batch.next() {
+                return Some(done);
+            }
+            match self.rx.recv().ok()? {
+                Done::One(done) => return Some(done),
+                Done::Batch(batch) => self.batch = batch.into_iter(),
+            }
         }
     }
 }
@@ -515,7 +539,7 @@ mod tests {
                 .result
                 .as_ref()
                 .err()
-                .is_some_and(|m| m.contains("job 2 exploded"))
+                .is_some_and(|p| p.message.contains("job 2 exploded"))
         );
         // The single worker ran every job, including those after the panic.
         assert!(results.iter().all(|c| c.worker == 1));
@@ -604,6 +628,65 @@ mod tests {
             let order = reader.join().expect("no panic");
             assert_eq!(order, (0..200).collect::<Vec<_>>());
         });
+    }
+
+    #[test]
+    fn close_while_several_submitters_wait_leaves_no_gap_in_the_numbers() {
+        // One worker held on its first job and a one-slot queue: every other submit waits, one
+        // for room and the rest for their turn. Closing hands each its job back; the numbers
+        // given out (by submit and in the results) are exactly 0, 1, ... with none skipped.
+        let (gate_tx, gate_rx) = channel::bounded::<()>(0);
+        let pool = WorkerPool::new(1, 1, move |_, &n: &u64| {
+            let _ = gate_rx.recv();
+            n
+        })
+        .expect("start");
+        let numbers = std::thread::scope(|s| {
+            let submitters: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let pool = &pool;
+                    s.spawn(move || {
+                        (0..5)
+                            .filter_map(|n| pool.submit(t * 10 + n).ok())
+                            .collect::<Vec<u64>>()
+                    })
+                })
+                .collect();
+            while pool.waiting.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            pool.close();
+            drop(gate_tx); // release the worker
+            let mut numbers: Vec<u64> = submitters
+                .into_iter()
+                .flat_map(|submitter| submitter.join().expect("no panic"))
+                .collect();
+            numbers.sort_unstable();
+            numbers
+        });
+        let mut seqs: Vec<u64> = pool.join().into_iter().map(|c| c.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, numbers, "every number given out ran, and only those");
+        assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>(), "no gap");
+        assert!(
+            !seqs.is_empty() && seqs.len() < 20,
+            "the first job ran; the queue held back the rest"
+        );
+    }
+
+    #[test]
+    fn a_queue_of_zero_hands_each_job_to_a_free_worker() {
+        let pool = WorkerPool::new(2, 0, |_, &n: &u64| n * 2).expect("start");
+        let sum: u64 = std::thread::scope(|s| {
+            s.spawn(|| {
+                for n in 0..200 {
+                    pool.submit(n).expect("open");
+                }
+                pool.close();
+            });
+            pool.results().filter_map(|c| c.result.ok()).sum()
+        });
+        assert_eq!(sum, (0..200).map(|n| n * 2).sum::<u64>());
     }
 
     #[test]
@@ -782,13 +865,11 @@ mod tests {
 
     #[test]
     fn the_reorder_buffer_flushes_what_it_holds() {
-        let now = Instant::now();
         let done = |seq| Completed {
             job: (),
             seq,
             worker: 1,
             result: Ok(seq),
-            ended: now,
         };
         let order: Vec<u64> = Ordered::new([done(2), done(0), done(3)].into_iter())
             .map(|c| c.seq)

@@ -175,8 +175,8 @@ fn run() -> anyhow::Result<ExitCode> {
                         worker: done.worker,
                         outcome: Outcome::Failed(format!("panic: {panic}")),
                     };
-                    // The job's own `finished` never ran: report it with the time it ended.
-                    report.finished_at(&result, done.ended);
+                    // The job's own `finished` never ran: report it with the time it panicked.
+                    report.finished_at(&result, panic.at);
                     result
                 }
             };
