@@ -5,7 +5,7 @@
 //! job back instead of blocking, `close` stops intake, `results()` iterates results as they come,
 //! `join` waits for everything. Each result hands its job back (Go's `Result{JobID}`), so a result
 //! always names its job, also after a panic. Dropping the pool closes it and joins every worker, so no thread
-//! can outlive it. The pool itself is in `src/lib.rs` (about 400 lines with its docs); this file
+//! can outlive it. The pool itself is in `src/lib.rs` (about 500 lines with its docs); this file
 //! uses it in the shape of Go original 003: a submitter thread, a results-printer thread, and the
 //! pool.
 //!
