@@ -20,7 +20,9 @@
 //!
 //! The mechanics that hold in every style, all in this file:
 //! 1. a multi-thread runtime with one thread per core, built by hand (not `#[tokio::main]`) so
-//!    main can shut it down and check that no thread outlives it;
+//!    main can shut it down and check that no thread outlives it. The pool itself runs as a task
+//!    (`runtime.spawn`): `block_on` polls its future on main's thread, outside the runtime, where
+//!    every task the pool hands a job to or joins costs a cross-thread wakeup;
 //! 2. sleep work is `tokio::time::sleep`: a waiting job holds no thread, so 10,000 jobs can wait
 //!    at once on 2 threads. cpu work (the Go original's prime check) runs in `spawn_blocking`, on
 //!    tokio's separate pool of blocking threads (at most one per core here). The mistake to avoid:
@@ -40,6 +42,17 @@
 //! starts the rest (exit 1); `--jobs 20000 --work-ms 100 --concurrency 10000 --quiet` finishes in
 //! about 200 ms with 2 runtime threads, where a thread pool would need 10,000 threads. The
 //! `workers` field of the summary is the number of tasks (`--concurrency`, else `--workers`).
+//!
+//! What a job costs (`cargo xtask compare --workload dispatch`: 1,000,000 trivial jobs, 2 runtime
+//! threads, concurrency 2, 2-core VM at load 3–4, medians of 5): buffer-unordered ~0.2 s (one task,
+//! no wakeups); workers ~0.37 s (basic's threads: 0.12 s): each job moves through two async
+//! channels, whose waits wake tasks through a lock and park the runtime's threads (~33,000 context
+//! switches), and the same shape with nothing else in it takes ~0.28 s; joinset ~1.2 s, the price
+//! of a task per job: a bare JoinSet loop that spawns 1,000,000 `async { i * 2 }` 2 at a time
+//! takes ~0.95 s. (Before, side by side: joinset 9.6 s and workers 0.57 s, the pool polled on
+//! main's thread by `block_on` and the token, whose `is_cancelled` takes a mutex, checked and
+//! awaited for every job; `Pool::is_cancelled` is an atomic load.) Jobs are drawn as they are
+//! sent, not collected first (16 MB for a million), so peak memory stays ~4 MiB.
 //!
 //! Go originals: 001 (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context"
 //! (cancellation), 000's goroutine-per-job with a semaphore. What differs, and why: Go's runtime
@@ -113,6 +126,12 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
     }
 }
 
+/// The jobs, drawn as they are sent (a million jobs collected first would be 16 MB).
+struct JobList {
+    iter: Box<dyn Iterator<Item = Job> + Send>,
+    len: u64,
+}
+
 /// What every job needs, shared by every task.
 struct Pool {
     work: Work,
@@ -142,6 +161,12 @@ impl Pool {
             );
             self.token.cancel();
         }
+    }
+
+    /// Whether the run is cancelled: one atomic load. (`CancellationToken::is_cancelled` takes the
+    /// token's mutex, and N tasks checking it for every job queue on that lock.)
+    fn is_cancelled(&self) -> bool {
+        self.cancelled_by.get().is_some() // set just before the token is cancelled
     }
 
     fn take_lane(&self) -> usize {
@@ -226,8 +251,8 @@ fn never_started(pool: &Pool, job: Job) -> JobResult {
 }
 
 /// `workers`: N tasks share one jobs channel and send on one results channel (the Go shape).
-async fn workers(pool: Arc<Pool>, jobs: Vec<Job>, n: usize, buffer: usize) -> anyhow::Result<Tally> {
-    let mut tally = Tally::new(jobs.len() as u64);
+async fn workers(pool: Arc<Pool>, jobs: JobList, n: usize, buffer: usize) -> anyhow::Result<Tally> {
+    let mut tally = Tally::new(jobs.len);
     // async-channel cannot have 0 slots; 1 is the closest to a rendezvous.
     let (jobs_tx, jobs_rx) = async_channel::bounded::<Job>(buffer.max(1));
     let (results_tx, results_rx) = async_channel::bounded::<JobResult>(buffer.max(1));
@@ -238,7 +263,7 @@ async fn workers(pool: Arc<Pool>, jobs: Vec<Job>, n: usize, buffer: usize) -> an
         tasks.push(tokio::spawn(async move {
             // Go: `for j := range jobs`; ends when the channel is closed and drained.
             while let Ok(job) = jobs_rx.recv().await {
-                let result = if pool.token.is_cancelled() {
+                let result = if pool.is_cancelled() {
                     never_started(&pool, job) // taken after the cancel: handed back untouched
                 } else {
                     run_job_caught(&pool, job, id).await
@@ -254,12 +279,17 @@ async fn workers(pool: Arc<Pool>, jobs: Vec<Job>, n: usize, buffer: usize) -> an
     let producer_results = results_tx.clone();
     tasks.push(tokio::spawn(async move {
         let pool = producer_pool;
-        for job in jobs {
-            let sent = !pool.token.is_cancelled()
-                && tokio::select! {
-                    biased;
-                    _ = pool.token.cancelled() => false,
-                    sent = jobs_tx.send(job) => sent.is_ok(),
+        for job in jobs.iter {
+            // A free slot takes the job at once; only a full channel waits, beside the cancel.
+            let sent = !pool.is_cancelled()
+                && match jobs_tx.try_send(job) {
+                    Ok(()) => true,
+                    Err(async_channel::TrySendError::Closed(_)) => false,
+                    Err(async_channel::TrySendError::Full(_)) => tokio::select! {
+                        biased;
+                        _ = pool.token.cancelled() => false,
+                        sent = jobs_tx.send(job) => sent.is_ok(),
+                    },
                 };
             if !sent && producer_results.send(never_started(&pool, job)).await.is_err() {
                 break;
@@ -279,12 +309,12 @@ async fn workers(pool: Arc<Pool>, jobs: Vec<Job>, n: usize, buffer: usize) -> an
 }
 
 /// `buffer-unordered`: a stream of jobs, N of them in flight, all inside this one task.
-async fn buffer_unordered(pool: Arc<Pool>, jobs: Vec<Job>, n: usize) -> Tally {
-    let mut tally = Tally::new(jobs.len() as u64);
+async fn buffer_unordered(pool: Arc<Pool>, jobs: JobList, n: usize) -> Tally {
+    let mut tally = Tally::new(jobs.len);
     let pool = &pool;
-    let mut results = stream::iter(jobs)
+    let mut results = stream::iter(jobs.iter)
         .map(|job| async move {
-            if pool.token.is_cancelled() {
+            if pool.is_cancelled() {
                 return never_started(pool, job);
             }
             let lane = pool.take_lane();
@@ -304,22 +334,28 @@ async fn buffer_unordered(pool: Arc<Pool>, jobs: Vec<Job>, n: usize) -> Tally {
 type Running = HashMap<task::Id, (Job, usize, OwnedSemaphorePermit)>;
 
 /// `joinset`: a task per job, at most N at once (a Semaphore's permits), collected by a JoinSet.
-async fn joinset(pool: Arc<Pool>, jobs: Vec<Job>, n: usize) -> anyhow::Result<Tally> {
-    let mut tally = Tally::new(jobs.len() as u64);
+async fn joinset(pool: Arc<Pool>, jobs: JobList, n: usize) -> anyhow::Result<Tally> {
+    let mut tally = Tally::new(jobs.len);
     let permits = Arc::new(Semaphore::new(n));
     let mut set = JoinSet::new();
     // The permit of a running task stays here and is released when the task has been joined, so
     // a task that panicked (and could not report its end) counts as in flight until its failure
     // is reported.
     let mut running = Running::new();
-    for job in jobs {
-        // Wait for a permit (Go: `sem <- struct{}{}`), joining the tasks that end meanwhile.
+    for job in jobs.iter {
+        // Take a permit (Go: `sem <- struct{}{}`). One frees only when a task is joined (below), so
+        // waiting for a permit is joining the next task to end.
         let permit = loop {
+            if pool.is_cancelled() {
+                break None;
+            }
+            if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+                break Some(permit);
+            }
             tokio::select! {
                 biased;
                 Some(joined) = set.join_next_with_id() => tally.record(&joined_task(&pool, joined, &mut running).outcome),
                 _ = pool.token.cancelled() => break None,
-                permit = Arc::clone(&permits).acquire_owned() => break Some(permit?),
             }
         };
         let Some(permit) = permit else {
@@ -414,11 +450,16 @@ fn run() -> anyhow::Result<ExitCode> {
             .spawn(move || bridge_ctrl_c(&stop, &done_rx, &pool))?
     };
 
-    // 3. The pool, with the deadline as one more task that cancels the token.
-    let jobs: Vec<Job> = args.job_list().collect();
+    // 3. The pool, with the deadline as one more task that cancels the token. The pool is a task
+    //    too: `block_on` polls its future on main's thread, outside the runtime, and a pool there
+    //    paid a cross-thread wakeup for every job it handed over or joined (joinset: 10 µs a job).
+    let jobs = JobList {
+        iter: Box::new(args.job_list()),
+        len: args.jobs,
+    };
     let (style, deadline_ms, buffer) = (cli.style, cli.deadline_ms, args.buffer());
     let run_pool = Arc::clone(&pool);
-    let tally = runtime.block_on(async move {
+    let tally = runtime.block_on(runtime.spawn(async move {
         let deadline = deadline_ms.map(|ms| {
             let pool = Arc::clone(&run_pool);
             tokio::spawn(async move {
@@ -437,13 +478,13 @@ fn run() -> anyhow::Result<ExitCode> {
             deadline.abort();
         }
         tally
-    });
+    }));
 
     // 4. Shut everything down and join it before the summary counts the threads still alive.
     drop(done_tx);
     let bridge_panicked = bridge.join().is_err();
     runtime.shutdown_timeout(Duration::from_secs(10));
-    let tally = tally?;
+    let tally = tally??; // the pool task's JoinError (it cannot panic), then the pool's error
 
     let mut summary = Summary::new("async-pool", tally, n, pool.gauge.peak(), pool.report.elapsed())
         .with_sleep_ideal(&args)

@@ -14,8 +14,11 @@ fn pool(work: Work, panic_every: u64, n: usize) -> Arc<Pool> {
     })
 }
 
-fn jobs(n: u64) -> Vec<Job> {
-    (1..=n).map(|id| Job { id, value: id }).collect()
+fn jobs(n: u64) -> JobList {
+    JobList {
+        iter: Box::new((1..=n).map(|id| Job { id, value: id })),
+        len: n,
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
