@@ -44,15 +44,16 @@
 //! `workers` field of the summary is the number of tasks (`--concurrency`, else `--workers`).
 //!
 //! What a job costs (`cargo xtask compare --workload dispatch`: 1,000,000 trivial jobs, 2 runtime
-//! threads, concurrency 2, 2-core VM at load 3–4, medians of 5): buffer-unordered ~0.2 s (one task,
-//! no wakeups); workers ~0.37 s (basic's threads: 0.12 s): each job moves through two async
-//! channels, whose waits wake tasks through a lock and park the runtime's threads (~33,000 context
-//! switches), and the same shape with nothing else in it takes ~0.28 s; joinset ~1.2 s, the price
-//! of a task per job: a bare JoinSet loop that spawns 1,000,000 `async { i * 2 }` 2 at a time
-//! takes ~0.95 s. (Before, side by side: joinset 9.6 s and workers 0.57 s, the pool polled on
-//! main's thread by `block_on` and the token, whose `is_cancelled` takes a mutex, checked and
-//! awaited for every job; `Pool::is_cancelled` is an atomic load.) Jobs are drawn as they are
-//! sent, not collected first (16 MB for a million), so peak memory stays ~4 MiB.
+//! threads, concurrency 2, 2-core VM at load 0.1–0.5, medians of 5): buffer-unordered 0.16 s (one
+//! task, no wakeups); workers 0.20 s (basic's threads 0.10 s, Go's goroutines 0.12 s): each job
+//! crosses two async channels, whose waits wake tasks through a lock and park the runtime's
+//! threads, and the same shape with nothing else in it takes 0.12 s; joinset 1.4–1.9 s, the
+//! price of a task per job (allocated, scheduled, stolen by the other thread, joined): a bare
+//! JoinSet loop spawning 1,000,000 `async { i * 2 }` 2 at a time takes 1.0–1.2 s. (Before, side
+//! by side: joinset 9.6 s and workers 0.57 s, the pool polled on main's thread by `block_on` and
+//! the token, whose `is_cancelled` takes a mutex, checked and awaited for every job;
+//! `Pool::is_cancelled` is an atomic load.) Jobs are drawn as they are sent, not collected first
+//! (16 MB for a million), so peak memory stays ~4 MiB.
 //!
 //! Go originals: 001 (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context"
 //! (cancellation), 000's goroutine-per-job with a semaphore. What differs, and why: Go's runtime
