@@ -216,13 +216,16 @@ fn run() -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let fetch_wall = report.elapsed();
 
-    // Join every thread, then stop the server (which joins its own threads).
+    // Join every thread, then stop the server (which joins its own threads). The wall time ends
+    // before the server stops, as it began after the server started: the server stands in for
+    // the hosts a real list would fetch from, and is not part of the pool.
     let panicked = common::join_all(threads);
+    let wall = report.elapsed();
     let server = server.map(Server::shutdown);
     let run = RunInfo {
         workers: cli.workers,
         peak_in_flight: gauge.peak(),
-        wall: report.elapsed(),
+        wall,
         fetch_wall,
         timeout,
         delay_ms: (generated && cli.mix == Mix::Delay).then_some(cli.work_ms),
