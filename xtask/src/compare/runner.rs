@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::workloads::{MAX_THREADS, SEED, Spec, Variant, all_variants, runs_on, skip_reason};
+use super::workloads::{SEED, Spec, Variant, all_variants, runs_on, skip_reason};
 use crate::cargo;
 
 /// One run's figures, from the child's summary line (and its threads, sampled from `/proc`).
@@ -269,8 +269,9 @@ impl Ctx<'_> {
                 "--jobs",
                 &spec.jobs.to_string(),
                 "--workers",
-                // Beyond common's cap only `--concurrency` (async-pool) says how many.
-                &workers.min(MAX_THREADS).to_string(),
+                // Beyond common's cap only `--concurrency` (async-pool) says how many; the Go
+                // programs take any count of goroutines up to theirs.
+                &workers.min(v.max_workers).to_string(),
                 "--work-ms",
                 &spec.work_ms.to_string(),
                 "--buffer",

@@ -69,6 +69,9 @@ pub struct Variant {
     pub baseline: bool,
     /// Runs one OS thread per worker (every pool but async-pool's tasks).
     pub thread_per_worker: bool,
+    /// The most `--workers` the program accepts: common's cap for the Rust examples; the Go
+    /// programs' workers are goroutines, which take up to 1,000,000.
+    pub max_workers: usize,
 }
 
 fn variant(name: &str, package: &str, args: &[&str]) -> Variant {
@@ -81,6 +84,7 @@ fn variant(name: &str, package: &str, args: &[&str]) -> Variant {
         has_queue: true,
         baseline: false,
         thread_per_worker: true,
+        max_workers: MAX_THREADS,
     }
 }
 
@@ -94,6 +98,7 @@ fn baseline(strategy: &str) -> Variant {
         has_queue: false,
         baseline: true,
         thread_per_worker: true,
+        max_workers: MAX_THREADS,
     }
 }
 

@@ -54,7 +54,7 @@ type Args struct {
 func Parse(jobs uint64, workers int, workMs uint64) Args {
 	var a Args
 	flag.Uint64Var(&a.Jobs, "jobs", jobs, "number of jobs")
-	flag.IntVar(&a.Workers, "workers", workers, "number of workers (1..4096)")
+	flag.IntVar(&a.Workers, "workers", workers, "number of workers (1..1000000: goroutines, not OS threads)")
 	flag.Uint64Var(&a.WorkMs, "work-ms", workMs, "simulated work per job (sleep workload)")
 	flag.IntVar(&a.Buffer, "buffer", -1, "channel capacity (default: jobs, at most 1024)")
 	flag.Uint64Var(&a.Seed, "seed", 42, "seed of the job values")
@@ -67,8 +67,8 @@ func Parse(jobs uint64, workers int, workMs uint64) Args {
 	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
 		Usage(err.Error())
 	}
-	if a.Workers < 1 || a.Workers > 4096 {
-		Usage(fmt.Sprintf("workers must be between 1 and 4096, got %d", a.Workers))
+	if a.Workers < 1 || a.Workers > 1000000 {
+		Usage(fmt.Sprintf("workers must be between 1 and 1000000, got %d", a.Workers))
 	}
 	switch a.Workload {
 	case "sleep", "cpu", "dispatch":
