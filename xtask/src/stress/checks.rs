@@ -313,13 +313,39 @@ fn after_abrupt_exit(plan: &Plan, bin_dir: &Path) -> Vec<String> {
             rows,
             batch_size,
             bad_rows,
-        } if Path::new(db).exists() => match count_only(bin_dir, Path::new(db)) {
-            Ok(d) if *bad_rows == 0 => whole_batches(plan, d, *rows, *batch_size),
-            Ok(_) => Vec::new(),
-            Err(e) => vec![format!("db-batch: the database does not open cleanly: {e}")],
-        },
+        } => db_left_behind(
+            plan,
+            bin_dir,
+            db,
+            (*rows, *batch_size, *bad_rows),
+            "a second SIGINT",
+        ),
         Extra::ImageResize { .. } => image_outputs(plan, None),
         _ => Vec::new(),
+    }
+}
+
+/// The SQLite file a run ended abruptly on (`how`: a second SIGINT, kill -9) opens cleanly, and
+/// without bad rows holds whole batches only. A run stopped before it created the table leaves a
+/// file with no `orders` table: it opens and holds no rows (`--count-only` exits 2 on it, saying
+/// "no such table").
+fn db_left_behind(
+    plan: &Plan,
+    bin_dir: &Path,
+    db: &str,
+    (rows, batch_size, bad_rows): (u64, u64, u64),
+    how: &str,
+) -> Vec<String> {
+    if !Path::new(db).exists() {
+        return Vec::new();
+    }
+    match count_only(bin_dir, Path::new(db)) {
+        Ok(d) if bad_rows == 0 => whole_batches(plan, d, rows, batch_size),
+        Ok(_) => Vec::new(),
+        Err(e) if e.contains("no such table") => Vec::new(),
+        Err(e) => vec![format!(
+            "db-batch: after {how} the database does not open cleanly: {e}"
+        )],
     }
 }
 
@@ -514,20 +540,17 @@ fn kill9(
     // The state the kill left.
     match &plan.extra {
         Extra::DbBatch {
-            db, rows, batch_size, ..
-        } => {
-            if Path::new(db).exists() {
-                match count_only(bin_dir, Path::new(db)) {
-                    Ok(d) => errors.extend(whole_batches(plan, d, *rows, *batch_size)),
-                    // Killed before the table was created: the file opens and holds no rows.
-                    // (Reported to the lead: --count-only exits 2 on such a file.)
-                    Err(e) if e.contains("no such table") => {}
-                    Err(e) => errors.push(format!(
-                        "db-batch: after kill -9 the database does not open cleanly: {e}"
-                    )),
-                }
-            }
-        }
+            db,
+            rows,
+            batch_size,
+            bad_rows,
+        } => errors.extend(db_left_behind(
+            plan,
+            bin_dir,
+            db,
+            (*rows, *batch_size, *bad_rows),
+            "kill -9",
+        )),
         Extra::ImageResize { output, .. } => {
             let dir = Path::new(output);
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
