@@ -87,11 +87,30 @@ fn run() -> anyhow::Result<ExitCode> {
     let (url, embedded) = embedded::server_url(cli.redis_url.clone())?;
     let read_timeout = Duration::from_millis(BLOCK_MS) + broker::CONNECT_TIMEOUT;
     let (names, give_up) = (cli.names(), stop.clone());
-    let mut main_broker = Broker::connect(&url, names, Arc::clone(&reporter), give_up, read_timeout)?;
     let mut queue = QueueStats::new(broker::consumer_name());
-    if cli.mode != Mode::Consume {
-        queue.produced = producer::produce(&mut main_broker, &cli, &stop, &reporter)?;
-    }
+    // Reach Redis (a connection per thread) and produce. A Ctrl-C meanwhile takes no delivery:
+    // the summary has no jobs, exit 130; any other failure here is an error (exit 2).
+    let setup = || -> anyhow::Result<_> {
+        let mut main = Broker::connect(&url, names, Arc::clone(&reporter), give_up, read_timeout)?;
+        let produced = match cli.mode {
+            Mode::Consume => 0,
+            _ => producer::produce(&mut main, &cli, &stop, &reporter)?,
+        };
+        let (fetch, ack) = (main.another(read_timeout)?, main.another(read_timeout)?);
+        Ok((main, fetch, ack, produced))
+    };
+    let (mut main_broker, mut fetch_broker, mut ack_broker) = match setup() {
+        Ok((main, fetch, ack, produced)) => {
+            queue.produced = produced;
+            (main, fetch, ack)
+        }
+        Err(e) if stop.is_set() => {
+            reporter.note(format!("Ctrl-C before the pool started: {e:#}"));
+            let summary = queue.pool_summary(&cli, Tally::new(0), 0, reporter.elapsed());
+            return Ok(reporter.summary(&summary));
+        }
+        Err(e) => return Err(e),
+    };
     if cli.mode == Mode::Produce {
         return Ok(reporter.summary(&queue.producer_summary(&cli, reporter.elapsed())));
     }
@@ -110,8 +129,6 @@ fn run() -> anyhow::Result<ExitCode> {
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(cli.count);
     let (results_tx, results_rx) = channel::unbounded::<Outcome>();
     let (acks_tx, acks_rx) = channel::unbounded::<Ack>();
-    let mut fetch_broker = main_broker.another(read_timeout)?;
-    let mut ack_broker = main_broker.another(read_timeout)?;
     let mut tally = Tally::new(0);
     let (fetched, acked) = std::thread::scope(|s| {
         let (results, acks) = (results_tx.clone(), acks_tx.clone());

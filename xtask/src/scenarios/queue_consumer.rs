@@ -265,6 +265,7 @@ pub fn scenarios() -> Vec<Scenario> {
                     .ok_or_else(|| format!("no pid in the summary's consumer {consumer:?}"))?;
                 no_server_left(&std::env::temp_dir().join(format!("queue-consumer-{pid}")), "a normal exit")
             }),
+        sigint_before_the_pool(),
         Scenario::bad_input("bad-input/unreachable", &["--redis-url", "redis://127.0.0.1:1"]),
         Scenario::bad_input("bad-input/malformed-url", &["--redis-url", "not a url"]),
         Scenario::bad_input("bad-input/count-0", &["--count", "0"]),
@@ -297,6 +298,39 @@ fn sigint(name: &str, signal: Signal) -> Scenario {
         }
         if s.not_started + s.cancelled == 0 {
             return Err("a stop mid-run left nothing not_started or cancelled".into());
+        }
+        Ok(())
+    })
+}
+
+/// Ctrl-C while Redis does not answer yet (a socket that is listening but never accepts, like a
+/// server still starting): the run ends with exit 130 and a summary of no jobs, not with an error
+/// (found by stress: a SIGINT 23 ms after spawn made the first command fail, and exit 2).
+fn sigint_before_the_pool() -> Scenario {
+    static SILENT: Mutex<Vec<std::os::unix::net::UnixListener>> = Mutex::new(Vec::new());
+    Scenario::run(
+        "sigint-before-the-pool",
+        &["--redis-url", "unix://{dir}/silent.sock", "--messages", "10"],
+        130,
+    )
+    .partial_concurrency()
+    .setup(|dir| {
+        let listener = std::os::unix::net::UnixListener::bind(dir.join("silent.sock"))?;
+        SILENT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+        Ok(())
+    })
+    .interrupt(Interrupt::SignalAfterMs(Signal::Int, 200))
+    .check(|run| {
+        SILENT.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let s = &run.events()?.summary;
+        if s.submitted != 0 || !s.interrupted {
+            return Err(format!(
+                "expected an interrupted summary of no jobs, got submitted {} interrupted {}",
+                s.submitted, s.interrupted
+            ));
         }
         Ok(())
     })
