@@ -96,13 +96,16 @@ fn run() -> anyhow::Result<ExitCode> {
             Mode::Consume => 0,
             _ => producer::produce(&mut main, &cli, &stop, &reporter)?,
         };
-        let (fetch, ack) = (main.another(read_timeout)?, main.another(read_timeout)?);
-        Ok((main, fetch, ack, produced))
+        let pool_brokers = match cli.mode {
+            Mode::Produce => None, // no pool: no connections for its fetcher and acker
+            _ => Some((main.another(read_timeout)?, main.another(read_timeout)?)),
+        };
+        Ok((main, pool_brokers, produced))
     };
-    let (mut main_broker, mut fetch_broker, mut ack_broker) = match setup() {
-        Ok((main, fetch, ack, produced)) => {
+    let (mut main_broker, pool_brokers) = match setup() {
+        Ok((main, pool_brokers, produced)) => {
             queue.produced = produced;
-            (main, fetch, ack)
+            (main, pool_brokers)
         }
         Err(e) if stop.is_set() => {
             reporter.note(format!("Ctrl-C before the pool started: {e:#}"));
@@ -111,9 +114,9 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    if cli.mode == Mode::Produce {
+    let Some((mut fetch_broker, mut ack_broker)) = pool_brokers else {
         return Ok(reporter.summary(&queue.producer_summary(&cli, reporter.elapsed())));
-    }
+    };
 
     // The pool: fetcher → jobs (bounded) → workers → acks → acker; results → main.
     let began = Instant::now();
