@@ -327,12 +327,26 @@ fn create_group(con: &mut Connection, names: &Names) -> RedisResult<()> {
 }
 
 /// A lost connection, a timeout, or a server still loading its data: worth a reconnect.
+///
+/// That includes a transaction the server discarded (`EXECABORT`) because it refused a command
+/// inside it for one of those reasons: after a restart, the acker's `MULTI … XACK … EXEC` gets
+/// `LOADING` for the `XACK` while the server reads its append-only file. Nothing in a discarded
+/// transaction ran, so it is retried whole. (Before, that error ended the acker and the pool
+/// worked on with nothing acknowledged: found by verify's `redis-restart` under CPU load.)
 fn retryable(e: &RedisError) -> bool {
+    let transient = |code: &str| matches!(code, "LOADING" | "TRYAGAIN" | "MASTERDOWN");
+    let discarded_for_transient = || {
+        e.code() == Some("EXECABORT")
+            && e.clone()
+                .into_server_errors()
+                .is_some_and(|errors| !errors.is_empty() && errors.iter().all(|(_, s)| transient(s.code())))
+    };
     e.is_io_error()
         || e.is_connection_dropped()
         || e.is_timeout()
         || e.is_unrecoverable_error()
-        || matches!(e.code(), Some("LOADING" | "TRYAGAIN" | "MASTERDOWN"))
+        || e.code().is_some_and(transient)
+        || discarded_for_transient()
 }
 
 fn delivery(id: &StreamId, deliveries: u64, claimed: bool) -> Delivery {
@@ -362,6 +376,105 @@ pub fn consumer_name() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Ack, Broker, Names};
+
+    /// Reads one command (a RESP array of bulk strings) and returns its words, or None at EOF.
+    fn read_command(reader: &mut BufReader<UnixStream>) -> Option<Vec<String>> {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok().filter(|n| *n > 0)?;
+        let n: usize = line.trim().strip_prefix('*')?.parse().ok()?;
+        let mut words = Vec::with_capacity(n);
+        for _ in 0..n {
+            line.clear();
+            reader.read_line(&mut line).ok()?; // $<len>
+            line.clear();
+            reader.read_line(&mut line).ok()?; // the word
+            words.push(line.trim_end().to_owned());
+        }
+        Some(words)
+    }
+
+    /// A fake server in the state of a real one restarting with `appendonly yes`: the first
+    /// transaction's `XACK` is refused with `LOADING` (so `EXEC` answers `EXECABORT`), and every
+    /// later one succeeds. Returns how many `EXEC`s it received.
+    fn loading_then_ready(listener: UnixListener) -> usize {
+        let mut execs = 0;
+        let mut refused = false;
+        for stream in listener.incoming().take(2) {
+            let Ok(stream) = stream else { break };
+            let mut out = stream.try_clone().expect("clone the fake server's socket");
+            let mut reader = BufReader::new(stream);
+            let mut aborted = false;
+            while let Some(words) = read_command(&mut reader) {
+                let reply: &[u8] = match words[0].to_ascii_uppercase().as_str() {
+                    "XGROUP" => b"-BUSYGROUP Consumer Group name already exists\r\n",
+                    "MULTI" => b"+OK\r\n",
+                    "XACK" if !refused => {
+                        (refused, aborted) = (true, true);
+                        b"-LOADING Redis is loading the dataset in memory\r\n"
+                    }
+                    "XACK" => b"+QUEUED\r\n",
+                    "EXEC" if aborted => {
+                        execs += 1;
+                        aborted = false;
+                        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+                    }
+                    "EXEC" => {
+                        execs += 1;
+                        b"*1\r\n:2\r\n"
+                    }
+                    _ => b"+OK\r\n",
+                };
+                if out.write_all(reply).is_err() {
+                    break;
+                }
+            }
+        }
+        execs
+    }
+
+    #[test]
+    fn a_transaction_refused_while_the_server_loads_is_retried() {
+        let dir = std::env::temp_dir().join(format!("queue-consumer-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the test's folder");
+        let socket = dir.join("fake.sock");
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket).expect("bind the fake server");
+        let server = std::thread::spawn(move || loading_then_ready(listener));
+
+        let names = Arc::new(Names {
+            stream: "jobs".into(),
+            group: "workers".into(),
+            dead: "jobs:dead".into(),
+        });
+        let reporter = Arc::new(common::Reporter::with_flags(false, true));
+        let url = format!("unix://{}", socket.display());
+        let mut broker = Broker::connect(&url, names, reporter, common::Stop::new(), Duration::from_secs(5))
+            .expect("connect to the fake server");
+        let ack = |id: &str| Ack {
+            entry_id: id.into(),
+            message: 1,
+            deliveries: 1,
+            dead: None,
+        };
+        let acked = broker
+            .ack(&[ack("1-0"), ack("2-0")])
+            .expect("the ack is retried, not failed");
+        assert_eq!(acked, 2);
+        drop(broker);
+        assert_eq!(
+            server.join().expect("the fake server ended"),
+            2,
+            "one EXEC aborted, one retried"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn consumer_names_are_unique_per_process_start() {
         let (a, b) = (super::consumer_name(), super::consumer_name());

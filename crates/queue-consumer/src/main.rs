@@ -183,7 +183,8 @@ fn fetch(
     let (mut seq, mut fetched) = (0, Fetched::default());
     let claim_every = Duration::from_millis((p.cli.claim_idle_ms / 2).max(BLOCK_MS));
     let mut last_claim: Option<Instant> = None;
-    while !p.stop.is_set() {
+    // `abort` also ends it: the acker failed, so nothing fetched now could be acknowledged.
+    while !p.stop.is_set() && !p.abort.is_set() {
         let mut batch = Vec::new();
         // Crash recovery: take over entries idle too long on any consumer (a dead one's, or a
         // failed job's, which is how a failure is retried).
@@ -254,13 +255,15 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
 }
 
 /// The acker: acknowledges finished entries in batches of up to `--ack-batch`, one pipelined round
-/// trip each (dead letters are written in the same transaction), until every sender is gone.
+/// trip each (dead letters are written in the same transaction), until every sender is gone. If
+/// Redis refuses an acknowledgement, `abort` ends the pool (the entries stay pending) and the run
+/// fails with that error, rather than working on with nothing acknowledged.
 fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>) -> anyhow::Result<Acked> {
     let mut done = Acked::default();
     while let Ok(first) = acks.recv() {
         let mut pending = vec![first];
         pending.extend(acks.try_iter().take(p.cli.ack_batch - 1));
-        done.acked += broker.ack(&pending)?;
+        done.acked += broker.ack(&pending).inspect_err(|_| p.abort.set())?;
         for a in pending.iter().filter(|a| a.dead.is_some()) {
             done.dead += 1;
             report::dead_letter(p.reporter, a);
