@@ -164,15 +164,17 @@ impl Broker {
     }
 
     /// `XADD` messages `from..=to` (field `job`), pipelined in chunks of 1,000; `poison` marks
-    /// message numbers whose job always fails or panics.
+    /// message numbers whose job always fails or panics. Stops between chunks once `stop` is set;
+    /// returns how many messages the server confirmed (`from..from + n`).
     pub fn produce(
         &mut self,
         from: u64,
         to: u64,
         poison: &dyn Fn(u64) -> Option<&'static str>,
-    ) -> anyhow::Result<()> {
+        stop: &Stop,
+    ) -> anyhow::Result<u64> {
         let mut next = from;
-        while next <= to {
+        while next <= to && !stop.is_set() {
             let last = (next + 999).min(to);
             self.call(|con, names| {
                 let mut pipe = redis::pipe();
@@ -187,7 +189,7 @@ impl Broker {
             })?;
             next = last + 1;
         }
-        Ok(())
+        Ok(next - from)
     }
 
     /// `XREADGROUP GROUP g consumer COUNT count BLOCK block_ms STREAMS s >`: new entries only.

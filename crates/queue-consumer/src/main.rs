@@ -13,7 +13,8 @@
 //!    dead-letter stream `<stream>:dead` (and acknowledges it);
 //! 4. main collects one result per delivery, and on Ctrl-C stops the fetcher, lets jobs in flight
 //!    finish (cancelling them after `--grace-ms`), acknowledges what finished and leaves the rest
-//!    pending for the other consumers (`not_started`), joins every thread, exit 130.
+//!    pending for the other consumers (`not_started`), joins every thread, exit 130. A Ctrl-C
+//!    while producing stops between chunks of 1,000: `produced` is exactly what the stream got.
 //!
 //! What to observe:
 //! - `cargo run -p queue-consumer` starts a private `redis-server` on a Unix socket (no

@@ -51,7 +51,8 @@ impl QueueStats {
     /// `produce` alone: no jobs ran here.
     pub fn producer_summary(&self, cli: &Cli, wall: Duration) -> Summary {
         self.add_to(
-            Summary::new("queue-consumer", Tally::new(0), cli.workers, 0, wall),
+            Summary::new("queue-consumer", Tally::new(0), cli.workers, 0, wall)
+                .with_interrupted(common::signal::interrupted()),
             wall,
         )
     }

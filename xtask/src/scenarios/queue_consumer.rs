@@ -270,6 +270,37 @@ pub fn scenarios() -> Vec<Scenario> {
                 no_server_left(&std::env::temp_dir().join(format!("queue-consumer-{pid}")), "a normal exit")
             }),
         sigint_before_the_pool(),
+        Scenario::run(
+            "produce-sigint",
+            &["produce", "--redis-url", "unix://{dir}/redis.sock", "--messages", "1000000"],
+            130,
+        )
+        .timeout(Duration::from_secs(120))
+        .interrupt(Interrupt::SignalAfterMs(Signal::Int, 300))
+        .setup(|dir| {
+            let server = RedisServer::start(dir, false)?;
+            keep(dir, server, Vec::new(), None);
+            Ok(())
+        })
+        .check(|run| {
+            // Ctrl-C mid-produce: the count is what the server holds, exactly (no chunk's reply
+            // cut short by the signal), and it stopped early.
+            let (_, server) = collect(run)?;
+            let produced = run.events()?.summary.count("produced");
+            let xlen = server
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .cli(&["XLEN", "jobs"])
+                .map_err(|e| e.to_string())?;
+            let xlen: u64 = xlen.trim().parse().map_err(|_| format!("XLEN said {xlen:?}"))?;
+            if produced != Some(xlen) {
+                return Err(format!("summary produced {produced:?}, but the stream holds {xlen}"));
+            }
+            if xlen == 0 || xlen >= 1_000_000 {
+                return Err(format!("{xlen} of 1,000,000 produced: the Ctrl-C did not land mid-produce"));
+            }
+            Ok(())
+        }),
         Scenario::bad_input("bad-input/unreachable", &["--redis-url", "redis://127.0.0.1:1"]),
         Scenario::bad_input("bad-input/malformed-url", &["--redis-url", "not a url"]),
         Scenario::bad_input("bad-input/count-0", &["--count", "0"]),
