@@ -320,9 +320,41 @@ fn after_abrupt_exit(plan: &Plan, bin_dir: &Path) -> Vec<String> {
             (*rows, *batch_size, *bad_rows),
             "a second SIGINT",
         ),
-        Extra::ImageResize { .. } => image_outputs(plan, None),
+        // The second SIGINT exits at once, as kill -9 does: no destructor runs, so a temporary
+        // file being written may stay (the next run into the folder removes it).
+        Extra::ImageResize { .. } => image_left_behind(plan, "a second SIGINT"),
         _ => Vec::new(),
     }
+}
+
+/// The output folder after a run ended abruptly (`how`: kill -9, a second SIGINT): temporary
+/// files may stay, but every file under its final name is a complete image.
+fn image_left_behind(plan: &Plan, how: &str) -> Vec<String> {
+    let Extra::ImageResize { output, .. } = &plan.extra else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    for entry in std::fs::read_dir(Path::new(output))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.ends_with(".tmp") || name.starts_with('.'))
+            && let Err(e) = image_fits(&entry.path(), (u32::MAX, u32::MAX), false).or_else(|e| {
+                if e.contains("does not fit") {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+        {
+            errors.push(format!(
+                "image-resize: after {how}, {name} is under its final name but {e}"
+            ));
+        }
+    }
+    errors
 }
 
 /// The SQLite file a run ended abruptly on (`how`: a second SIGINT, kill -9) opens cleanly, and
@@ -551,25 +583,7 @@ fn kill9(
             (*rows, *batch_size, *bad_rows),
             "kill -9",
         )),
-        Extra::ImageResize { output, .. } => {
-            let dir = Path::new(output);
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if !(name.ends_with(".tmp") || name.starts_with('.'))
-                    && let Err(e) = image_fits(&entry.path(), (u32::MAX, u32::MAX), false).or_else(|e| {
-                        if e.contains("does not fit") {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    })
-                {
-                    errors.push(format!(
-                        "image-resize: after kill -9, {name} is under its final name but {e}"
-                    ));
-                }
-            }
-        }
+        Extra::ImageResize { .. } => errors.extend(image_left_behind(plan, "kill -9")),
         Extra::None => {}
     }
     // The next run, to completion, on the same files.
