@@ -43,7 +43,8 @@ pub struct ImageJob {
 
 /// The regular files of `input` (hidden ones excepted), sorted by name, as jobs with ids 1..=n.
 /// First makes sure `output` is a folder this process can write to, other than `input` (a
-/// usage error otherwise, before any work), and removes temporary files a killed run left there.
+/// usage error otherwise, before any work), and removes temporary files a run that ended at once
+/// left there (kill -9, or a second Ctrl-C: no destructor runs then).
 pub fn image_jobs(input: &Path, output: &Path) -> anyhow::Result<Vec<ImageJob>> {
     if !input.is_dir() {
         bail!(
