@@ -49,10 +49,10 @@ pub fn build(root: &Path, bin_dir: &Path) -> Result<(), String> {
     }
 }
 
-/// A Go program as a compare variant: `go:<name>`, the binary `go/<command>`.
 /// The Go programs' `--workers` cap (`reference/go/internal/wp`): goroutines, not OS threads.
 pub const MAX_GOROUTINES: usize = 1_000_000;
 
+/// A Go program as a compare variant: `go:<name>`, the binary `go/<command>`.
 pub fn variant(name: &str, command: &str, args: &[&str], thread_per_worker: bool) -> Variant {
     Variant {
         name: format!("go:{name}"),

@@ -189,7 +189,7 @@ fn check_signalled(
         if out.code == Some(130) {
             let mut errors = general(out);
             errors.extend(check::check_run(out, &exit_only(130)).1);
-            errors.extend(after_abrupt_exit(plan, bin_dir));
+            errors.extend(left_behind(plan, bin_dir, "a second SIGINT"));
             result.errors = dedup(errors);
         } else if let Some(ev) = parsed.filter(|ev| !ev.summary.interrupted) {
             result.late = true;
@@ -305,40 +305,27 @@ fn extra_checks(plan: &Plan, summary: &RunSummary, bin_dir: &Path, completed: bo
     errors
 }
 
-/// After an exit that skipped the summary (a second SIGINT): the file state must still hold.
-fn after_abrupt_exit(plan: &Plan, bin_dir: &Path) -> Vec<String> {
+/// The files a run that ended at once left (`how`: a second SIGINT, which skips the summary, or
+/// kill -9): no destructor ran, yet the database and the output folder must still hold.
+fn left_behind(plan: &Plan, bin_dir: &Path, how: &str) -> Vec<String> {
     match &plan.extra {
         Extra::DbBatch {
             db,
             rows,
             batch_size,
             bad_rows,
-        } => db_left_behind(
-            plan,
-            bin_dir,
-            db,
-            (*rows, *batch_size, *bad_rows),
-            "a second SIGINT",
-        ),
-        // The second SIGINT exits at once, as kill -9 does: no destructor runs, so a temporary
-        // file being written may stay (the next run into the folder removes it).
-        Extra::ImageResize { .. } => image_left_behind(plan, "a second SIGINT"),
-        _ => Vec::new(),
+        } => db_left_behind(plan, bin_dir, db, (*rows, *batch_size, *bad_rows), how),
+        // A temporary file being written may stay (the next run into the folder removes it).
+        Extra::ImageResize { output, .. } => image_left_behind(Path::new(output), how),
+        Extra::None => Vec::new(),
     }
 }
 
 /// The output folder after a run ended abruptly (`how`: kill -9, a second SIGINT): temporary
 /// files may stay, but every file under its final name is a complete image.
-fn image_left_behind(plan: &Plan, how: &str) -> Vec<String> {
-    let Extra::ImageResize { output, .. } = &plan.extra else {
-        return Vec::new();
-    };
+fn image_left_behind(output: &Path, how: &str) -> Vec<String> {
     let mut errors = Vec::new();
-    for entry in std::fs::read_dir(Path::new(output))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    for entry in std::fs::read_dir(output).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !(name.ends_with(".tmp") || name.starts_with('.'))
             && let Err(e) = image_fits(&entry.path(), (u32::MAX, u32::MAX), false).or_else(|e| {
@@ -570,22 +557,7 @@ fn kill9(
         errors.push("panic text on stderr before kill -9".to_owned());
     }
     // The state the kill left.
-    match &plan.extra {
-        Extra::DbBatch {
-            db,
-            rows,
-            batch_size,
-            bad_rows,
-        } => errors.extend(db_left_behind(
-            plan,
-            bin_dir,
-            db,
-            (*rows, *batch_size, *bad_rows),
-            "kill -9",
-        )),
-        Extra::ImageResize { .. } => errors.extend(image_left_behind(plan, "kill -9")),
-        Extra::None => {}
-    }
+    errors.extend(left_behind(plan, bin_dir, "kill -9"));
     // The next run, to completion, on the same files.
     match crate::process::run_watched(program, args, root, timeout, None) {
         Ok(next) => {
