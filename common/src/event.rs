@@ -166,6 +166,11 @@ pub struct RunSummary {
     pub threads_alive_at_exit: Option<usize>,
     /// Peak resident memory (Linux `VmHWM`), else null.
     pub peak_rss_kb: Option<u64>,
+    /// The error that ended the run early (exit 2; the same line is on stderr). The counts are
+    /// what the run did until then: a failure of the infrastructure (a broker refusing a
+    /// command, say) still gets a summary, so no job goes unaccounted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     #[serde(flatten)]
     pub extra: Fields,
 }
@@ -305,6 +310,7 @@ mod tests {
             interrupted_at_ms: Some(1.0),
             threads_alive_at_exit: Some(0),
             peak_rss_kb: Some(4000),
+            error: Some("the broker refused".into()),
             extra: Fields::new(),
         };
         vec![

@@ -19,7 +19,7 @@ use crate::{Job, JobResult, Outcome, OutputArgs, PoolArgs};
 pub const EXIT_OK: u8 = 0;
 /// The run finished, but some job failed, was cancelled or never started.
 pub const EXIT_INCOMPLETE: u8 = 1;
-/// Bad usage or configuration (one line on stderr).
+/// Bad usage or configuration, or an error that stopped the run (one line on stderr).
 pub const EXIT_USAGE: u8 = 2;
 /// Stopped by Ctrl-C (SIGINT or SIGTERM).
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -270,6 +270,9 @@ impl Reporter {
         } else {
             emit(&summary.to_human(alive, rss));
         }
+        if let Some(error) = &summary.error {
+            crate::cli::print_error_line(error);
+        }
         ExitCode::from(summary.exit_code())
     }
 }
@@ -382,6 +385,7 @@ const SUMMARY_FIELDS: &[&str] = &[
     "interrupted_at_ms",
     "threads_alive_at_exit",
     "peak_rss_kb",
+    "error",
 ];
 
 /// The closing summary of a run.
@@ -398,6 +402,8 @@ pub struct Summary {
     sleep_ideal: Option<(Duration, usize)>,
     max_in_flight: Option<usize>,
     pub interrupted: bool,
+    /// The error that stopped the run early ([`Summary::with_error`]).
+    pub error: Option<String>,
     extra: Map<String, Value>,
     lines: Vec<String>,
 }
@@ -414,6 +420,7 @@ impl Summary {
             sleep_ideal: None,
             max_in_flight: None,
             interrupted: false,
+            error: None,
             extra: Map::new(),
             lines: Vec::new(),
         }
@@ -435,9 +442,10 @@ impl Summary {
     }
 
     /// The best possible wall time for the jobs that ran, where one is defined. `None` when some
-    /// job never started (a stopped run), since the wall time then includes the stop.
+    /// job never started, or the run was stopped (by Ctrl-C or an error), since the wall time
+    /// then includes the stop.
     pub fn ideal(&self) -> Option<Duration> {
-        if self.tally.not_started > 0 || self.interrupted {
+        if self.tally.not_started > 0 || self.interrupted || self.error.is_some() {
             return None;
         }
         if let Some((work, workers)) = self.sleep_ideal {
@@ -462,6 +470,14 @@ impl Summary {
         self
     }
 
+    /// The run stopped early on `error` (a broker that refuses commands, say): the summary still
+    /// counts what it did, carries the error, and the exit code is 2 (130 if Ctrl-C came first).
+    /// [`Reporter::summary`] also prints the error as the one line on stderr.
+    pub fn with_error(mut self, error: impl Display) -> Self {
+        self.error = Some(error.to_string());
+        self
+    }
+
     /// Adds an example-specific field to the JSON summary (never rename the standard ones).
     pub fn field(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extra.insert(key.to_owned(), value.into());
@@ -480,11 +496,14 @@ impl Summary {
         (wall > 0.0).then(|| ideal / wall)
     }
 
-    /// 130 if interrupted; 1 if some job failed, was cancelled or never started; else 0.
+    /// 130 if interrupted; 2 if an error stopped the run; 1 if some job failed, was cancelled or
+    /// never started; else 0.
     pub fn exit_code(&self) -> u8 {
         let t = &self.tally;
         if self.interrupted {
             EXIT_INTERRUPTED
+        } else if self.error.is_some() {
+            EXIT_USAGE
         } else if t.failed + t.cancelled + t.not_started > 0 || t.accounted() != t.submitted {
             EXIT_INCOMPLETE
         } else {
@@ -519,6 +538,7 @@ impl Summary {
             interrupted_at_ms: interrupted_at_ms.filter(|_| self.interrupted),
             threads_alive_at_exit,
             peak_rss_kb,
+            error: self.error.clone(),
             extra,
         }
     }
@@ -547,6 +567,9 @@ impl Summary {
         out += "\n";
         for line in &self.lines {
             out += &format!("  {line}\n");
+        }
+        if let Some(error) = &self.error {
+            out += &format!("  stopped early by an error: {error}\n");
         }
         match self.max_in_flight {
             Some(bound) => {
@@ -606,6 +629,50 @@ mod tests {
             summary(all_ok).with_interrupted(true).exit_code(),
             EXIT_INTERRUPTED
         );
+        // An error that stopped the run: exit 2, unless Ctrl-C came first (the user asked).
+        assert_eq!(summary(all_ok).with_error("refused").exit_code(), EXIT_USAGE);
+        assert_eq!(
+            summary(all_ok)
+                .with_error("refused")
+                .with_interrupted(true)
+                .exit_code(),
+            EXIT_INTERRUPTED
+        );
+    }
+
+    #[test]
+    fn an_error_is_carried_by_both_summaries_and_cannot_be_set_as_a_field() {
+        let tally = Tally {
+            submitted: 3,
+            ok: 1,
+            not_started: 2,
+            ..Tally::default()
+        };
+        let s = summary(tally)
+            .field("error", "an example's field may not take the standard name")
+            .with_error("WRONGTYPE Operation against a key holding the wrong kind of value");
+        let event = s.to_event(Some(0), None, None);
+        assert_eq!(
+            event.error.as_deref(),
+            Some("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+        assert!(!event.extra.contains_key("error"));
+        assert!(
+            s.to_human(Some(0), None)
+                .contains("stopped early by an error: WRONGTYPE")
+        );
+        assert_eq!(summary(tally).to_event(Some(0), None, None).error, None);
+        // Jobs cut short by the stop: no ideal, so no efficiency above 1.
+        let cut = Tally {
+            submitted: 2,
+            ok: 1,
+            cancelled: 1,
+            ..Tally::default()
+        };
+        let stopped = summary(cut)
+            .with_ideal(Duration::from_secs(1))
+            .with_error("refused");
+        assert_eq!((stopped.ideal(), stopped.efficiency()), (None, None));
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //!    finish (cancelling them after `--grace-ms`), acknowledges what finished and leaves the rest
 //!    pending for the other consumers (`not_started`), joins every thread, exit 130. A Ctrl-C
 //!    while producing stops between chunks of 1,000: `produced` is exactly what the stream got.
+//!    A lost connection is retried; a command Redis refuses for good (the stream replaced by a
+//!    string, say) ends the pool the same way, with a summary that carries the error (exit 2).
 //!
 //! What to observe:
 //! - `cargo run -p queue-consumer` starts a private `redis-server` on a Unix socket (no
@@ -52,6 +54,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use common::{InFlight, Outcome, Reporter, Stop, Tally};
 use crossbeam::channel::{self, Receiver, Sender};
 
@@ -133,17 +136,20 @@ fn run() -> anyhow::Result<ExitCode> {
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(cli.count);
     let (results_tx, results_rx) = channel::unbounded::<Outcome>();
     let (acks_tx, acks_rx) = channel::unbounded::<Ack>();
-    let mut tally = Tally::new(0);
-    let (fetched, acked) = std::thread::scope(|s| {
-        let (results, acks) = (results_tx.clone(), acks_tx.clone());
-        let fetcher = s.spawn(move || fetch(&mut fetch_broker, pool, jobs_tx, results, acks));
+    let (mut tally, mut fetched, mut acked) = (Tally::new(0), Fetched::default(), Acked::default());
+    let (fetch_failed, ack_failed) = std::thread::scope(|s| {
+        let (results, acks, fetched) = (results_tx.clone(), acks_tx.clone(), &mut fetched);
+        let fetcher = s.spawn(move || {
+            fetch(&mut fetch_broker, pool, jobs_tx, results, acks, fetched).context("fetching entries")
+        });
         for worker in 1..=cli.workers {
             let (jobs, results, acks) = (jobs_rx.clone(), results_tx.clone(), acks_tx.clone());
             s.spawn(move || work(worker, pool, jobs, results, acks));
         }
         // Main keeps no sender: the channels close when their last thread returns.
         drop((jobs_rx, acks_tx, results_tx));
-        let acker = s.spawn(move || acker(&mut ack_broker, pool, acks_rx));
+        let acked = &mut acked;
+        let acker = s.spawn(move || acker(&mut ack_broker, pool, acks_rx, acked));
         // Main: one result per delivery until the fetcher and every worker are gone; on Ctrl-C,
         // jobs in flight get --grace-ms, then `abort` cancels them.
         let mut grace_over = channel::never();
@@ -162,13 +168,22 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         }
         let panicked = |p: Box<dyn std::any::Any + Send>| anyhow::anyhow!(common::panic_message(&*p));
-        (fetcher.join().map_err(panicked), acker.join().map_err(panicked))
+        (
+            fetcher.join().map_err(panicked).and_then(|r| r),
+            acker.join().map_err(panicked).and_then(|r| r),
+        )
     });
-    queue.count(&fetched??, &acked??);
+    queue.count(&fetched, &acked);
     queue.pending_left = main_broker.pending_count().ok();
     drop(main_broker);
     drop(embedded); // stops the private server, if this run started one, and waits for it
-    Ok(reporter.summary(&queue.pool_summary(&cli, tally, gauge.peak(), began.elapsed())))
+    let mut summary = queue.pool_summary(&cli, tally, gauge.peak(), began.elapsed());
+    // Redis refused a command for good (not a lost connection: that is retried): the summary still
+    // counts every delivery this process took, and carries the error (exit 2).
+    if let Some(e) = fetch_failed.err().or(ack_failed.err()) {
+        summary = summary.with_error(format!("{e:#}"));
+    }
+    Ok(reporter.summary(&summary))
 }
 
 /// The fetcher: claims idle entries, reads new ones, and feeds the jobs channel until Ctrl-C or,
@@ -180,8 +195,9 @@ fn fetch(
     jobs: Sender<Job>,
     results: Sender<Outcome>,
     acks: Sender<Ack>,
-) -> anyhow::Result<Fetched> {
-    let (mut seq, mut fetched) = (0, Fetched::default());
+    fetched: &mut Fetched,
+) -> anyhow::Result<()> {
+    let mut seq = 0;
     let claim_every = Duration::from_millis((p.cli.claim_idle_ms / 2).max(BLOCK_MS));
     let mut last_claim: Option<Instant> = None;
     // `abort` also ends it: the acker failed, so nothing fetched now could be acknowledged.
@@ -223,7 +239,7 @@ fn fetch(
             }
         }
     }
-    Ok(fetched)
+    Ok(())
 }
 
 /// A worker: runs jobs until the jobs channel is closed and empty. After Ctrl-C it runs nothing
@@ -258,17 +274,19 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
 /// The acker: acknowledges finished entries in batches of up to `--ack-batch`, one pipelined round
 /// trip each (dead letters are written in the same transaction), until every sender is gone. If
 /// Redis refuses an acknowledgement, `abort` ends the pool (the entries stay pending) and the run
-/// fails with that error, rather than working on with nothing acknowledged.
-fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>) -> anyhow::Result<Acked> {
-    let mut done = Acked::default();
+/// ends with that error, rather than working on with nothing acknowledged.
+fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>, done: &mut Acked) -> anyhow::Result<()> {
     while let Ok(first) = acks.recv() {
         let mut pending = vec![first];
         pending.extend(acks.try_iter().take(p.cli.ack_batch - 1));
-        done.acked += broker.ack(&pending).inspect_err(|_| p.abort.set())?;
+        done.acked += broker
+            .ack(&pending)
+            .inspect_err(|_| p.abort.set())
+            .with_context(|| format!("acknowledging {} finished entries", pending.len()))?;
         for a in pending.iter().filter(|a| a.dead.is_some()) {
             done.dead += 1;
             report::dead_letter(p.reporter, a);
         }
     }
-    Ok(done)
+    Ok(())
 }

@@ -177,14 +177,7 @@ pub fn scenarios() -> Vec<Scenario> {
                         .ok()
                         .and_then(|l| l.trim().parse().ok())
                         .unwrap_or(0);
-                    let info = s.cli(&["XINFO", "GROUPS", "jobs"]).unwrap_or_default();
-                    let read: u64 = info
-                        .lines()
-                        .skip_while(|l| l.trim() != "entries-read")
-                        .nth(1)
-                        .and_then(|l| l.trim().parse().ok())
-                        .unwrap_or(0);
-                    if pending > 0 && read >= 2_000 {
+                    if pending > 0 && entries_read(&s) >= 2_000 {
                         let _ = s.restart();
                         return;
                     }
@@ -207,6 +200,63 @@ pub fn scenarios() -> Vec<Scenario> {
             drained(&server)?;
             if ev.count_named("reconnect") == 0 {
                 return Err("the server restarted but the consumer never reconnected".into());
+            }
+            Ok(())
+        }),
+        // Redis refuses a command for good (the stream replaced by a string): not a lost
+        // connection, so nothing to retry. The pool ends, and the summary still accounts for every
+        // delivery taken and carries the error; exit 2, with the error as the one stderr line.
+        Scenario::run(
+            "redis-refuses",
+            &["consume", "--redis-url", "unix://{dir}/redis.sock", "--workers", "2", "--work-ms", "5"],
+            2,
+        )
+        .timeout(Duration::from_secs(120))
+        .partial_concurrency()
+        .setup(|dir| {
+            let server = RedisServer::start(dir, false)?;
+            produce(dir, &server.url(), 2_000)?;
+            let server = Arc::new(Mutex::new(server));
+            let vandal = Arc::clone(&server);
+            // Once 100 entries have been read, SET replaces the stream (and its group) with a
+            // string, in one command: every stream command then answers WRONGTYPE.
+            let helper = std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < deadline {
+                    let s = vandal.lock().unwrap_or_else(PoisonError::into_inner);
+                    if entries_read(&s) >= 100 {
+                        let _ = s.cli(&["SET", "jobs", "not a stream"]);
+                        return;
+                    }
+                    drop(s);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            FIXTURES.lock().unwrap_or_else(PoisonError::into_inner).push(Fixture {
+                dir: dir.to_path_buf(),
+                server,
+                consumers: Vec::new(),
+                helper: Some(helper),
+            });
+            Ok(())
+        })
+        .check(|run| {
+            collect(run)?;
+            let s = run.summary()?;
+            let error = s.error.as_deref().unwrap_or_default();
+            if !error.contains("WRONGTYPE") {
+                return Err(format!("expected the summary's error to name WRONGTYPE, got {:?}", s.error));
+            }
+            let stderr: Vec<&str> = run.output.stderr.lines().collect();
+            if stderr.len() != 1 || !stderr[0].starts_with("error: ") || !stderr[0].contains("WRONGTYPE") {
+                return Err(format!("expected one 'error: …WRONGTYPE…' line on stderr, got {stderr:?}"));
+            }
+            if !(100..2_000).contains(&s.submitted) {
+                return Err(format!("{} deliveries taken: the stream was not replaced mid-run", s.submitted));
+            }
+            let acked = run.count("acked")?;
+            if acked > s.ok {
+                return Err(format!("acked {acked} > ok {}", s.ok));
             }
             Ok(())
         }),
@@ -369,6 +419,16 @@ fn sigint_before_the_pool() -> Scenario {
         }
         Ok(())
     })
+}
+
+/// How many entries of `jobs` the group `workers` has read (`XINFO GROUPS`), 0 if unknown.
+fn entries_read(server: &RedisServer) -> u64 {
+    let info = server.cli(&["XINFO", "GROUPS", "jobs"]).unwrap_or_default();
+    info.lines()
+        .skip_while(|l| l.trim() != "entries-read")
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn expect(run: &Run<'_>, fields: &[(&str, u64)]) -> Result<(), String> {
