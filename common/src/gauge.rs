@@ -15,6 +15,7 @@ impl InFlight {
     }
 
     /// Marks one job as in flight until the returned guard is dropped (also on panic).
+    #[inline]
     pub fn enter(&self) -> InFlightGuard<'_> {
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         // Reading first keeps the peak's cache line shared between cores: it is written only
@@ -43,6 +44,7 @@ pub struct InFlightGuard<'a> {
 }
 
 impl Drop for InFlightGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.gauge.now.fetch_sub(1, Ordering::SeqCst);
     }

@@ -140,6 +140,7 @@ impl Reporter {
 
     /// "Worker 2 finished job 5" / `{"event":"finished",...,"outcome":"ok","output":10}`.
     /// Call it on the worker, before the job leaves the in-flight gauge: `t_ms` is now.
+    #[inline]
     pub fn finished(&self, result: &JobResult) {
         if self.quiet {
             return;
@@ -346,6 +347,7 @@ impl Tally {
     }
 
     /// Counts one ended job.
+    #[inline]
     pub fn record(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Ok(_) => self.ok += 1,

@@ -70,6 +70,7 @@ impl Stop {
     }
 
     /// True once [`Stop::set`] has been called.
+    #[inline]
     pub fn is_set(&self) -> bool {
         self.inner.set.load(Ordering::SeqCst)
     }

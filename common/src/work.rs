@@ -64,6 +64,7 @@ pub struct Work {
 
 impl Work {
     /// Does the job's work on this thread and returns how it ended.
+    #[inline]
     pub fn run(&self, job: &Job) -> Outcome {
         let output = match self.workload {
             Workload::Sleep => {
@@ -78,6 +79,7 @@ impl Work {
 
     /// The job's outcome once its work produced `output`: ok, unless `--fail-every` picks it.
     /// (context-cancel's cancellable run ends with it too.)
+    #[inline]
     pub fn finish(&self, job: &Job, output: u64) -> Outcome {
         if self.fail_every > 0 && job.id % self.fail_every == 0 {
             return Outcome::Failed(format!(
