@@ -1,6 +1,7 @@
 //! `cargo xtask compare`: every general variant and the baselines on the same seeded jobs.
 //!
-//! Builds in release, then runs each variant as a child process with `--json --quiet` through
+//! Builds with `--profile` (`dist`, the root manifest's release plus fat LTO, unless
+//! `--profile release`), then runs each variant as a child process with `--json --quiet` through
 //! verify's runner (`crate::process`) and reads its summary line: wall time, peak in flight and
 //! its own peak RSS (`peak_rss_kb`); the runner samples its OS threads from `/proc`. Runs go in
 //! turns (A B C A B C …) so machine drift hits every variant alike; each row is the median of
@@ -8,7 +9,7 @@
 //!
 //! - `options.rs`: the flags (`--workload dispatch|cpu|sleep|waits|all`, `--sweep`, …);
 //! - `workloads.rs`: the fixed workloads and the variants;
-//! - `runner.rs`: the release build and the runs;
+//! - `runner.rs`: the build and the runs;
 //! - `table.rs`: tables, JSON rows, efficiency; `chart.rs`: the charts (under `target/compare/`).
 //!
 //! Variants that are not in `crates/` yet, or do not build, are skipped with a note.
@@ -25,7 +26,7 @@ use std::path::Path;
 pub use options::CompareArgs;
 
 use chart::{Chart, series_by};
-use runner::{Ctx, Row, build_release};
+use runner::{Ctx, Row};
 use table::{efficiencies, fmt_rate, print_rows};
 use workloads::{DISPATCH, SLEEP, Spec, Variant, WAITS_CONCURRENCY, all_variants};
 
@@ -50,11 +51,12 @@ pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
         variants.retain(|v| o.only.contains(&v.name));
     }
     let target = target_dir(&root)?;
-    let (available, skipped) = build_release(&root, &variants)?;
+    let profile = o.profile.name();
+    let (available, skipped) = runner::build(&root, &variants, profile)?;
     for (name, why) in &skipped {
         eprintln!("compare: skipping {name}: {why}");
     }
-    let bin_dir = target.join("release");
+    let bin_dir = target.join(profile);
     let ctx = Ctx {
         root: &root,
         bin_dir: &bin_dir,

@@ -39,6 +39,28 @@ pub struct CompareArgs {
     /// One JSON object per row instead of tables.
     #[arg(long)]
     pub json: bool,
+
+    /// The cargo profile to build and measure: `dist` (release plus fat LTO in one codegen unit:
+    /// what you would ship) or plain `release`.
+    #[arg(long, value_enum, default_value_t = Profile::Dist)]
+    pub profile: Profile,
+}
+
+/// `--profile`: the root manifest's `[profile.dist]`, or `release`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Dist,
+    Release,
+}
+
+impl Profile {
+    /// The profile's name, which is also its folder under the target directory.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Dist => "dist",
+            Profile::Release => "release",
+        }
+    }
 }
 
 /// `--workload`.

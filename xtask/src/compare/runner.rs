@@ -94,15 +94,16 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
 /// Variants that were not run, with the reason.
 pub type Skipped = Vec<(String, String)>;
 
-/// Builds the variants' packages in release: all at once, or one by one if that fails so a
-/// broken package only skips its own variants. Returns the variants built and the ones skipped.
-pub fn build_release(root: &Path, variants: &[Variant]) -> anyhow::Result<(Vec<Variant>, Skipped)> {
+/// Builds the variants' packages with cargo profile `profile` (into the target folder of that
+/// name): all at once, or one by one if that fails so a broken package only skips its own
+/// variants. Returns the variants built and the ones skipped.
+pub fn build(root: &Path, variants: &[Variant], profile: &str) -> anyhow::Result<(Vec<Variant>, Skipped)> {
     let present = crate::examples(root)?;
     let mut skipped = Vec::new();
     let mut wanted: Vec<Variant> = Vec::new();
     // The Go rows: built once, or left out with one line saying why (how to get Go).
     let go_built = variants.iter().any(|v| v.package == super::go::PACKAGE) && {
-        let bin_dir = crate::target_dir(root)?.join("release");
+        let bin_dir = crate::target_dir(root)?.join(profile);
         match super::go::build(root, &bin_dir) {
             Ok(()) => true,
             Err(e) => {
@@ -133,7 +134,8 @@ pub fn build_release(root: &Path, variants: &[Variant]) -> anyhow::Result<(Vec<V
         let mut ok = true;
         if !pkgs.is_empty() {
             let mut cmd = Command::new(cargo());
-            cmd.args(["build", "--release", "--quiet"]).current_dir(root);
+            cmd.args(["build", "--profile", profile, "--quiet"])
+                .current_dir(root);
             for p in pkgs {
                 cmd.args(["-p", p]);
             }
@@ -143,7 +145,8 @@ pub fn build_release(root: &Path, variants: &[Variant]) -> anyhow::Result<(Vec<V
             ok &= Command::new(cargo())
                 .args([
                     "build",
-                    "--release",
+                    "--profile",
+                    profile,
                     "--quiet",
                     "-p",
                     "xtask",
@@ -156,11 +159,14 @@ pub fn build_release(root: &Path, variants: &[Variant]) -> anyhow::Result<(Vec<V
         }
         ok
     };
-    eprintln!("compare: cargo build --release ({})", packages.join(", "));
+    eprintln!(
+        "compare: cargo build --profile {profile} ({})",
+        packages.join(", ")
+    );
     if build(&packages, baselines) {
         return Ok((wanted, skipped));
     }
-    eprintln!("compare: the release build failed; building one package at a time to skip the broken ones");
+    eprintln!("compare: the {profile} build failed; building one package at a time to skip the broken ones");
     let mut broken = Vec::new();
     for p in &packages {
         if !build(&[p], false) {
