@@ -165,32 +165,16 @@ pub fn scenarios() -> Vec<Scenario> {
         .setup(|dir| {
             let server = RedisServer::start(dir, true)?;
             produce(dir, &server.url(), 10_000)?;
-            let server = Arc::new(Mutex::new(server));
-            let restarter = Arc::clone(&server);
-            // Restart the server once 2,000 entries have been acknowledged.
-            let helper = std::thread::spawn(move || {
-                let deadline = Instant::now() + Duration::from_secs(60);
-                while Instant::now() < deadline {
-                    let mut s = restarter.lock().unwrap_or_else(PoisonError::into_inner);
-                    let pending: u64 = s
-                        .cli(&["XLEN", "jobs"])
-                        .ok()
-                        .and_then(|l| l.trim().parse().ok())
-                        .unwrap_or(0);
-                    if pending > 0 && entries_read(&s) >= 2_000 {
-                        let _ = s.restart();
-                        return;
-                    }
-                    drop(s);
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            });
-            FIXTURES.lock().unwrap_or_else(PoisonError::into_inner).push(Fixture {
-                dir: dir.to_path_buf(),
-                server,
-                consumers: Vec::new(),
-                helper: Some(helper),
-            });
+            // Restart the server once 2,000 entries have been read, while some are left.
+            let ready = |s: &RedisServer| {
+                let left: u64 = s
+                    .cli(&["XLEN", "jobs"])
+                    .ok()
+                    .and_then(|l| l.trim().parse().ok())
+                    .unwrap_or(0);
+                left > 0 && entries_read(s) >= 2_000
+            };
+            keep_and_then(dir, server, ready, |s| drop(s.restart()));
             Ok(())
         })
         .check(|run| {
@@ -216,28 +200,10 @@ pub fn scenarios() -> Vec<Scenario> {
         .setup(|dir| {
             let server = RedisServer::start(dir, false)?;
             produce(dir, &server.url(), 2_000)?;
-            let server = Arc::new(Mutex::new(server));
-            let vandal = Arc::clone(&server);
             // Once 100 entries have been read, SET replaces the stream (and its group) with a
             // string, in one command: every stream command then answers WRONGTYPE.
-            let helper = std::thread::spawn(move || {
-                let deadline = Instant::now() + Duration::from_secs(60);
-                while Instant::now() < deadline {
-                    let s = vandal.lock().unwrap_or_else(PoisonError::into_inner);
-                    if entries_read(&s) >= 100 {
-                        let _ = s.cli(&["SET", "jobs", "not a stream"]);
-                        return;
-                    }
-                    drop(s);
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            });
-            FIXTURES.lock().unwrap_or_else(PoisonError::into_inner).push(Fixture {
-                dir: dir.to_path_buf(),
-                server,
-                consumers: Vec::new(),
-                helper: Some(helper),
-            });
+            let ready = |s: &RedisServer| entries_read(s) >= 100;
+            keep_and_then(dir, server, ready, |s| drop(s.cli(&["SET", "jobs", "not a stream"])));
             Ok(())
         })
         .check(|run| {
@@ -497,6 +463,38 @@ fn keep(
             server: Arc::new(Mutex::new(server)),
             consumers,
             helper,
+        });
+}
+
+/// Keeps `server` for the scenario's check, with a helper thread that polls it (for up to 60 s)
+/// and does `act` once `ready` says so: the fault a scenario brings in mid-run.
+fn keep_and_then(
+    dir: &Path,
+    server: RedisServer,
+    ready: impl Fn(&RedisServer) -> bool + Send + 'static,
+    act: impl FnOnce(&mut RedisServer) + Send + 'static,
+) {
+    let server = Arc::new(Mutex::new(server));
+    let shared = Arc::clone(&server);
+    let helper = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let mut s = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            if ready(&s) {
+                return act(&mut s);
+            }
+            drop(s);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    FIXTURES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Fixture {
+            dir: dir.to_path_buf(),
+            server,
+            consumers: Vec::new(),
+            helper: Some(helper),
         });
 }
 
