@@ -57,6 +57,11 @@ pub struct Cli {
     #[arg(long, value_name = "MS", default_value_t = 30_000, allow_negative_numbers = true, value_parser = parse_millis)]
     pub lock_timeout_ms: u64,
 
+    /// PostgreSQL: how long a worker keeps trying to reconnect after losing its connection (a
+    /// server restart takes a few seconds). Past it, the batch fails and the run stops dispatching.
+    #[arg(long, value_name = "MS", default_value_t = 30_000, allow_negative_numbers = true, value_parser = parse_millis)]
+    pub reconnect_ms: u64,
+
     /// How many order records to generate from --seed (ids 1..=rows).
     #[arg(long, value_name = "N", default_value_t = 100_000, allow_negative_numbers = true, value_parser = parse_rows)]
     pub rows: u64,
@@ -134,6 +139,7 @@ impl Cli {
                 copy: self.copy,
                 connect_timeout: Duration::from_millis(self.connect_timeout_ms),
                 lock_timeout,
+                reconnect_for: Duration::from_millis(self.reconnect_ms),
             };
             let db = postgres::Postgres::new(&target, options, stop.clone())?;
             return Ok(Database::Postgres(Box::new(db)));

@@ -30,7 +30,8 @@
 //!   Always: inserted + existing + rejected + not written = generated.
 //! - PostgreSQL faults fail alone: a lost connection (server restart, `pg_terminate_backend`)
 //!   rolled its batch back, which is retried whole on a new connection (`batch_retry`); a lock
-//!   held by another session past `--lock-timeout-ms` fails that batch only.
+//!   held past `--lock-timeout-ms` fails that batch only. A server gone for good (none within
+//!   `--reconnect-ms`) fails the batch and stops the run like Ctrl-C, with the error (exit 2).
 //! - Ctrl-C (SIGINT or SIGTERM, from the first instant: the handler is installed before the
 //!   database is opened) stops dispatching; a batch in its transaction commits or rolls back
 //!   whole; batches not taken are `not_started`. `durable_rows` (`SELECT count(*)` after every
@@ -83,7 +84,7 @@ struct Shared<'a> {
     report: &'a Reporter,
     gauge: &'a InFlight,
     bar: &'a ProgressBar,
-    /// Set by the first Ctrl-C.
+    /// Set by the first Ctrl-C, or by a worker that cannot reconnect (`write.rs`).
     stop: &'a Stop,
     /// Simulated preparation per batch (`--work-ms`).
     prepare: Duration,
@@ -117,14 +118,14 @@ fn run() -> anyhow::Result<ExitCode> {
         Mode::Pool => pool(&db, &plan, &cli, &shared)?,
     };
     bar.finish_and_clear();
-    // Every worker has finished: each batch committed or rolled back as a whole. Ask the database.
-    control.checkpoint()?; // SQLite: the log into the file, once for the run (db.rs)
+    // Every batch committed or rolled back as a whole: ask the database (SQLite's checkpoint puts
+    // its log into the file, once for the run).
     let end = stats::End {
         db: &db,
         mode: cli.mode,
         plan: &plan,
         rows_before,
-        durable: control.count()?,
+        durable: control.checkpoint().and_then(|()| control.count()),
         peak: gauge.peak(),
         wall: report.elapsed(),
     };

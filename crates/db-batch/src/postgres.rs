@@ -44,15 +44,14 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 const COLUMNS: &str = "id, customer, amount_cents, created_at";
 const TYPES: [Type; 4] = [Type::INT8, Type::TEXT, Type::INT8, Type::INT8];
 
-/// How long a worker keeps trying to reconnect (a server restart takes a few seconds).
-const RECONNECT_FOR: Duration = Duration::from_secs(30);
-
 /// A PostgreSQL database: where it is and how to connect.
 #[derive(Debug, Clone)]
 pub struct Postgres {
     config: Config,
     name: String,
     copy: bool,
+    /// How long a worker keeps trying to reconnect (`--reconnect-ms`).
+    reconnect_for: Duration,
     /// A reconnecting worker gives up on Ctrl-C.
     stop: Stop,
 }
@@ -63,6 +62,8 @@ pub struct Options {
     pub copy: bool,
     pub connect_timeout: Duration,
     pub lock_timeout: Duration,
+    /// How long a worker keeps trying to reconnect before its batch fails and the run stops.
+    pub reconnect_for: Duration,
 }
 
 impl Postgres {
@@ -86,6 +87,7 @@ impl Postgres {
             config,
             name,
             copy: options.copy,
+            reconnect_for: options.reconnect_for,
             stop,
         })
     }
@@ -332,7 +334,7 @@ impl Sink for PgSink {
                     self.staging = false;
                     return Ok(());
                 }
-                Err(e) if since.elapsed() >= RECONNECT_FOR || self.db.stop.is_set() => {
+                Err(e) if since.elapsed() >= self.db.reconnect_for || self.db.stop.is_set() => {
                     return Err(e.context(format!(
                         "gave up reconnecting after {:.1} s",
                         since.elapsed().as_secs_f64()
@@ -355,7 +357,8 @@ impl Sink for PgSink {
             && matches!(classify(e), WriteError::Connection(_))
         {
             // The run's own connection was lost too (a server restart): count on a new one.
-            self.reconnect()?;
+            self.reconnect()
+                .with_context(|| format!("cannot count the rows in {}", self.db.name))?;
             counted = self.client.query_one("SELECT count(*) FROM orders", &[]);
         }
         let row = counted
@@ -374,6 +377,7 @@ mod tests {
             copy: false,
             connect_timeout: Duration::from_secs(1),
             lock_timeout: Duration::from_secs(1),
+            reconnect_for: Duration::from_secs(1),
         }
     }
 

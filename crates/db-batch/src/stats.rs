@@ -125,8 +125,9 @@ pub struct End<'a> {
     pub mode: Mode,
     pub plan: &'a Plan,
     pub rows_before: u64,
-    /// `SELECT count(*)` after every worker has finished.
-    pub durable: u64,
+    /// `SELECT count(*)` after every worker has finished, or why the database could not say (a
+    /// server gone mid-run): the summary then still counts every batch, and carries the error.
+    pub durable: anyhow::Result<u64>,
     pub peak: usize,
     pub wall: Duration,
 }
@@ -139,7 +140,8 @@ pub fn summary(stats: &Stats, end: &End<'_>) -> Summary {
     } else {
         0.0
     };
-    let (db, plan, durable, before) = (end.db.name(), end.plan, end.durable, end.rows_before);
+    let durable = end.durable.as_ref().ok().copied();
+    let (db, plan, before) = (end.db.name(), end.plan, end.rows_before);
     let mut summary = Summary::new("db-batch", stats.tally, stats.workers, end.peak, end.wall)
         .with_interrupted(common::signal::interrupted())
         .field("mode", end.mode.name())
@@ -166,9 +168,10 @@ pub fn summary(stats: &Stats, end: &End<'_>) -> Summary {
             stats.batch_size,
             secs * 1e3
         ))
-        .line(format!(
-            "durable: SELECT count(*) = {durable} rows in {db} ({before} before this run)"
-        ));
+        .line(match durable {
+            Some(n) => format!("durable: SELECT count(*) = {n} rows in {db} ({before} before this run)"),
+            None => format!("durable: unknown, {db} could not be counted after the run ({before} before it)"),
+        });
     if stats.inserted == 0 && stats.existing > 0 {
         summary = summary.line("every row was already there from an earlier run: --fresh starts over");
     }
@@ -183,5 +186,45 @@ pub fn summary(stats: &Stats, end: &End<'_>) -> Summary {
             .line(format!("{} thread(s) panicked", stats.panicked))
             .field("threads_panicked", stats.panicked);
     }
+    if let Err(e) = &end.durable {
+        summary = summary.with_error(format!("{e:#}")); // exit 2
+    }
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Sqlite;
+
+    #[test]
+    fn a_database_that_cannot_be_counted_after_the_run_leaves_durable_unknown() {
+        let db = Database::Sqlite(Sqlite::new("/tmp/db-batch-unit.sqlite", Duration::from_secs(1)));
+        let plan = Plan::new(20, 10, 1, 0);
+        let mut stats = Stats::new(2, 2, 10);
+        stats.record(&common::Outcome::Ok(10), 10, &Default::default());
+        stats.record(
+            &common::Outcome::Failed("server gone".into()),
+            10,
+            &Default::default(),
+        );
+        let end = End {
+            db: &db,
+            mode: Mode::Pool,
+            plan: &plan,
+            rows_before: 0,
+            durable: Err(anyhow::anyhow!("cannot count the rows")),
+            peak: 2,
+            wall: Duration::from_millis(5),
+        };
+        let summary = summary(&stats, &end);
+        let event = summary.to_event(Some(0), None, None);
+        assert!(event.extra.get("durable_rows").is_some_and(|v| v.is_null()));
+        assert_eq!(
+            (event.ok, event.failed, event.error.as_deref()),
+            (1, 1, Some("cannot count the rows"))
+        );
+        assert!(summary.to_human(Some(0), None).contains("durable: unknown"));
+        assert_eq!(summary.exit_code(), common::report::EXIT_USAGE);
+    }
 }

@@ -1,6 +1,7 @@
 //! One batch, written: one transaction, and what happens when it fails. A lost connection: the
-//! transaction rolled back, so the whole batch is retried on a new connection. A bad row: the
-//! batch is retried row by row, so the good rows land and each bad row is reported.
+//! transaction rolled back, so the whole batch is retried on a new connection; if none can be
+//! had (the server is gone for good), the batch fails and the run stops dispatching. A bad row:
+//! the batch is retried row by row, so the good rows land and each bad row is reported.
 
 use common::Outcome;
 use common::event::{BatchRetry, Event, RowRejected};
@@ -29,6 +30,9 @@ pub fn batch(sink: &mut dyn Sink, batch: &Batch, worker: usize, shared: &Shared<
                     format!("{lost}; retrying on a new connection"),
                 );
                 if let Err(err) = sink.reconnect() {
+                    // Still unreachable after trying for a while: stop dispatching, as Ctrl-C
+                    // does, instead of every remaining batch waiting as long again.
+                    shared.stop.set();
                     return (Outcome::Failed(format!("{lost}; {err:#}")), Written::default());
                 }
             }

@@ -487,6 +487,7 @@ fn postgres_scenarios() -> Vec<Scenario> {
             })
             .map(drop)
         }),
+        server_gone(&pg),
         lock_held(
             &pg,
             &url,
@@ -521,6 +522,65 @@ fn postgres_scenarios() -> Vec<Scenario> {
             "hunter2-secret",
         ),
     ]
+}
+
+/// The server dies mid-run and stays down: each worker tries to reconnect for `--reconnect-ms`,
+/// then fails its batch and stops the run (instead of every remaining batch waiting as long);
+/// the rows cannot be counted, so the summary carries that error (exit 2) and still accounts for
+/// every batch. The check starts the server again for the scenarios after this one.
+fn server_gone(pg: &Arc<Pg>) -> Scenario {
+    let (setup_pg, check_pg) = (Arc::clone(pg), Arc::clone(pg));
+    let url = pg::url_for(&pg.dir);
+    let args = [
+        "--db",
+        url.as_str(),
+        "--rows",
+        "60000",
+        "--batch-size",
+        "200",
+        "--work-ms",
+        "20",
+    ];
+    Scenario::run("postgres/server-gone", &[&args[..], &["--reconnect-ms", "1000"]].concat(), 2)
+        .timeout(Duration::from_secs(120))
+        .partial_concurrency()
+        .setup(move |_| {
+            setup_pg.fresh()?;
+            let pg = Arc::clone(&setup_pg);
+            let fault = std::thread::spawn(move || {
+                wait_for(&pg, SESSIONS, 5)?;
+                pg.with(Cluster::kill)
+            });
+            *setup_pg.fault.lock().unwrap_or_else(PoisonError::into_inner) = Some(fault);
+            Ok(())
+        })
+        .check(move |run| {
+            let settled = check_pg.settle();
+            check_pg.with(Cluster::resume).map_err(|e| format!("cannot start the server again: {e:#}"))?;
+            settled?;
+            let s = run.summary()?;
+            let error = s.error.as_deref().unwrap_or_default();
+            if !error.contains("cannot count the rows") {
+                return Err(format!("expected the summary's error to say the rows could not be counted, got {:?}", s.error));
+            }
+            let durable_null = s.extra.get("durable_rows").is_some_and(|v| v.is_null());
+            if s.failed == 0 || s.not_started == 0 || !durable_null {
+                return Err(format!(
+                    "expected failed batches, batches not started and durable_rows null; got failed {}, not_started {}, durable_rows {:?}",
+                    s.failed, s.not_started, s.extra.get("durable_rows")
+                ));
+            }
+            let gave_up = run.events()?.events.iter().any(|e| {
+                matches!(e, Event::Finished(f) if f.reason.as_deref().is_some_and(|r| r.contains("gave up reconnecting")))
+            });
+            if !gave_up {
+                return Err("no batch failed with 'gave up reconnecting'".into());
+            }
+            if run.output.stderr.trim().lines().count() != 1 {
+                return Err(format!("expected one line on stderr, got {:?}", run.output.stderr));
+            }
+            Ok(())
+        })
 }
 
 /// A bad-input run against `db` that must exit 2 (checks run, unlike [`Scenario::bad_input`]).

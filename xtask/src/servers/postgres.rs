@@ -92,17 +92,40 @@ impl Cluster {
         )?;
         let hba = format!("local all {PASSWORD_ROLE} scram-sha-256\nlocal all all trust\n");
         std::fs::write(cluster.dir.join("data/pg_hba.conf"), hba).context("cannot write pg_hba.conf")?;
-        let socket = cluster.dir.display().to_string();
-        let options = format!("-c listen_addresses='' -k {socket} -c fsync=off -c max_connections=200");
-        let log = cluster.dir.join("log").display().to_string();
-        cluster.run_ok(
-            "pg_ctl",
-            &["start", "-D", &data, "-w", "-t", "60", "-l", &log, "-o", &options],
-        )?;
+        cluster.start_server()?;
         cluster.psql(&format!(
             "CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'"
         ))?;
         Ok(cluster)
+    }
+
+    /// `pg_ctl start`, listening on a socket in the cluster's folder only (no TCP).
+    fn start_server(&self) -> anyhow::Result<()> {
+        let socket = self.dir.display().to_string();
+        let options = format!("-c listen_addresses='' -k {socket} -c fsync=off -c max_connections=200");
+        let log = self.dir.join("log").display().to_string();
+        let data = self.data();
+        self.run_ok(
+            "pg_ctl",
+            &["start", "-D", &data, "-w", "-t", "60", "-l", &log, "-o", &options],
+        )
+        .map(drop)
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`), as when a server dies: every
+    /// connection breaks and no new one is accepted until [`Cluster::resume`].
+    pub fn kill(&self) -> anyhow::Result<()> {
+        let data = self.data();
+        self.run_ok(
+            "pg_ctl",
+            &["stop", "-D", &data, "-m", "immediate", "-w", "-t", "60"],
+        )
+        .map(drop)
+    }
+
+    /// Starts the server again after [`Cluster::kill`] (it recovers from its log).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.start_server()
     }
 
     /// Stops and starts the server (`pg_ctl restart -m fast`): every connection is closed.
