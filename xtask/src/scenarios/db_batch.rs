@@ -531,17 +531,14 @@ fn postgres_scenarios() -> Vec<Scenario> {
 fn server_gone(pg: &Arc<Pg>) -> Scenario {
     let (setup_pg, check_pg) = (Arc::clone(pg), Arc::clone(pg));
     let url = pg::url_for(&pg.dir);
-    let args = [
-        "--db",
-        url.as_str(),
-        "--rows",
-        "60000",
-        "--batch-size",
-        "200",
-        "--work-ms",
-        "20",
-    ];
-    Scenario::run("postgres/server-gone", &[&args[..], &["--reconnect-ms", "1000"]].concat(), 2)
+    // 300 batches of 50 ms on 5 workers: 3 s, time for the fault to land mid-run even on a busy
+    // machine (the run then ends about a second after it).
+    let flags = "--rows 60000 --batch-size 200 --work-ms 50 --reconnect-ms 1000";
+    let args: Vec<&str> = ["--db", url.as_str()]
+        .into_iter()
+        .chain(flags.split_whitespace())
+        .collect();
+    Scenario::run("postgres/server-gone", &args, 2)
         .timeout(Duration::from_secs(120))
         .partial_concurrency()
         .setup(move |_| {
