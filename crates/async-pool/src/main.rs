@@ -63,7 +63,11 @@
 //! waiting job, `tokio::spawn` does not), and the runtime is an ordinary value that main builds,
 //! shuts down and waits for, so nothing runs after the summary.
 //!
+//! The flags are in `cli.rs`, the unit tests in `tests.rs`.
+//!
 //! Run with: cargo run -p async-pool
+
+mod cli;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -72,62 +76,17 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
 use common::event::{Cancel, CancelCause, Event};
-use common::{
-    Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, Work, Workload,
-};
+use common::{Defaults, InFlight, Job, JobResult, Outcome, Reporter, Stop, Summary, Tally, Work, Workload};
 use futures::{FutureExt as _, StreamExt as _, stream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::{self, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-/// The same worker pool with tokio tasks: N tasks on one channel, buffer_unordered, or a JoinSet.
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Cli {
-    #[command(flatten)]
-    pool: PoolArgs,
+use cli::{Cli, Style};
 
-    /// How the pool is built: N worker tasks on one channel, a stream with buffer_unordered(N),
-    /// or a task per job capped by a Semaphore and collected by a JoinSet.
-    #[arg(long, value_enum, default_value_t = Style::Workers)]
-    style: Style,
-
-    /// Jobs in flight at most (default: --workers). Tasks are cheap: up to 1,000,000, where
-    /// --workers (threads in the other examples) stops at 4096.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_concurrency)]
-    concurrency: Option<usize>,
-
-    /// Cancel the run after this many milliseconds: jobs waiting are cancelled, the rest never start.
-    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = common::cli::parse_millis)]
-    deadline_ms: Option<u64>,
-
-    /// Make every Nth job (by id) panic, to show that a panicking task fails its job and the pool
-    /// lives (0 = never).
-    #[arg(long, value_name = "N", default_value = "0", allow_negative_numbers = true, value_parser = common::cli::parse_count)]
-    panic_every: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Style {
-    Workers,
-    BufferUnordered,
-    Joinset,
-}
-
-const MAX_CONCURRENCY: usize = 1_000_000;
 /// The end of the message of the panics `--panic-every` asks for.
 const SIMULATED_PANIC: &str = "(--panic-every)";
-
-fn parse_concurrency(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "concurrency must be between 1 and {MAX_CONCURRENCY}, got '{s}'"
-        )),
-    }
-}
 
 /// The jobs, drawn as they are sent (a million jobs collected first would be 16 MB).
 struct JobList {
@@ -492,7 +451,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let mut summary = Summary::new("async-pool", tally, n, pool.gauge.peak(), pool.report.elapsed())
         .with_sleep_ideal(&args)
         .with_interrupted(common::signal::interrupted())
-        .field("style", style_name(cli.style))
+        .field("style", cli.style.name())
         .field("runtime_threads", threads)
         .field("cancelled_by", pool.cancelled_by.get().map(|by| by.name()));
     if let Some(ms) = cli.deadline_ms {
@@ -509,14 +468,6 @@ fn bridge_ctrl_c(stop: &Stop, done: &crossbeam::channel::Receiver<Infallible>, p
     crossbeam::select! {
         recv(stop.channel()) -> _ => pool.cancel(CancelCause::CtrlC),
         recv(done) -> _ => {}
-    }
-}
-
-fn style_name(style: Style) -> &'static str {
-    match style {
-        Style::Workers => "workers",
-        Style::BufferUnordered => "buffer-unordered",
-        Style::Joinset => "joinset",
     }
 }
 

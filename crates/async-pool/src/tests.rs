@@ -1,6 +1,7 @@
 //! Unit tests of main.rs, kept beside it so the lesson stays short.
 
 use super::*;
+use crate::cli::parse_concurrency;
 
 fn pool(work: Work, panic_every: u64, n: usize) -> Arc<Pool> {
     Arc::new(Pool {
