@@ -18,6 +18,10 @@ use anyhow::Context as _;
 use crossbeam::channel::{self, Receiver, Sender};
 
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// When the first signal arrived. Kept apart from the stop's own time: an example may set the
+/// process's stop itself (db-batch, when its database is gone), and a Ctrl-C after that must not
+/// be reported as having come then.
+static SIGNALLED_AT: OnceLock<Instant> = OnceLock::new();
 static PROCESS_STOP: OnceLock<Stop> = OnceLock::new();
 
 /// A one-way stop signal, cheap to clone and share between threads.
@@ -99,6 +103,8 @@ pub fn ctrl_c() -> anyhow::Result<Stop> {
     let _ = PROCESS_STOP.set(stop.clone());
     let on_signal = stop.clone();
     ctrlc::set_handler(move || {
+        // The time first, so that `interrupted()` never holds without `interrupted_at()`.
+        let _ = SIGNALLED_AT.set(Instant::now());
         if SIGNALS.fetch_add(1, Ordering::SeqCst) == 0 {
             eprintln!("interrupted: stopping (press Ctrl-C again to exit at once)");
             on_signal.set();
@@ -146,10 +152,7 @@ pub fn interrupted() -> bool {
 
 /// When the first Ctrl-C arrived, if one did.
 pub fn interrupted_at() -> Option<Instant> {
-    PROCESS_STOP
-        .get()
-        .filter(|_| interrupted())
-        .and_then(Stop::set_at)
+    SIGNALLED_AT.get().copied()
 }
 
 #[cfg(test)]
