@@ -487,7 +487,16 @@ fn postgres_scenarios() -> Vec<Scenario> {
             })
             .map(drop)
         }),
-        server_gone(&pg),
+        // 300 batches of 50 ms on 5 workers: 3 s, time for the fault to land mid-run even on a
+        // busy machine (the run then ends about a second after it).
+        server_gone(
+            &pg,
+            on_pg(
+                "server-gone",
+                "--rows 60000 --batch-size 200 --work-ms 50 --reconnect-ms 1000",
+                2,
+            ),
+        ),
         lock_held(
             &pg,
             &url,
@@ -528,56 +537,56 @@ fn postgres_scenarios() -> Vec<Scenario> {
 /// then fails its batch and stops the run (instead of every remaining batch waiting as long);
 /// the rows cannot be counted, so the summary carries that error (exit 2) and still accounts for
 /// every batch. The check starts the server again for the scenarios after this one.
-fn server_gone(pg: &Arc<Pg>) -> Scenario {
-    let (setup_pg, check_pg) = (Arc::clone(pg), Arc::clone(pg));
-    let url = pg::url_for(&pg.dir);
-    // 300 batches of 50 ms on 5 workers: 3 s, time for the fault to land mid-run even on a busy
-    // machine (the run then ends about a second after it).
-    let flags = "--rows 60000 --batch-size 200 --work-ms 50 --reconnect-ms 1000";
-    let args: Vec<&str> = ["--db", url.as_str()]
-        .into_iter()
-        .chain(flags.split_whitespace())
-        .collect();
-    Scenario::run("postgres/server-gone", &args, 2)
-        .timeout(Duration::from_secs(120))
-        .partial_concurrency()
-        .setup(move |_| {
-            setup_pg.fresh()?;
-            let pg = Arc::clone(&setup_pg);
-            let fault = std::thread::spawn(move || {
-                wait_for(&pg, SESSIONS, 5)?;
-                pg.with(Cluster::kill)
-            });
-            *setup_pg.fault.lock().unwrap_or_else(PoisonError::into_inner) = Some(fault);
-            Ok(())
-        })
-        .check(move |run| {
-            let settled = check_pg.settle();
-            check_pg.with(Cluster::resume).map_err(|e| format!("cannot start the server again: {e:#}"))?;
-            settled?;
-            let s = run.summary()?;
-            let error = s.error.as_deref().unwrap_or_default();
-            if !error.contains("cannot count the rows") {
-                return Err(format!("expected the summary's error to say the rows could not be counted, got {:?}", s.error));
-            }
-            let durable_null = s.extra.get("durable_rows").is_some_and(|v| v.is_null());
-            if s.failed == 0 || s.not_started == 0 || !durable_null {
-                return Err(format!(
-                    "expected failed batches, batches not started and durable_rows null; got failed {}, not_started {}, durable_rows {:?}",
-                    s.failed, s.not_started, s.extra.get("durable_rows")
-                ));
-            }
-            let gave_up = run.events()?.events.iter().any(|e| {
-                matches!(e, Event::Finished(f) if f.reason.as_deref().is_some_and(|r| r.contains("gave up reconnecting")))
-            });
-            if !gave_up {
-                return Err("no batch failed with 'gave up reconnecting'".into());
-            }
-            if run.output.stderr.trim().lines().count() != 1 {
-                return Err(format!("expected one line on stderr, got {:?}", run.output.stderr));
-            }
-            Ok(())
-        })
+fn server_gone(pg: &Arc<Pg>, scenario: Scenario) -> Scenario {
+    let check_pg = Arc::clone(pg);
+    with_fault(pg, scenario, |pg| {
+        wait_for(pg, SESSIONS, 5)?;
+        pg.with(Cluster::kill)
+    })
+    .partial_concurrency()
+    .check(move |run| {
+        let settled = check_pg.settle();
+        check_pg
+            .with(Cluster::resume)
+            .map_err(|e| format!("cannot start the server again: {e:#}"))?;
+        settled?;
+        let s = run.summary()?;
+        if !s
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot count the rows")
+        {
+            return Err(format!(
+                "expected the summary's error to say the rows could not be counted, got {:?}",
+                s.error
+            ));
+        }
+        let durable_null = s.extra.get("durable_rows").is_some_and(|v| v.is_null());
+        if s.failed == 0 || s.not_started == 0 || !durable_null {
+            return Err(format!(
+                "expected failed batches, batches not started and durable_rows null; \
+                 got failed {}, not_started {}, durable_rows {:?}",
+                s.failed,
+                s.not_started,
+                s.extra.get("durable_rows")
+            ));
+        }
+        let gave_up = |e: &Event| {
+            matches!(e, Event::Finished(f)
+                if f.reason.as_deref().is_some_and(|r| r.contains("gave up reconnecting")))
+        };
+        if !run.events()?.events.iter().any(gave_up) {
+            return Err("no batch failed with 'gave up reconnecting'".into());
+        }
+        if run.output.stderr.trim().lines().count() != 1 {
+            return Err(format!(
+                "expected one line on stderr, got {:?}",
+                run.output.stderr
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// A bad-input run against `db` that must exit 2 (checks run, unlike [`Scenario::bad_input`]).
@@ -622,44 +631,49 @@ fn second_run(pg: &Arc<Pg>, url: &str, scenario: Scenario, flags: &'static str) 
         })
 }
 
+/// `scenario` on a fresh table, with `fault` run on a thread its setup starts (`Pg::settle` in
+/// the check waits for it).
+fn with_fault(pg: &Arc<Pg>, scenario: Scenario, fault: fn(&Pg) -> anyhow::Result<()>) -> Scenario {
+    let setup_pg = Arc::clone(pg);
+    scenario.setup(move |_| {
+        setup_pg.fresh()?;
+        let pg = Arc::clone(&setup_pg);
+        let thread = std::thread::spawn(move || fault(&pg));
+        *setup_pg.fault.lock().unwrap_or_else(PoisonError::into_inner) = Some(thread);
+        Ok(())
+    })
+}
+
 /// A run on a fresh table while `fault` (on a thread started by the setup) strikes: every batch
 /// ends ok, at least one was retried on a new connection, and the table agrees.
 fn faulted(pg: &Arc<Pg>, url: &str, scenario: Scenario, fault: fn(&Pg) -> anyhow::Result<()>) -> Scenario {
-    let (setup_pg, check_pg, url) = (Arc::clone(pg), Arc::clone(pg), url.to_owned());
-    scenario
-        .setup(move |_| {
-            setup_pg.fresh()?;
-            let pg = Arc::clone(&setup_pg);
-            let thread = std::thread::spawn(move || fault(&pg));
-            *setup_pg.fault.lock().unwrap_or_else(PoisonError::into_inner) = Some(thread);
-            Ok(())
-        })
-        .check(move |run| {
-            check_pg.settle()?;
-            // A COMMIT can reach the server while its acknowledgement is lost with the
-            // connection: the retry then finds that batch's rows there (ON CONFLICT DO NOTHING)
-            // and counts them as existing. At least once, never twice: every row is written by
-            // this run (the table was empty), once.
-            let (inserted, existing) = (run.count("rows_inserted")?, run.count("rows_existing")?);
-            if inserted + existing != 60000 || run.count("rows_before")? != 0 {
-                return Err(format!(
-                    "rows_inserted {inserted} + rows_existing {existing} != 60000 (or rows_before != 0)"
-                ));
-            }
-            if run.count("durable_rows")? != 60000 || count_rows_at(&url)? != 60000 {
-                return Err("the table does not hold exactly the 60000 rows after the fault".into());
-            }
-            let retried = run
-                .events()?
-                .events
-                .iter()
-                .filter(|e| matches!(e, Event::BatchRetry(r) if r.reason.contains("connection lost")))
-                .count();
-            if retried == 0 {
-                return Err("no batch was retried on a new connection: the fault missed the run".into());
-            }
-            Ok(())
-        })
+    let (check_pg, url) = (Arc::clone(pg), url.to_owned());
+    with_fault(pg, scenario, fault).check(move |run| {
+        check_pg.settle()?;
+        // A COMMIT can reach the server while its acknowledgement is lost with the
+        // connection: the retry then finds that batch's rows there (ON CONFLICT DO NOTHING)
+        // and counts them as existing. At least once, never twice: every row is written by
+        // this run (the table was empty), once.
+        let (inserted, existing) = (run.count("rows_inserted")?, run.count("rows_existing")?);
+        if inserted + existing != 60000 || run.count("rows_before")? != 0 {
+            return Err(format!(
+                "rows_inserted {inserted} + rows_existing {existing} != 60000 (or rows_before != 0)"
+            ));
+        }
+        if run.count("durable_rows")? != 60000 || count_rows_at(&url)? != 60000 {
+            return Err("the table does not hold exactly the 60000 rows after the fault".into());
+        }
+        let retried = run
+            .events()?
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::BatchRetry(r) if r.reason.contains("connection lost")))
+            .count();
+        if retried == 0 {
+            return Err("no batch was retried on a new connection: the fault missed the run".into());
+        }
+        Ok(())
+    })
 }
 
 /// Another session holds a row lock (an uncommitted insert of row 2500) past
