@@ -52,11 +52,11 @@ pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
     }
     let target = target_dir(&root)?;
     let profile = o.profile.name();
-    let (available, skipped) = runner::build(&root, &variants, profile)?;
+    let bin_dir = target.join(profile);
+    let (available, skipped) = runner::build_variants(&root, &variants, profile, &bin_dir)?;
     for (name, why) in &skipped {
         eprintln!("compare: skipping {name}: {why}");
     }
-    let bin_dir = target.join(profile);
     let ctx = Ctx {
         root: &root,
         bin_dir: &bin_dir,

@@ -94,17 +94,21 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
 /// Variants that were not run, with the reason.
 pub type Skipped = Vec<(String, String)>;
 
-/// Builds the variants' packages with cargo profile `profile` (into the target folder of that
-/// name): all at once, or one by one if that fails so a broken package only skips its own
-/// variants. Returns the variants built and the ones skipped.
-pub fn build(root: &Path, variants: &[Variant], profile: &str) -> anyhow::Result<(Vec<Variant>, Skipped)> {
+/// Builds the variants' packages with cargo profile `profile`, whose binaries land in `bin_dir`
+/// (the Go programs are built there too): all at once, or one by one if that fails so a broken
+/// package only skips its own variants. Returns the variants built and the ones skipped.
+pub fn build_variants(
+    root: &Path,
+    variants: &[Variant],
+    profile: &str,
+    bin_dir: &Path,
+) -> anyhow::Result<(Vec<Variant>, Skipped)> {
     let present = crate::examples(root)?;
     let mut skipped = Vec::new();
     let mut wanted: Vec<Variant> = Vec::new();
     // The Go rows: built once, or left out with one line saying why (how to get Go).
     let go_built = variants.iter().any(|v| v.package == super::go::PACKAGE) && {
-        let bin_dir = crate::target_dir(root)?.join(profile);
-        match super::go::build(root, &bin_dir) {
+        match super::go::build(root, bin_dir) {
             Ok(()) => true,
             Err(e) => {
                 eprintln!("compare: no go:* rows: {e}");
