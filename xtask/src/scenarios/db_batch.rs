@@ -547,7 +547,7 @@ fn server_gone(pg: &Arc<Pg>, scenario: Scenario) -> Scenario {
     .check(move |run| {
         let settled = check_pg.settle();
         check_pg
-            .with(Cluster::resume)
+            .with(Cluster::start_server)
             .map_err(|e| format!("cannot start the server again: {e:#}"))?;
         settled?;
         let s = run.summary()?;

@@ -99,8 +99,9 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// `pg_ctl start`, listening on a socket in the cluster's folder only (no TCP).
-    fn start_server(&self) -> anyhow::Result<()> {
+    /// `pg_ctl start`, listening on a socket in the cluster's folder only (no TCP): when the
+    /// cluster is made, and again after [`Cluster::kill`] (the server recovers from its log).
+    pub fn start_server(&self) -> anyhow::Result<()> {
         let socket = self.dir.display().to_string();
         let options = format!("-c listen_addresses='' -k {socket} -c fsync=off -c max_connections=200");
         let log = self.dir.join("log").display().to_string();
@@ -113,7 +114,7 @@ impl Cluster {
     }
 
     /// Stops the server at once (`pg_ctl stop -m immediate`), as when a server dies: every
-    /// connection breaks and no new one is accepted until [`Cluster::resume`].
+    /// connection breaks and no new one is accepted until [`Cluster::start_server`].
     pub fn kill(&self) -> anyhow::Result<()> {
         let data = self.data();
         self.run_ok(
@@ -121,11 +122,6 @@ impl Cluster {
             &["stop", "-D", &data, "-m", "immediate", "-w", "-t", "60"],
         )
         .map(drop)
-    }
-
-    /// Starts the server again after [`Cluster::kill`] (it recovers from its log).
-    pub fn resume(&self) -> anyhow::Result<()> {
-        self.start_server()
     }
 
     /// Stops and starts the server (`pg_ctl restart -m fast`): every connection is closed.
