@@ -126,38 +126,40 @@ fn run() -> anyhow::Result<ExitCode> {
     // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
     let batch = usize::try_from(cli.batch).unwrap_or(usize::MAX);
 
-    let unsent = thread::scope(|s| {
+    let unsent = thread::scope(|s| -> std::io::Result<u64> {
         // The submitter: feeds the pool, then closes it (Go 003's `AddJob` loop + close). Each
         // submit returns an error only once the pool is closed, which happens below.
-        let submitter = s.spawn(|| {
-            let mut jobs = args.job_list().peekable();
-            let mut unsent = 0u64;
-            // After Ctrl-C the submitter stops submitting.
-            while jobs.peek().is_some() && !stop.is_set() {
-                if batch > 1 {
-                    let _ = pool.submit_batch(jobs.by_ref().take(batch).collect());
-                } else if let Some(mut job) = jobs.next() {
-                    if !cli.try_submit {
-                        let _ = pool.submit(job);
-                        continue;
-                    }
-                    // try_submit: a full queue hands the job back; retry after a pause.
-                    while let Err(Full(back) | Closed(back)) = pool.try_submit(job) {
-                        refused += 1;
-                        if stop.is_set() {
-                            report.not_started(&back);
-                            unsent += 1;
-                            break;
+        let submitter = thread::Builder::new()
+            .name("submitter".into())
+            .spawn_scoped(s, || {
+                let mut jobs = args.job_list().peekable();
+                let mut unsent = 0u64;
+                // After Ctrl-C the submitter stops submitting.
+                while jobs.peek().is_some() && !stop.is_set() {
+                    if batch > 1 {
+                        let _ = pool.submit_batch(jobs.by_ref().take(batch).collect());
+                    } else if let Some(mut job) = jobs.next() {
+                        if !cli.try_submit {
+                            let _ = pool.submit(job);
+                            continue;
                         }
-                        job = back;
-                        thread::sleep(Duration::from_millis(1));
+                        // try_submit: a full queue hands the job back; retry after a pause.
+                        while let Err(Full(back) | Closed(back)) = pool.try_submit(job) {
+                            refused += 1;
+                            if stop.is_set() {
+                                report.not_started(&back);
+                                unsent += 1;
+                                break;
+                            }
+                            job = back;
+                            thread::sleep(Duration::from_millis(1));
+                        }
                     }
                 }
-            }
-            pool.close();
-            // The jobs it never submitted (after Ctrl-C) are reported here.
-            unsent + jobs.map(|job| report.not_started(&job)).count() as u64
-        });
+                pool.close();
+                // The jobs it never submitted (after Ctrl-C) are reported here.
+                unsent + jobs.map(|job| report.not_started(&job)).count() as u64
+            })?;
 
         // The results printer (Go 003's second goroutine), here on the scope's main thread.
         // The pool hands each job back with its result, so even a panicked job is named.
@@ -193,8 +195,8 @@ fn run() -> anyhow::Result<ExitCode> {
             pool.results().for_each(print);
         }
         // The submitter has already finished (the results ended only after it closed the pool).
-        submitter.join().unwrap_or(0)
-    });
+        Ok(submitter.join().unwrap_or(0))
+    })?;
     tally.not_started += unsent;
     let unread = pool.join(); // joins every worker; empty, since the printer read every result
 
