@@ -6,7 +6,9 @@
 //! write end of: dropping [`EmbeddedRedis`] closes it, and so does the kernel when we are killed
 //! (even `kill -9`, or a second Ctrl-C's immediate exit). On that end of file the watcher stops
 //! the server, waits for it, removes the folder and exits; if the server dies first, the shell
-//! exits too (which is how a failed start shows).
+//! exits too (which is how a failed start shows). If the shell cannot start the watcher (no
+//! process left under a limit on processes), it stops the server as it exits (`trap … EXIT`)
+//! rather than leave it running with nobody to stop it.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
@@ -21,10 +23,12 @@ const WATCHER: &str = r#"dir=$1; shift
 exec 3<&0
 "$@" </dev/null 3<&- &
 server=$!
+trap 'kill "$server" 2>/dev/null; rm -rf "$dir"' EXIT
 ( read -r _ <&3; kill "$server" 2>/dev/null ) &
 watcher=$!
 exec 3<&-
 wait "$server"; status=$?
+trap - EXIT
 kill "$watcher" 2>/dev/null
 rm -rf "$dir"
 exit "$status""#;
@@ -61,7 +65,7 @@ impl EmbeddedRedis {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let socket = dir.join("redis.sock");
         let _ = std::fs::remove_file(&socket); // a stale one would look ready
-        let mut shell = Command::new("sh")
+        let shell = Command::new("sh")
             .args(["-c", WATCHER, "sh"])
             .arg(&dir)
             .arg(binary)
@@ -76,8 +80,14 @@ impl EmbeddedRedis {
             // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop the
             // server after the summary (it must outlive our own shutdown to take the acks).
             .process_group(0)
-            .spawn()
-            .context("cannot start sh to run redis-server")?;
+            .spawn();
+        let mut shell = match shell {
+            Ok(shell) => shell,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e).context("cannot start sh to run redis-server");
+            }
+        };
         let lifeline = shell.stdin.take();
         let mut server = EmbeddedRedis { shell, lifeline, dir };
         // Wait until the server accepts a connection: the socket file appears at `bind`, a moment
@@ -110,6 +120,8 @@ impl Drop for EmbeddedRedis {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if !matches!(self.shell.try_wait(), Ok(None)) {
+                // The watcher removes the folder, unless it failed before it could.
+                let _ = std::fs::remove_dir_all(&self.dir);
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));

@@ -137,19 +137,24 @@ fn run() -> anyhow::Result<ExitCode> {
     let (results_tx, results_rx) = channel::unbounded::<Outcome>();
     let (acks_tx, acks_rx) = channel::unbounded::<Ack>();
     let (mut tally, mut fetched, mut acked) = (Tally::new(0), Fetched::default(), Acked::default());
-    let (fetch_failed, ack_failed) = std::thread::scope(|s| {
-        let (results, acks, fetched) = (results_tx.clone(), acks_tx.clone(), &mut fetched);
-        let fetcher = s.spawn(move || {
-            fetch(&mut fetch_broker, pool, jobs_tx, results, acks, fetched).context("fetching entries")
-        });
+    let (fetch_failed, ack_failed) = std::thread::scope(|s| -> anyhow::Result<_> {
+        // The fetcher starts last: if the OS refuses a thread, nothing has been read yet, and
+        // returning here drops `jobs_tx`, which ends the threads already started.
+        let thread = |name: String| std::thread::Builder::new().name(name);
         for worker in 1..=cli.workers {
             let (jobs, results, acks) = (jobs_rx.clone(), results_tx.clone(), acks_tx.clone());
-            s.spawn(move || work(worker, pool, jobs, results, acks));
+            thread(format!("worker-{worker}"))
+                .spawn_scoped(s, move || work(worker, pool, jobs, results, acks))?;
         }
+        let acked = &mut acked;
+        let acker =
+            thread("acker".into()).spawn_scoped(s, move || acker(&mut ack_broker, pool, acks_rx, acked))?;
+        let (results, acks, fetched) = (results_tx.clone(), acks_tx.clone(), &mut fetched);
+        let fetcher = thread("fetcher".into()).spawn_scoped(s, move || {
+            fetch(&mut fetch_broker, pool, jobs_tx, results, acks, fetched).context("fetching entries")
+        })?;
         // Main keeps no sender: the channels close when their last thread returns.
         drop((jobs_rx, acks_tx, results_tx));
-        let acked = &mut acked;
-        let acker = s.spawn(move || acker(&mut ack_broker, pool, acks_rx, acked));
         // Main: one result per delivery until the fetcher and every worker are gone; on Ctrl-C,
         // jobs in flight get --grace-ms, then `abort` cancels them.
         let mut grace_over = channel::never();
@@ -168,11 +173,12 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         }
         let panicked = |p: Box<dyn std::any::Any + Send>| anyhow::anyhow!(common::panic_message(&*p));
-        (
+        Ok((
             fetcher.join().map_err(panicked).and_then(|r| r),
             acker.join().map_err(panicked).and_then(|r| r),
-        )
-    });
+        ))
+    })
+    .context("cannot start a thread")?;
     queue.count(&fetched, &acked);
     queue.pending_left = main_broker.pending_count().ok();
     drop(main_broker);
