@@ -56,6 +56,24 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Runs `start`, which starts threads through a library that panics when the OS refuses one
+/// (tokio's runtime builder: tokio-rs/tokio#6167), under a panic hook that turns such a panic into
+/// the examples' one `error: {what}: …` line and exit code 2 at once. Without it the user gets a
+/// backtrace, and dropping the half-started runtime while unwinding can hang. Nothing has been
+/// submitted yet at that point, so there is nothing to account for. The previous hook is
+/// restored once `start` returns.
+pub fn exit_if_start_panics<T>(what: &str, start: impl FnOnce() -> T) -> T {
+    let what = what.to_owned();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        crate::cli::print_error_line(&format!("{what}: {}", panic_message(info.payload())));
+        std::process::exit(i32::from(crate::report::EXIT_USAGE));
+    }));
+    let started = start();
+    std::panic::set_hook(previous);
+    started
+}
+
 /// Joins every thread and returns how many panicked (each one's panic is counted, not re-raised,
 /// so the summary can still be printed and say so).
 pub fn join_all<T>(handles: impl IntoIterator<Item = std::thread::JoinHandle<T>>) -> usize {

@@ -395,12 +395,15 @@ fn run() -> anyhow::Result<ExitCode> {
     });
 
     // 1. The runtime: one thread per core, and as many blocking threads for the cpu work.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .worker_threads(threads)
         .max_blocking_threads(threads)
         .enable_time()
-        .thread_name("tokio")
-        .build()?;
+        .thread_name("tokio");
+    // tokio panics if the OS refuses one of its threads: make that the usual one-line error.
+    let runtime =
+        common::threads::exit_if_start_panics("cannot start the runtime's threads", || builder.build())?;
 
     // 2. Ctrl-C reaches the token through a plain thread: it waits for the process's stop (or the
     //    end of the run) and cancels the token, which wakes every task that waits on it.
