@@ -81,10 +81,13 @@ pub fn ensure(
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // Each thread takes the next index until none is left; the scope joins them all.
     let next = AtomicUsize::new(0);
+    // A thread the OS refuses is one generator fewer; only none at all is an error.
     let errors = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                s.spawn(|| -> anyhow::Result<()> {
+        let mut handles = Vec::with_capacity(threads.max(1));
+        for _ in 0..threads.max(1) {
+            let generator = std::thread::Builder::new()
+                .name("sample-generator".into())
+                .spawn_scoped(s, || {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= count as usize || stopped() {
@@ -92,9 +95,15 @@ pub fn ensure(
                         }
                         write_sample(dir, i as u32, seed)?;
                     }
-                })
-            })
-            .collect();
+                });
+            match generator {
+                Ok(handle) => handles.push(handle),
+                Err(e) if handles.is_empty() => {
+                    return Some(anyhow::Error::new(e).context("cannot start a thread"));
+                }
+                Err(_) => break,
+            }
+        }
         handles
             .into_iter()
             .map(|h| {
