@@ -13,6 +13,7 @@ mod process;
 mod scenarios;
 mod servers;
 mod stress;
+mod thread_limit;
 mod tidy;
 mod timeline;
 mod verify;

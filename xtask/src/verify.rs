@@ -6,7 +6,8 @@
 //!    pass/FAIL line per test binary that has tests;
 //! 2. builds the examples and runs each one through its scenarios (`scenarios/`) with `--json`
 //!    under a watchdog (`process.rs`), checking the invariants of `check.rs` and each scenario's
-//!    own checks;
+//!    own checks, then under a rising limit on threads (`thread_limit.rs`: a refused thread
+//!    must end in one error line, never a panic, a hang or a leftover process);
 //! 3. a tiny `cargo xtask compare` (every row must complete with every job accounted for);
 //! 4. prints one pass/FAIL line per step, test binary and scenario, then every failure with the
 //!    command that re-runs it, the time per phase, and the total (which counts exactly those lines).
@@ -252,6 +253,11 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
     let target = target_dir(&root)?;
     let bin_dir = target.join("debug");
     let scratch_root = target.join("xtask-verify");
+    let thread_limit = crate::thread_limit::unavailable();
+    if let Some(why) = &thread_limit {
+        println!("SKIPPED thread-limit sweeps: {why}");
+        t.skipped += 1;
+    }
 
     for name in &selected {
         let since = Instant::now();
@@ -280,6 +286,9 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
                 }
                 t.fail(&what, why, rerun);
             }
+        }
+        if thread_limit.is_none() {
+            thread_limit_sweep(&mut t, &bin_dir.join(name), name);
         }
         t.phase(name, since);
     }
@@ -394,6 +403,28 @@ fn run_scenario(program: &Path, scenario: &Scenario, dir: &Path, root: &Path) ->
         why.push(stderr_tail(&output));
     }
     (why, rerun)
+}
+
+/// The example under a rising limit on threads (`thread_limit.rs`): one line.
+fn thread_limit_sweep(t: &mut Tally, program: &Path, name: &str) {
+    let since = Instant::now();
+    let what = format!("{name}/thread-limit");
+    match crate::thread_limit::sweep(program, name) {
+        crate::thread_limit::Outcome::Passed { refused, first_ok } => {
+            t.line(
+                true,
+                &format!("{what}: {refused} limit(s) refused a thread, ran from {first_ok} on"),
+                since.elapsed(),
+            );
+        }
+        crate::thread_limit::Outcome::Failed(why) => {
+            t.line(false, &what, since.elapsed());
+            for reason in &why {
+                println!("       {reason}");
+            }
+            t.fail(&what, why, format!("cargo xtask verify {name}"));
+        }
+    }
 }
 
 fn stderr_tail(output: &Output) -> String {
