@@ -76,6 +76,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use common::event::{Cancel, CancelCause, Event};
 use common::{Defaults, InFlight, Job, JobResult, Outcome, Reporter, Stop, Summary, Tally, Work, Workload};
 use futures::{FutureExt as _, StreamExt as _, stream};
@@ -412,7 +413,8 @@ fn run() -> anyhow::Result<ExitCode> {
         let pool = Arc::clone(&pool);
         std::thread::Builder::new()
             .name("ctrl-c".into())
-            .spawn(move || bridge_ctrl_c(&stop, &done_rx, &pool))?
+            .spawn(move || bridge_ctrl_c(&stop, &done_rx, &pool))
+            .context("cannot start the ctrl-c thread")?
     };
 
     // 3. The pool, with the deadline as one more task that cancels the token. The pool is a task

@@ -39,6 +39,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
 
+use anyhow::Context as _;
 use clap::Parser;
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
@@ -118,7 +119,8 @@ fn run() -> anyhow::Result<ExitCode> {
         let (gauge, report, stop) = (Arc::clone(&gauge), Arc::clone(&report), stop.clone());
         let handle = thread::Builder::new()
             .name(format!("worker-{id}"))
-            .spawn(move || worker(id, jobs_rx, results_tx, work, &gauge, &report, &stop))?;
+            .spawn(move || worker(id, jobs_rx, results_tx, work, &gauge, &report, &stop))
+            .context("cannot start a worker thread")?;
         workers.push(handle);
     }
     // Main keeps only the receiving end of `results`: once every worker has exited, the results
@@ -128,13 +130,16 @@ fn run() -> anyhow::Result<ExitCode> {
 
     // 3. Submit the jobs; dropping `jobs_tx` at the end of the thread closes the channel.
     let job_list = args.job_list();
-    let producer = thread::Builder::new().name("producer".into()).spawn(move || {
-        for job in job_list {
-            if jobs_tx.send(job).is_err() {
-                break; // every worker is gone
+    let producer = thread::Builder::new()
+        .name("producer".into())
+        .spawn(move || {
+            for job in job_list {
+                if jobs_tx.send(job).is_err() {
+                    break; // every worker is gone
+                }
             }
-        }
-    })?;
+        })
+        .context("cannot start the producer thread")?;
 
     // 4. Collect exactly one result per job.
     let mut tally = Tally::new(args.jobs);

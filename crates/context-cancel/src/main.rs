@@ -57,6 +57,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use clap::Parser;
 use common::event::{Abort, Cancel, CancelCause, Event, WorkerExit};
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
@@ -237,7 +238,8 @@ fn run_pool(
         let ctx = ctx.clone();
         let handle = thread::Builder::new()
             .name(format!("worker-{id}"))
-            .spawn(move || worker(id, ctx))?;
+            .spawn(move || worker(id, ctx))
+            .context("cannot start a worker thread")?;
         workers.push(handle);
     }
     drop(ctx);
@@ -246,23 +248,26 @@ fn run_pool(
     //    closes the channel (Go's `close(jobs)`). Main keeps `jobs_rx` to drain what is left.
     let mut job_list = args.job_list();
     let producer_ended = ended_tx;
-    let producer = thread::Builder::new().name("producer".into()).spawn(move || {
-        for job in job_list.by_ref() {
-            select! {
-                send(jobs_tx, job) -> sent => if let Err(unsent) = sent {
-                    let _ = producer_ended.send(Ended::NotStarted(unsent.into_inner()));
-                    break;
-                },
-                recv(stop_rx) -> _ => {
-                    let _ = producer_ended.send(Ended::NotStarted(job));
-                    break;
+    let producer = thread::Builder::new()
+        .name("producer".into())
+        .spawn(move || {
+            for job in job_list.by_ref() {
+                select! {
+                    send(jobs_tx, job) -> sent => if let Err(unsent) = sent {
+                        let _ = producer_ended.send(Ended::NotStarted(unsent.into_inner()));
+                        break;
+                    },
+                    recv(stop_rx) -> _ => {
+                        let _ = producer_ended.send(Ended::NotStarted(job));
+                        break;
+                    }
                 }
             }
-        }
-        for job in job_list {
-            let _ = producer_ended.send(Ended::NotStarted(job));
-        }
-    })?;
+            for job in job_list {
+                let _ = producer_ended.send(Ended::NotStarted(job));
+            }
+        })
+        .context("cannot start the producer thread")?;
 
     // 5. Main: collect every job's end, and cancel on the deadline or Ctrl-C, whichever is first.
     let mut tally = Tally::new(args.jobs);

@@ -63,6 +63,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use common::progress::ProgressBar;
 use common::{InFlight, Job, Outcome, Reporter, Stop};
 use crossbeam::channel::{self, Receiver, Sender};
@@ -156,7 +157,8 @@ fn pool(db: &Database, plan: &Plan, cli: &Cli, shared: &Shared<'_>) -> anyhow::R
             let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
             let handle = thread::Builder::new()
                 .name(format!("worker-{id}"))
-                .spawn_scoped(scope, move || worker(id, jobs_rx, results_tx, sink, shared))?;
+                .spawn_scoped(scope, move || worker(id, jobs_rx, results_tx, sink, shared))
+                .context("cannot start a worker thread")?;
             handles.push(handle);
         }
         // Main keeps only the receiving end of `results`: it closes when the workers exit.
@@ -179,7 +181,8 @@ fn pool(db: &Database, plan: &Plan, cli: &Cli, shared: &Shared<'_>) -> anyhow::R
         handles.push(
             thread::Builder::new()
                 .name("producer".into())
-                .spawn_scoped(scope, producer)?,
+                .spawn_scoped(scope, producer)
+                .context("cannot start the producer thread")?,
         );
 
         // 4. Collect one result per batch that ran, then join every thread.

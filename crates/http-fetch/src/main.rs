@@ -166,23 +166,28 @@ fn run() -> anyhow::Result<ExitCode> {
     //    so the first workers find URLs waiting while the others are still being started.
     let mut threads = Vec::with_capacity(cli.workers + 1);
     let (producer_stop, producer_results) = (stop.clone(), results_tx.clone());
-    threads.push(thread::Builder::new().name("producer".into()).spawn(move || {
-        let mut pending = job_list.into_iter();
-        for job in pending.by_ref() {
-            channel::select! {
-                send(jobs_tx, job.clone()) -> sent => if sent.is_err() { return },
-                recv(producer_stop.channel()) -> _ => {
-                    let _ = producer_results.send(Done::NotStarted(job));
-                    break;
+    threads.push(
+        thread::Builder::new()
+            .name("producer".into())
+            .spawn(move || {
+                let mut pending = job_list.into_iter();
+                for job in pending.by_ref() {
+                    channel::select! {
+                        send(jobs_tx, job.clone()) -> sent => if sent.is_err() { return },
+                        recv(producer_stop.channel()) -> _ => {
+                            let _ = producer_results.send(Done::NotStarted(job));
+                            break;
+                        }
+                    }
                 }
-            }
-        }
-        for job in pending {
-            if producer_results.send(Done::NotStarted(job)).is_err() {
-                return;
-            }
-        }
-    })?);
+                for job in pending {
+                    if producer_results.send(Done::NotStarted(job)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .context("cannot start the producer thread")?,
+    );
 
     // 3. The workers, each with a handle on the shared client (same connection pool).
     for id in 1..=cli.workers {
@@ -191,7 +196,8 @@ fn run() -> anyhow::Result<ExitCode> {
         threads.push(
             thread::Builder::new()
                 .name(format!("worker-{id}"))
-                .spawn(move || worker(id, jobs_rx, results_tx, client, stop, &gauge, &report))?,
+                .spawn(move || worker(id, jobs_rx, results_tx, client, stop, &gauge, &report))
+                .context("cannot start a worker thread")?,
         );
     }
     drop((jobs_rx, results_tx)); // the workers and the producer hold their own ends

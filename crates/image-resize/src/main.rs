@@ -60,6 +60,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
 
+use anyhow::Context as _;
 use common::progress::ProgressBar;
 use common::{Defaults, InFlight, Outcome, Reporter, Stop, Summary, Tally};
 use crossbeam::channel::{self, Receiver, Sender};
@@ -184,7 +185,8 @@ fn run() -> anyhow::Result<ExitCode> {
         let (jobs_rx, results_tx, shared) = (jobs_rx.clone(), results_tx.clone(), Arc::clone(&shared));
         let handle = thread::Builder::new()
             .name(format!("worker-{id}"))
-            .spawn(move || worker(id, jobs_rx, results_tx, &shared))?;
+            .spawn(move || worker(id, jobs_rx, results_tx, &shared))
+            .context("cannot start a worker thread")?;
         handles.push(handle);
     }
     drop(results_tx); // main keeps only the receiving end: the loop below ends with the workers
@@ -193,13 +195,16 @@ fn run() -> anyhow::Result<ExitCode> {
     // 3. Submit the jobs, until Ctrl-C; dropping `jobs_tx` at the end closes the channel.
     let producer_list = list.clone();
     let producer_stop = shared.stop.clone();
-    let producer = thread::Builder::new().name("producer".into()).spawn(move || {
-        for job in producer_list {
-            if producer_stop.is_set() || jobs_tx.send(job).is_err() {
-                break; // Ctrl-C, or every worker is gone
+    let producer = thread::Builder::new()
+        .name("producer".into())
+        .spawn(move || {
+            for job in producer_list {
+                if producer_stop.is_set() || jobs_tx.send(job).is_err() {
+                    break; // Ctrl-C, or every worker is gone
+                }
             }
-        }
-    })?;
+        })
+        .context("cannot start the producer thread")?;
     handles.push(producer);
 
     // 4. Collect until every worker has exited (the results channel is then closed).

@@ -84,6 +84,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
+use anyhow::Context as _;
 use common::{InFlight, Job, JobResult, Outcome, Reporter, Stop, Tally};
 use crossbeam::channel::{self, Receiver};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -103,7 +104,10 @@ struct Stages {
 
 impl Stages {
     fn spawn(&mut self, name: String, body: impl FnOnce() + Send + 'static) -> anyhow::Result<()> {
-        let handle = thread::Builder::new().name(name).spawn(body)?;
+        let handle = thread::Builder::new()
+            .name(name.clone())
+            .spawn(body)
+            .with_context(|| format!("cannot start the {name} thread"))?;
         self.handles.push(handle);
         Ok(())
     }

@@ -59,6 +59,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
 
+use anyhow::Context as _;
 use clap::Parser;
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
@@ -254,7 +255,8 @@ fn run() -> anyhow::Result<ExitCode> {
         let (jobs_rx, results_tx, shared) = (jobs_rx.clone(), results_tx.clone(), Arc::clone(&shared));
         let handle = thread::Builder::new()
             .name(format!("worker-{id}"))
-            .spawn(move || worker(id, jobs_rx, results_tx, &shared))?;
+            .spawn(move || worker(id, jobs_rx, results_tx, &shared))
+            .context("cannot start a worker thread")?;
         workers.push(handle);
     }
     drop(results_tx); // once every worker has exited, the results channel closes
@@ -262,13 +264,16 @@ fn run() -> anyhow::Result<ExitCode> {
 
     // 3. Submit the jobs; dropping `jobs_tx` at the end of the thread closes the channel.
     let job_list = args.job_list();
-    let producer = thread::Builder::new().name("producer".into()).spawn(move || {
-        for job in job_list {
-            if jobs_tx.send(job).is_err() {
-                break; // every worker is gone
+    let producer = thread::Builder::new()
+        .name("producer".into())
+        .spawn(move || {
+            for job in job_list {
+                if jobs_tx.send(job).is_err() {
+                    break; // every worker is gone
+                }
             }
-        }
-    })?;
+        })
+        .context("cannot start the producer thread")?;
 
     // 4. Collect exactly one result per job.
     let mut tally = Tally::new(args.jobs);

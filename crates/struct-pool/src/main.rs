@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
 use struct_pool::SubmitError::{Closed, Full};
@@ -117,7 +118,8 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             report.finished(&result);
             result.outcome
-        })?
+        })
+        .context("cannot start the pool's worker threads")?
     };
 
     let mut tally = Tally::new(args.jobs);
@@ -126,7 +128,7 @@ fn run() -> anyhow::Result<ExitCode> {
     // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
     let batch = usize::try_from(cli.batch).unwrap_or(usize::MAX);
 
-    let unsent = thread::scope(|s| -> std::io::Result<u64> {
+    let unsent = thread::scope(|s| -> anyhow::Result<u64> {
         // The submitter: feeds the pool, then closes it (Go 003's `AddJob` loop + close). Each
         // submit returns an error only once the pool is closed, which happens below.
         let submitter = thread::Builder::new()
@@ -159,7 +161,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 pool.close();
                 // The jobs it never submitted (after Ctrl-C) are reported here.
                 unsent + jobs.map(|job| report.not_started(&job)).count() as u64
-            })?;
+            })
+            .context("cannot start the submitter thread")?;
 
         // The results printer (Go 003's second goroutine), here on the scope's main thread.
         // The pool hands each job back with its result, so even a panicked job is named.

@@ -36,6 +36,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
 
+use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
@@ -164,7 +165,8 @@ fn with_waitgroup(
                 .spawn(move || {
                     worker(id, jobs_rx, results_tx, work, &gauge, &report, &stop);
                     drop(done); // Go: defer wg.Done()
-                })?,
+                })
+                .context("cannot start a worker thread")?,
         );
     }
     // Main must drop its own `results` Sender, or the channel can never close and the printer
@@ -175,11 +177,14 @@ fn with_waitgroup(
     let printer_done = WaitGroup::new();
     let printer = {
         let (done, report, submitted) = (printer_done.clone(), Arc::clone(report), args.jobs);
-        thread::Builder::new().name("printer".into()).spawn(move || {
-            let tally = print_results(results_rx, submitted, &report);
-            drop(done);
-            tally
-        })?
+        thread::Builder::new()
+            .name("printer".into())
+            .spawn(move || {
+                let tally = print_results(results_rx, submitted, &report);
+                drop(done);
+                tally
+            })
+            .context("cannot start the printer thread")?
     };
 
     for job in args.job_list() {
@@ -217,13 +222,15 @@ fn with_scope(args: &PoolArgs, report: &Reporter, gauge: &InFlight, stop: &Stop)
                 .name(format!("worker-{id}"))
                 .spawn_scoped(s, move || {
                     worker(id, jobs_rx, results_tx, work, gauge, report, stop)
-                })?;
+                })
+                .context("cannot start a worker thread")?;
         }
         drop(results_tx); // as above: only the workers may keep `results` open
         drop(jobs_rx);
         let printer = thread::Builder::new()
             .name("printer".into())
-            .spawn_scoped(s, || print_results(results_rx, args.jobs, report))?;
+            .spawn_scoped(s, || print_results(results_rx, args.jobs, report))
+            .context("cannot start the printer thread")?;
         for job in args.job_list() {
             jobs_tx.send(job)?;
         }
