@@ -44,7 +44,9 @@ fn main() -> anyhow::Result<()> {
             clients.push(std::thread::Builder::new().spawn_scoped(s, move || client(addr, next, jobs, ms))?);
         }
         for client in clients {
-            client.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+            client
+                .join()
+                .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
         }
         Ok(())
     })?;
@@ -78,7 +80,10 @@ fn client(addr: &str, next: &AtomicU64, jobs: u64, ms: u64) -> anyhow::Result<()
         let mut length = 0usize;
         loop {
             let mut line = String::new();
-            anyhow::ensure!(reader.read_line(&mut line)? > 0, "the server closed the connection");
+            anyhow::ensure!(
+                reader.read_line(&mut line)? > 0,
+                "the server closed the connection"
+            );
             if line == "\r\n" {
                 break;
             }
