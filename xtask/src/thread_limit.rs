@@ -67,7 +67,18 @@ pub fn unavailable() -> Option<String> {
     if nobody_uid().is_none() {
         return Some("there is no user `nobody` in /etc/passwd".into());
     }
-    None
+    let tried = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--", "prlimit", "--nproc=100", "--", "true"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match tried {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!(
+            "`runuser -u nobody -- prlimit --nproc=100 -- true` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Some(format!("cannot run runuser: {e}")),
+    }
 }
 
 /// Sweeps `example` (the binary `program`): the limit rises from what `nobody` already uses
@@ -162,6 +173,13 @@ fn judge(output: &Output) -> Result<(), String> {
         return Err(format!("panicked: {line}"));
     }
     match output.code {
+        // A run that ends prints its summary (`--quiet` keeps only that); an exit 1 without one
+        // would be runuser or prlimit failing, not the example.
+        Some(0 | 1) if output.stdout.trim().is_empty() => Err(format!(
+            "exit {:?} without a summary on stdout (stderr: {})",
+            output.code,
+            output.stderr.trim()
+        )),
         Some(0 | 1) => Ok(()),
         Some(2) => match output.stderr.lines().last() {
             Some(line) if line.starts_with("error: ") => Ok(()),
@@ -258,7 +276,10 @@ mod tests {
     #[test]
     fn a_refused_thread_must_end_in_one_error_line_or_a_summary() {
         assert!(judge(&output(Some(2), "error: cannot start a thread: os error 11\n")).is_ok());
-        assert!(judge(&output(Some(1), "")).is_ok());
+        let mut summary = output(Some(1), "");
+        summary.stdout = "basic: 6 submitted, 5 ok, 1 failed\n".into();
+        assert!(judge(&summary).is_ok());
+        assert!(judge(&output(Some(1), "runuser: user nobody does not exist\n")).is_err());
         let panicked = "thread 'main' panicked at scoped.rs:206:46:\nfailed to spawn thread\n";
         assert!(judge(&output(Some(101), panicked)).is_err());
         assert!(judge(&output(Some(2), "Resource temporarily unavailable\n")).is_err());
