@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use crate::check::Output;
 
+/// The watchdog on each run: a run past it has hung.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How the sweep of one example ended.
 pub enum Outcome {
     Passed { refused: u32, first_ok: u32 },
@@ -56,11 +59,11 @@ pub fn unavailable() -> Option<String> {
     if !cfg!(target_os = "linux") {
         return Some("needs Linux (RLIMIT_NPROC, /proc)".into());
     }
-    if uid_of_self() != Some(0) {
+    if !crate::servers::is_root() {
         return Some("needs root, to run the examples as the user nobody under a process limit".into());
     }
     for tool in ["runuser", "prlimit"] {
-        if !on_path(tool) {
+        if crate::servers::find_binary(tool, &[]).is_none() {
             return Some(format!("`{tool}` is not installed (Debian: util-linux)"));
         }
     }
@@ -128,8 +131,7 @@ fn run_sweep(dir: &Path, binary: &Path, args: &[&str]) -> anyhow::Result<Outcome
         command.push(binary.display().to_string());
         command.extend(args.iter().map(|a| (*a).to_owned()));
         command.push("--quiet".into());
-        let output =
-            crate::process::run_watched(Path::new("runuser"), &command, dir, Duration::from_secs(60), None)?;
+        let output = crate::process::run_watched(Path::new("runuser"), &command, dir, RUN_TIMEOUT, None)?;
         let at = format!(
             "under {limit} processes and threads (runuser {})",
             command.join(" ")
@@ -167,7 +169,7 @@ fn run_sweep(dir: &Path, binary: &Path, args: &[&str]) -> anyhow::Result<Outcome
 /// A refused thread ends in one `error:` line and exit 2, or the run finishes (0 or 1).
 fn judge(output: &Output) -> Result<(), String> {
     if output.timed_out {
-        return Err("hung (killed after 60 s)".into());
+        return Err(format!("hung (killed after {} s)", RUN_TIMEOUT.as_secs()));
     }
     if let Some(line) = output.stderr.lines().find(|l| l.contains("panicked")) {
         return Err(format!("panicked: {line}"));
@@ -245,19 +247,10 @@ fn uid_in(status: &Path) -> Option<u32> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn uid_of_self() -> Option<u32> {
-    uid_in(Path::new("/proc/self/status"))
-}
-
 fn nobody_uid() -> Option<u32> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     let line = passwd.lines().find(|l| l.starts_with("nobody:"))?;
     line.split(':').nth(2)?.parse().ok()
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
 }
 
 #[cfg(test)]
