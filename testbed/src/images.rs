@@ -99,7 +99,7 @@ pub fn ensure(
             match generator {
                 Ok(handle) => handles.push(handle),
                 Err(e) if handles.is_empty() => {
-                    return Some(anyhow::Error::new(e).context("cannot start a thread"));
+                    return Some(anyhow::Error::new(e).context("cannot start a sample generator thread"));
                 }
                 Err(_) => break,
             }

@@ -144,15 +144,19 @@ fn run() -> anyhow::Result<ExitCode> {
         for worker in 1..=cli.workers {
             let (jobs, results, acks) = (jobs_rx.clone(), results_tx.clone(), acks_tx.clone());
             thread(format!("worker-{worker}"))
-                .spawn_scoped(s, move || work(worker, pool, jobs, results, acks))?;
+                .spawn_scoped(s, move || work(worker, pool, jobs, results, acks))
+                .context("cannot start a worker thread")?;
         }
         let acked = &mut acked;
-        let acker =
-            thread("acker".into()).spawn_scoped(s, move || acker(&mut ack_broker, pool, acks_rx, acked))?;
+        let acker = thread("acker".into())
+            .spawn_scoped(s, move || acker(&mut ack_broker, pool, acks_rx, acked))
+            .context("cannot start the acker thread")?;
         let (results, acks, fetched) = (results_tx.clone(), acks_tx.clone(), &mut fetched);
-        let fetcher = thread("fetcher".into()).spawn_scoped(s, move || {
-            fetch(&mut fetch_broker, pool, jobs_tx, results, acks, fetched).context("fetching entries")
-        })?;
+        let fetcher = thread("fetcher".into())
+            .spawn_scoped(s, move || {
+                fetch(&mut fetch_broker, pool, jobs_tx, results, acks, fetched).context("fetching entries")
+            })
+            .context("cannot start the fetcher thread")?;
         // Main keeps no sender: the channels close when their last thread returns.
         drop((jobs_rx, acks_tx, results_tx));
         // Main: one result per delivery until the fetcher and every worker are gone; on Ctrl-C,
@@ -177,8 +181,7 @@ fn run() -> anyhow::Result<ExitCode> {
             fetcher.join().map_err(panicked).and_then(|r| r),
             acker.join().map_err(panicked).and_then(|r| r),
         ))
-    })
-    .context("cannot start a thread")?;
+    })?;
     queue.count(&fetched, &acked);
     queue.pending_left = main_broker.pending_count().ok();
     drop(main_broker);
