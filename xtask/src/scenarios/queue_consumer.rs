@@ -449,9 +449,20 @@ fn consumer(dir: &Path, url: &str, i: usize, extra: &[&str]) -> anyhow::Result<(
     Ok((child, out))
 }
 
+/// Keeps the scenario's server, consumers and helper thread for its check.
 fn keep(
     dir: &Path,
     server: RedisServer,
+    consumers: Vec<(Child, PathBuf)>,
+    helper: Option<std::thread::JoinHandle<()>>,
+) {
+    keep_shared(dir, Arc::new(Mutex::new(server)), consumers, helper);
+}
+
+/// [`keep`], for a server a helper thread already shares.
+fn keep_shared(
+    dir: &Path,
+    server: SharedServer,
     consumers: Vec<(Child, PathBuf)>,
     helper: Option<std::thread::JoinHandle<()>>,
 ) {
@@ -460,7 +471,7 @@ fn keep(
         .unwrap_or_else(PoisonError::into_inner)
         .push(Fixture {
             dir: dir.to_path_buf(),
-            server: Arc::new(Mutex::new(server)),
+            server,
             consumers,
             helper,
         });
@@ -487,15 +498,7 @@ fn keep_and_then(
             std::thread::sleep(Duration::from_millis(5));
         }
     });
-    FIXTURES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(Fixture {
-            dir: dir.to_path_buf(),
-            server,
-            consumers: Vec::new(),
-            helper: Some(helper),
-        });
+    keep_shared(dir, server, Vec::new(), Some(helper));
 }
 
 /// Waits for the scenario's other consumers (killing any still running after 60 s) and returns
