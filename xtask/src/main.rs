@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask verify [EXAMPLE...]`: fmt, clippy, tests, then every example through its
 //!   scenarios with the invariant checker (the CI command);
-//! - `cargo xtask compare [--workload ...] [--sweep ...]`: every variant and the baselines on
-//!   the same seeded jobs, tabled and charted (`compare.rs`);
+//! - `cargo xtask compare [--workload ...] [--sweep ...] [--instructions]`: every variant and the
+//!   baselines on the same seeded jobs, tabled and charted, or their instructions per job counted
+//!   (`compare/`);
 //! - `cargo xtask tidy`: the house rules (also a test).
 
 mod check;

@@ -8,7 +8,8 @@
 //!    under a watchdog (`process.rs`), checking the invariants of `check.rs` and each scenario's
 //!    own checks, then under a rising limit on threads (`thread_limit.rs`: a refused thread
 //!    must end in one error line, never a panic, a hang or a leftover process);
-//! 3. a tiny `cargo xtask compare` (every row must complete with every job accounted for);
+//! 3. a tiny `cargo xtask compare` (every row must complete with every job accounted for), and
+//!    `--instructions` on basic where valgrind is installed;
 //! 4. prints one pass/FAIL line per step, test binary and scenario, then every failure with the
 //!    command that re-runs it, the time per phase, and the total (which counts exactly those lines).
 

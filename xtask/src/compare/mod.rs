@@ -10,12 +10,14 @@
 //! - `options.rs`: the flags (`--workload dispatch|cpu|sleep|waits|all`, `--sweep`, …);
 //! - `workloads.rs`: the fixed workloads and the variants;
 //! - `runner.rs`: the build and the runs;
-//! - `table.rs`: tables, JSON rows, efficiency; `chart.rs`: the charts (under `target/compare/`).
+//! - `table.rs`: tables, JSON rows, efficiency; `chart.rs`: the charts (under `target/compare/`);
+//! - `instructions.rs`: `--instructions`, instructions per job counted by callgrind, not timed.
 //!
 //! Variants that are not in `crates/` yet, or do not build, are skipped with a note.
 
 mod chart;
 mod go;
+mod instructions;
 mod options;
 mod runner;
 mod table;
@@ -24,6 +26,7 @@ mod workloads;
 use std::path::Path;
 
 pub use options::CompareArgs;
+use options::WorkloadChoice;
 
 use chart::{Chart, series_by};
 use runner::{Ctx, Row};
@@ -71,6 +74,18 @@ pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
     };
 
     let mut failures = 0usize;
+    if o.instructions {
+        anyhow::ensure!(
+            matches!(o.workload, WorkloadChoice::Dispatch | WorkloadChoice::All),
+            "--instructions counts the dispatch workload only (the others spend their time in the work or waiting)"
+        );
+        failures = instructions::compare(&ctx, &available, o.jobs, o.workers, o.json, &out_dir)?;
+        anyhow::ensure!(
+            failures == 0,
+            "{failures} row(s) did not complete with every job accounted for"
+        );
+        return Ok(());
+    }
     for spec in o.workloads() {
         let spec = o.sized(spec);
         if spec.workload == "waits" {
@@ -295,6 +310,9 @@ pub fn smoke(root: &Path, bin_dir: &Path) -> Vec<String> {
         skipped: &[],
         progress: false,
     };
+    if let Some(basic) = variants.iter().find(|v| v.name == "basic") {
+        why.extend(instructions::smoke(&ctx, basic));
+    }
     for spec in [
         Spec {
             jobs: 300,

@@ -40,6 +40,13 @@ pub struct CompareArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Count instructions per job instead of timing: each variant runs the dispatch workload
+    /// under valgrind's callgrind with N and 2N jobs (N = --jobs, else 100,000), and the
+    /// difference / N is the table. Counts do not move with the machine's load. --runs does not
+    /// apply (a count is the same from run to run within about 1%).
+    #[arg(long, conflicts_with_all = ["sweep", "queue_sweep"])]
+    pub instructions: bool,
+
     /// The cargo profile to build and measure: `dist` (release plus fat LTO in one codegen unit:
     /// what you would ship) or plain `release`.
     #[arg(long, value_enum, default_value_t = Profile::Dist)]

@@ -1,7 +1,7 @@
 //! Building the variants in release and running them: one child per run through verify's runner
 //! (`crate::process`), figures from the child's own JSON summary (`check::parse`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -191,6 +191,13 @@ pub fn build_variants(
     Ok((ok, skipped))
 }
 
+/// A program that runs a variant's binary: the binary's path and arguments follow `args`.
+#[derive(Debug, Clone)]
+pub struct Wrapper {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
 /// Where the binaries are, and what to say about the variants that were not built.
 pub struct Ctx<'a> {
     pub root: &'a Path,
@@ -266,12 +273,31 @@ impl Ctx<'_> {
 
     /// Runs one variant once and checks its accounting.
     pub fn run_once(&self, v: &Variant, spec: Spec, workers: usize) -> RunOutcome {
-        let program = self.bin_dir.join(&v.binary);
-        let mut args: Vec<String> = v
-            .args
-            .iter()
-            .map(|a| a.replace("{workers}", &workers.to_string()))
-            .collect();
+        self.run_wrapped(v, spec, workers, None)
+    }
+
+    /// [`Ctx::run_once`], with the variant's binary run by `wrapper` (valgrind, say) if given.
+    pub fn run_wrapped(
+        &self,
+        v: &Variant,
+        spec: Spec,
+        workers: usize,
+        wrapper: Option<&Wrapper>,
+    ) -> RunOutcome {
+        let binary = self.bin_dir.join(&v.binary);
+        let (program, mut args) = match wrapper {
+            Some(w) => {
+                let mut args = w.args.clone();
+                args.push(binary.display().to_string());
+                (w.program.clone(), args)
+            }
+            None => (binary, Vec::new()),
+        };
+        args.extend(
+            v.args
+                .iter()
+                .map(|a| a.replace("{workers}", &workers.to_string())),
+        );
         args.extend(
             [
                 "--workload",
