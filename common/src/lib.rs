@@ -80,8 +80,80 @@ pub fn main(run: impl FnOnce() -> anyhow::Result<std::process::ExitCode>) -> std
     match run() {
         Ok(code) => code,
         Err(err) => {
-            cli::print_error_line(&format!("{err:#}"));
+            cli::print_error_line(&error_chain(&err));
             std::process::ExitCode::from(report::EXIT_USAGE)
         }
+    }
+}
+
+/// An error and its causes on one line, `what: why: root cause`, as anyhow's `{:#}` prints them,
+/// but without a cause whose text the line already holds: some libraries' errors print their
+/// source in their own message as well (redis's I/O errors did: "Connection reset by peer (os
+/// error 104): Connection reset by peer (os error 104)").
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    let mut previous = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || previous.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+        previous = text;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+    use anyhow::Context as _;
+
+    /// An error whose message already ends with its source's, as redis's I/O errors do.
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_already_in_the_line_is_not_repeated() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "Connection reset by peer");
+        let err = Err::<(), _>(Wrapped(reset))
+            .context("cannot read the stream")
+            .expect_err("an error");
+        assert_eq!(
+            format!("{err:#}"),
+            "cannot read the stream: Connection reset by peer: Connection reset by peer"
+        );
+        assert_eq!(
+            error_chain(&err),
+            "cannot read the stream: Connection reset by peer"
+        );
+    }
+
+    #[test]
+    fn distinct_causes_all_stay_in_order() {
+        let err = Err::<(), _>(std::io::Error::other("disk full"))
+            .context("cannot write orders.sqlite")
+            .context("batch 3 failed")
+            .expect_err("an error");
+        assert_eq!(error_chain(&err), format!("{err:#}"));
+        assert_eq!(
+            error_chain(&err),
+            "batch 3 failed: cannot write orders.sqlite: disk full"
+        );
     }
 }

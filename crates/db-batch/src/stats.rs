@@ -187,7 +187,7 @@ pub fn summary(stats: &Stats, end: &End<'_>) -> Summary {
             .field("threads_panicked", stats.panicked);
     }
     if let Err(e) = &end.durable {
-        summary = summary.with_error(format!("{e:#}")); // exit 2
+        summary = summary.with_error(common::error_chain(e)); // exit 2
     }
     summary
 }

@@ -33,7 +33,10 @@ pub fn batch(sink: &mut dyn Sink, batch: &Batch, worker: usize, shared: &Shared<
                     // Still unreachable after trying for a while: stop dispatching, as Ctrl-C
                     // does, instead of every remaining batch waiting as long again.
                     shared.stop.set();
-                    return (Outcome::Failed(format!("{lost}; {err:#}")), Written::default());
+                    return (
+                        Outcome::Failed(format!("{lost}; {}", common::error_chain(&err))),
+                        Written::default(),
+                    );
                 }
             }
             Err(err) => return (Outcome::Failed(err.to_string()), Written::default()),

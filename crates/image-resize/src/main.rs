@@ -112,7 +112,7 @@ fn worker(id: usize, jobs: Receiver<ImageJob>, results: Sender<Done>, shared: &S
             .suspend(|| stats::started(report, &job, id, header.as_ref()));
         let outcome = plan
             .and_then(|p| codec::resize_file(&job.input, &p, &mut resizer, &job.output))
-            .map_or_else(|e| Outcome::Failed(format!("{e:#}")), Outcome::Ok);
+            .map_or_else(|e| Outcome::Failed(common::error_chain(&e)), Outcome::Ok);
         let pixels = match (&outcome, header) {
             (Outcome::Ok(_), Some(p)) => u64::from(p.width) * u64::from(p.height),
             _ => 0,

@@ -112,7 +112,10 @@ fn run() -> anyhow::Result<ExitCode> {
             (main, pool_brokers)
         }
         Err(e) if stop.is_set() => {
-            reporter.note(format!("Ctrl-C before the pool started: {e:#}"));
+            reporter.note(format!(
+                "Ctrl-C before the pool started: {}",
+                common::error_chain(&e)
+            ));
             let summary = queue.pool_summary(&cli, Tally::new(0), 0, reporter.elapsed());
             return Ok(reporter.summary(&summary));
         }
@@ -190,7 +193,7 @@ fn run() -> anyhow::Result<ExitCode> {
     // Redis refused a command for good (not a lost connection: that is retried): the summary still
     // counts every delivery this process took, and carries the error (exit 2).
     if let Some(e) = fetch_failed.err().or(ack_failed.err()) {
-        summary = summary.with_error(format!("{e:#}"));
+        summary = summary.with_error(common::error_chain(&e));
     }
     Ok(reporter.summary(&summary))
 }
