@@ -37,6 +37,10 @@ use crate::{target_dir, workspace_root};
 
 /// `cargo xtask compare ...`
 pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !o.instructions || matches!(o.workload, WorkloadChoice::Dispatch | WorkloadChoice::All),
+        "--instructions counts the dispatch workload only (the others spend their time in the work or waiting)"
+    );
     let root = workspace_root();
     let mut variants = all_variants();
     if !o.only.is_empty() {
@@ -75,10 +79,6 @@ pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
 
     let mut failures = 0usize;
     if o.instructions {
-        anyhow::ensure!(
-            matches!(o.workload, WorkloadChoice::Dispatch | WorkloadChoice::All),
-            "--instructions counts the dispatch workload only (the others spend their time in the work or waiting)"
-        );
         failures = instructions::compare(&ctx, &available, o.jobs, o.workers, o.json, &out_dir)?;
         anyhow::ensure!(
             failures == 0,
