@@ -103,11 +103,15 @@ pub fn smoke(ctx: &Ctx<'_>, basic: &Variant) -> Vec<String> {
         .chain(&row.skipped)
         .map(|p| format!("compare --instructions, basic: {p}"))
         .collect();
-    if why.is_empty() && !row.per_job.is_some_and(|n| n > 0.0) {
-        why.push(format!(
+    match row.per_job {
+        Some(n) if why.is_empty() && n > 0.0 => {
+            println!("... compare --instructions: basic (this build) counts {n:.0} instructions a job");
+        }
+        _ if why.is_empty() => why.push(format!(
             "compare --instructions, basic: no count per job ({:?})",
             row.per_job
-        ));
+        )),
+        _ => {}
     }
     why
 }
