@@ -10,6 +10,9 @@
 //! the producer and the collector, so the busiest thread bounds the rate however many cores there
 //! are. (Not for tasks and goroutines, which move between a runtime's threads.)
 //!
+//! callgrind's files stay in `target/compare/instructions/` (one per thread and run), for
+//! `callgrind_annotate` to say which functions the instructions are in.
+//!
 //! What a count does not show: the kernel's instructions (a thread blocking and being woken
 //! through a futex), time spent waiting, cache misses, cores contending for one cache line. And
 //! callgrind runs one thread at a time, so a thread that spins while it waits (crossbeam's
@@ -101,14 +104,14 @@ pub fn smoke(ctx: &Ctx<'_>, basic: &Variant) -> Vec<String> {
         .problems
         .iter()
         .chain(&row.skipped)
-        .map(|p| format!("compare --instructions, basic: {p}"))
+        .map(|p| format!("compare --instructions, basic: {p} (re-run: cargo xtask compare --instructions --only basic --jobs 300)"))
         .collect();
     match row.per_job {
         Some(n) if why.is_empty() && n > 0.0 => {
             println!("... compare --instructions: basic (this build) counts {n:.0} instructions a job");
         }
         _ if why.is_empty() => why.push(format!(
-            "compare --instructions, basic: no count per job ({:?})",
+            "compare --instructions, basic: no count per job ({:?}) (re-run: cargo xtask compare --instructions --only basic --jobs 300)",
             row.per_job
         )),
         _ => {}
