@@ -137,7 +137,8 @@ fn count(ctx: &Ctx<'_>, valgrind: &Path, dir: &Path, v: &Variant, spec: Spec, wo
     for jobs in sizes {
         let base = dir.join(format!("{}-{jobs}.callgrind", file_stem(&v.name)));
         if let Err(e) = remove_parts(&base) {
-            row.problems.push(format!("cannot clear {}: {e}", base.display()));
+            row.problems
+                .push(format!("cannot clear {}: {e:#}", base.display()));
             return row;
         }
         let wrapper = Wrapper {
@@ -242,11 +243,11 @@ fn parts(base: &Path) -> anyhow::Result<Vec<(u32, PathBuf)>> {
 }
 
 /// Removes what an earlier run wrote for `base`, so no old thread file is counted.
-fn remove_parts(base: &Path) -> std::io::Result<()> {
+fn remove_parts(base: &Path) -> anyhow::Result<()> {
     if base.exists() {
         std::fs::remove_file(base)?;
     }
-    for (_, path) in parts(base).map_err(std::io::Error::other)? {
+    for (_, path) in parts(base)? {
         std::fs::remove_file(path)?;
     }
     Ok(())
