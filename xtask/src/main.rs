@@ -10,6 +10,7 @@
 mod check;
 mod compare;
 mod miri;
+mod preflight;
 mod process;
 mod scenarios;
 mod servers;

@@ -7,10 +7,9 @@
 //!
 //! Tests Miri cannot run (reading `/proc`, the O(n) prime check on millions) are marked
 //! `#[cfg_attr(miri, ignore)]` where they live. Needs the nightly toolchain with the `miri` and
-//! `rust-src` components; `rustup` adds them where missing. If they cannot be installed, the step
+//! `rust-src` components; the preflight adds them to the installed nightly where missing. If they cannot be installed, the step
 //! says so in one line and counts as SKIPPED, never as passed.
 
-use std::process::Command;
 use std::time::Instant;
 
 use crate::workspace_root;
@@ -44,7 +43,7 @@ fn suites() -> Vec<(&'static str, Vec<&'static str>)> {
 
 /// `cargo xtask miri`: runs the suites, prints how long each took; an error if one failed.
 pub fn miri() -> anyhow::Result<()> {
-    match run(SEEDS) {
+    match run(SEEDS, crate::preflight::ensure_miri().err().as_deref()) {
         Outcome::Passed => Ok(()),
         Outcome::Skipped(why) => {
             println!("SKIPPED miri: {why}");
@@ -54,16 +53,17 @@ pub fn miri() -> anyhow::Result<()> {
     }
 }
 
-/// For `cargo xtask verify`: the same suites with [`VERIFY_SEEDS`].
-pub fn for_verify() -> Outcome {
-    run(VERIFY_SEEDS)
+/// For `cargo xtask verify`: the same suites with [`VERIFY_SEEDS`]; `unavailable` is why the
+/// preflight could not provide Miri, if it could not.
+pub fn for_verify(unavailable: Option<&str>) -> Outcome {
+    run(VERIFY_SEEDS, unavailable)
 }
 
 /// The suites with these seeds; prints one indented line per suite with its time.
-fn run(seeds: &str) -> Outcome {
+fn run(seeds: &str, unavailable: Option<&str>) -> Outcome {
     let root = workspace_root();
-    if let Err(why) = ensure_miri() {
-        return Outcome::Skipped(why);
+    if let Some(why) = unavailable {
+        return Outcome::Skipped(why.to_owned());
     }
     // Miri builds into its own target subfolder (`target/miri`); a separate one keeps the
     // interpreted build from invalidating the normal one.
@@ -73,13 +73,10 @@ fn run(seeds: &str) -> Outcome {
     for (name, args) in suites() {
         let t = Instant::now();
         // Captured: the interpreter's test chatter is shown only when a suite fails.
-        let output = Command::new("cargo")
-            .args(["+nightly", "miri", "test"])
+        let output = crate::preflight::nightly_cargo()
+            .args(["miri", "test"])
             .args(&args)
             .env("MIRIFLAGS", &flags)
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .env_remove("CARGO")
-            .env_remove("RUSTC")
             .current_dir(&root)
             .output();
         let ok = matches!(&output, Ok(o) if o.status.success());
@@ -104,34 +101,5 @@ fn run(seeds: &str) -> Outcome {
         Outcome::Passed
     } else {
         Outcome::Failed(failed)
-    }
-}
-
-/// Nightly with miri and rust-src, installed with rustup where missing.
-fn ensure_miri() -> Result<(), String> {
-    let has_miri = || {
-        Command::new("cargo")
-            .args(["+nightly", "miri", "--version"])
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .env_remove("CARGO")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if has_miri() {
-        return Ok(());
-    }
-    let added = Command::new("rustup")
-        .args(["toolchain", "install", "nightly", "--profile", "minimal"])
-        .args(["--component", "miri", "--component", "rust-src"])
-        .status()
-        .is_ok_and(|s| s.success())
-        && Command::new("rustup")
-            .args(["component", "add", "--toolchain", "nightly", "miri", "rust-src"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if added && has_miri() {
-        Ok(())
-    } else {
-        Err("nightly's miri component is not installed and `rustup component add --toolchain nightly miri rust-src` could not fetch it".to_owned())
     }
 }

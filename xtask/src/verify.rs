@@ -1,5 +1,7 @@
 //! `cargo xtask verify [EXAMPLE...]`: the test command.
 //!
+//! 0. the preflight (`preflight.rs`): every external program the run needs is found or installed
+//!    before anything runs, or the run stops at once with the command to run;
 //! 1. `cargo fmt --check`, `cargo clippy --workspace --all-targets -- -D warnings`,
 //!    `cargo test --workspace --no-fail-fast` (skipped when examples are named, for a quick loop);
 //!    cargo's own output is captured and shown only for a step that fails; the tests get one
@@ -229,6 +231,15 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
     );
     let mut t = Tally::default();
 
+    println!("... preflight: the programs this run needs");
+    let since = Instant::now();
+    let preflight = crate::preflight::run(&selected, full)?;
+    for why in &preflight.skipped {
+        println!("SKIPPED {why}");
+        t.skipped += 1;
+    }
+    t.phase("preflight", since);
+
     if full {
         step(&mut t, &root, "fmt", &["fmt", "--all", "--check"]);
         step(
@@ -335,7 +346,7 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
             crate::miri::VERIFY_SEEDS
         );
         let since = Instant::now();
-        match crate::miri::for_verify() {
+        match crate::miri::for_verify(preflight.miri_unavailable.as_deref()) {
             crate::miri::Outcome::Passed => t.line(true, "miri", since.elapsed()),
             crate::miri::Outcome::Skipped(why) => {
                 println!("SKIPPED miri: {why}");

@@ -27,18 +27,7 @@ pub fn ensure_binary(binary: &str, package: &str, extra_dirs: &[PathBuf]) -> any
         );
     }
     println!("xtask: {binary} is missing; installing Debian's {package} package ({install})");
-    for args in [&["update", "-q"][..], &["install", "-y", "-q", package]] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .with_context(|| format!("apt-get {}", args.join(" ")))?;
-        anyhow::ensure!(
-            status.success(),
-            "apt-get {} failed: install {package} by hand ({install})",
-            args.join(" ")
-        );
-    }
+    crate::preflight::apt_install(&[package])?;
     find_binary(binary, extra_dirs)
         .with_context(|| format!("{package} is installed but {binary} is still not found"))
 }

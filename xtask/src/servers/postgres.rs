@@ -48,10 +48,7 @@ impl Cluster {
         let dir = dir.to_path_buf();
         // Debian keeps the server binaries in a versioned folder, off PATH: look there first
         // (a wrapper or a stray initdb on PATH may have no psql or pg_ctl beside it).
-        let dirs: Vec<PathBuf> = (12..=20)
-            .rev()
-            .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin")))
-            .collect();
+        let dirs = crate::preflight::postgres_dirs();
         let initdb = match dirs.iter().map(|d| d.join("initdb")).find(|p| p.is_file()) {
             Some(path) => path,
             None => ensure_binary("initdb", "postgresql", &dirs)?,

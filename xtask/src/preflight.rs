@@ -1,0 +1,238 @@
+//! verify's first step: every external program the run needs is found, or installed (saying so
+//! before it happens), before any test runs; otherwise the run stops at once with the exact
+//! command to run.
+//!
+//! - Required (the tests need them): `redis-server` and `redis-cli` for queue-consumer, the
+//!   PostgreSQL server binaries (`initdb`, `pg_ctl`) for db-batch.
+//! - Optional extras: `go` (compare's `go:*` rows) and `valgrind` (`compare --instructions`):
+//!   installed where this process may, else one SKIPPED line with the command.
+//! - Miri: nightly's `miri` and `rust-src` components are added to the nightly toolchain that is
+//!   installed (never a new nightly in its place); without a nightly, Miri is skipped, saying so.
+//!
+//! Debian's packages are installed with apt-get when running as root (as CI does), after one
+//! `apt-get update`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Context as _;
+
+use crate::servers::{find_binary, is_root};
+
+/// One program the run may need, and the Debian package that brings it.
+struct Need {
+    binary: &'static str,
+    package: &'static str,
+    /// What needs it, for the messages.
+    for_what: &'static str,
+    /// The example that needs it (None: the full run's extras).
+    example: Option<&'static str>,
+    required: bool,
+}
+
+const NEEDS: &[Need] = &[
+    Need {
+        binary: "redis-server",
+        package: "redis-server",
+        for_what: "queue-consumer's tests and scenarios",
+        example: Some("queue-consumer"),
+        required: true,
+    },
+    Need {
+        binary: "redis-cli",
+        package: "redis-tools",
+        for_what: "queue-consumer's scenarios",
+        example: Some("queue-consumer"),
+        required: true,
+    },
+    Need {
+        binary: "initdb",
+        package: "postgresql",
+        for_what: "db-batch's PostgreSQL scenarios",
+        example: Some("db-batch"),
+        required: true,
+    },
+    Need {
+        binary: "go",
+        package: "golang-go",
+        for_what: "compare's go:* rows",
+        example: None,
+        required: false,
+    },
+    Need {
+        binary: "valgrind",
+        package: "valgrind",
+        for_what: "compare --instructions",
+        example: None,
+        required: false,
+    },
+];
+
+/// Folders where Debian keeps the PostgreSQL server binaries, off `PATH`.
+pub fn postgres_dirs() -> Vec<PathBuf> {
+    (12..=20)
+        .rev()
+        .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin")))
+        .collect()
+}
+
+fn found(need: &Need) -> bool {
+    let dirs = if need.package == "postgresql" {
+        postgres_dirs()
+    } else {
+        Vec::new()
+    };
+    find_binary(need.binary, &dirs).is_some()
+}
+
+/// What the preflight could not provide: one line each, for SKIPPED lines.
+#[derive(Debug, Default)]
+pub struct Preflight {
+    /// Why the Miri step cannot run, if it cannot.
+    pub miri_unavailable: Option<String>,
+    /// Optional programs missing, with the command that brings them.
+    pub skipped: Vec<String>,
+}
+
+/// Finds or installs what `examples` (and, with `full`, the extras and Miri) need.
+pub fn run(examples: &[String], full: bool) -> anyhow::Result<Preflight> {
+    let wanted: Vec<&Need> = NEEDS
+        .iter()
+        .filter(|n| match n.example {
+            Some(example) => examples.iter().any(|e| e == example),
+            None => full,
+        })
+        .collect();
+    let missing: Vec<&Need> = wanted.iter().copied().filter(|n| !found(n)).collect();
+    let mut report = Preflight::default();
+    if !missing.is_empty() {
+        let mut packages: Vec<&str> = missing.iter().map(|n| n.package).collect();
+        packages.dedup();
+        let install = format!("apt-get update && apt-get install -y {}", packages.join(" "));
+        if is_root() && find_binary("apt-get", &[]).is_some() {
+            for n in &missing {
+                println!(
+                    "preflight: {} is missing ({}): installing Debian's {} package",
+                    n.binary, n.for_what, n.package
+                );
+            }
+            println!("preflight: {install}");
+            apt_install(&packages)?;
+        }
+        for n in missing.iter().filter(|n| !found(n)) {
+            let command = format!("sudo sh -c '{install}'");
+            if n.required {
+                anyhow::bail!(
+                    "preflight: {} is not installed and {} need it: run `{command}`, then re-run",
+                    n.binary,
+                    n.for_what
+                );
+            }
+            report.skipped.push(format!(
+                "{} is not installed, so {} do not run (`{command}` brings it)",
+                n.binary, n.for_what
+            ));
+        }
+    }
+    for n in &wanted {
+        if found(n) {
+            println!("preflight: {} found ({})", n.binary, n.for_what);
+        }
+    }
+    if full {
+        report.miri_unavailable = ensure_miri().err();
+        if report.miri_unavailable.is_none() {
+            println!("preflight: nightly's miri found (the Miri step)");
+        }
+    }
+    Ok(report)
+}
+
+/// `apt-get update`, then `apt-get install -y packages`, non-interactive; apt's output is shown
+/// only when it fails.
+pub fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    let install: Vec<&str> = ["install", "-y", "-q"]
+        .into_iter()
+        .chain(packages.iter().copied())
+        .collect();
+    for args in [&["update", "-q"][..], &install] {
+        let out = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .with_context(|| format!("apt-get {}", args.join(" ")))?;
+        if !out.status.success() {
+            print!("{}", String::from_utf8_lossy(&out.stdout));
+            print!("{}", String::from_utf8_lossy(&out.stderr));
+            anyhow::bail!(
+                "apt-get {} failed (output above): install {} by hand",
+                args.join(" "),
+                packages.join(" ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `cargo +nightly` with rustup's and cargo's own variables removed, so `+nightly` is honoured.
+pub fn nightly_cargo() -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.arg("+nightly")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO")
+        .env_remove("RUSTC");
+    cmd
+}
+
+/// Nightly's `miri` and `rust-src` components, added to the installed nightly where missing
+/// (saying so first). Never installs or replaces a nightly toolchain: without one, the reason.
+pub fn ensure_miri() -> Result<(), String> {
+    let has_miri = || {
+        nightly_cargo()
+            .args(["miri", "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has_miri() {
+        return Ok(());
+    }
+    let has_nightly = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_nightly {
+        return Err("no nightly toolchain: `rustup toolchain install nightly --profile minimal --component miri,rust-src` brings one with Miri".to_owned());
+    }
+    let add = "rustup component add --toolchain nightly miri rust-src";
+    println!("preflight: nightly has no miri component: adding it to the installed nightly ({add})");
+    let added = Command::new("rustup")
+        .args(["component", "add", "--toolchain", "nightly", "miri", "rust-src"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if added && has_miri() {
+        Ok(())
+    } else {
+        Err(format!(
+            "nightly's miri component is not installed and `{add}` could not add it"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NEEDS;
+
+    #[test]
+    fn every_required_need_names_an_example_that_exists() {
+        let root = crate::workspace_root();
+        let examples = crate::examples(&root).expect("crates/ lists");
+        for need in NEEDS.iter().filter(|n| n.required) {
+            let example = need.example.expect("a required need names its example");
+            assert!(
+                examples.iter().any(|e| e == example),
+                "{} is required by {example}, which is not in crates/",
+                need.binary
+            );
+        }
+    }
+}
