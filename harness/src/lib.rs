@@ -30,11 +30,20 @@ pub use scenario::*;
 
 use std::path::Path;
 
+/// One scenario at a time in a test binary: libtest runs tests on several threads, but a
+/// scenario that must reach its full concurrency bound, or send a signal after the Nth job
+/// started, must not share two cores with another example run.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `scenario` on `program` in a scratch folder under `scratch_root` (an integration test's
 /// `CARGO_TARGET_TMPDIR`), and panics with every broken promise and the command that repeats
-/// the run.
+/// the run. Scenarios of one test binary run one at a time.
 #[track_caller]
 pub fn assert_scenario(program: &str, scratch_root: &str, scenario: Scenario) {
+    // A test that panicked while holding the lock poisons it; the next scenario is unaffected.
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let program = Path::new(program);
     let example = program
         .file_name()
