@@ -11,7 +11,6 @@ mod compare;
 mod miri;
 mod preflight;
 mod scenarios;
-mod servers;
 mod stress;
 mod thread_limit;
 mod tidy;
