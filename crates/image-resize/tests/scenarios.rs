@@ -1,0 +1,481 @@
+//! image-resize's promises, each a run of the real binary checked against the invariants I1–I5
+//! (`harness`) and against the images it wrote: every ok output decodes whole (`image` crate),
+//! fits the box (or is the box with `--exact`) and keeps its input's format; bad, empty and
+//! truncated files fail alone, naming why; Ctrl-C leaves no temporary or half-written file.
+//! `cargo test -p image-resize ctrl_c` runs the Ctrl-C cases.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use common::event::{Finished, OutcomeKind};
+use harness::{Interrupt, Run, Scenario, Signal};
+use image::{ExtendedColorType, ImageFormat};
+use testbed::images::Format;
+
+#[track_caller]
+fn check(scenario: Scenario) {
+    harness::assert_scenario(
+        env!("CARGO_BIN_EXE_image-resize"),
+        env!("CARGO_TARGET_TMPDIR"),
+        scenario,
+    );
+}
+
+#[test]
+fn generated_samples_fit_inside_800x600() {
+    // The embedded default on a few images (the test runs a debug build): 6 samples, PNG and
+    // JPEG, fitted inside 800x600 on 2 workers.
+    check(
+        Scenario::run(
+            "generated-samples",
+            &["--generate", "6", "--workers", "2", "--output", "{dir}/out"],
+            0,
+        )
+        .timeout(Duration::from_secs(120))
+        .check(|run| outputs_match(run, (800, 600), false, 6)),
+    );
+}
+
+#[test]
+fn exact_size_stretches_to_the_box() {
+    check(
+        Scenario::run(
+            "exact-size",
+            &[
+                "--generate",
+                "4",
+                "--workers",
+                "2",
+                "--size",
+                "320x200",
+                "--exact",
+                "--output",
+                "{dir}/out",
+            ],
+            0,
+        )
+        .timeout(Duration::from_secs(120))
+        .check(|run| outputs_match(run, (320, 200), true, 4)),
+    );
+}
+
+#[test]
+fn faults_fail_alone() {
+    // A corrupt (truncated) PNG, a zero-byte file, a text file and a decompression bomb fail
+    // alone; the three good PNGs are resized.
+    check(
+        Scenario::run(
+            "faults-fail-alone",
+            &["--input", "{dir}/in", "--output", "{dir}/out", "--workers", "2"],
+            1,
+        )
+        // Failing files end in microseconds: the two workers need not overlap.
+        .partial_concurrency()
+        .setup(write_fault_folder)
+        .check(|run| {
+            let failed = files_with(run, OutcomeKind::Failed)?;
+            let expected: BTreeSet<String> = ["bomb.png", "corrupt.png", "empty.jpg", "notes.txt"]
+                .map(str::to_owned)
+                .into();
+            if failed != expected {
+                return Err(format!("failed files {failed:?}, expected {expected:?}"));
+            }
+            let reason = finished_for(run, "bomb.png")?.reason.clone().unwrap_or_default();
+            if !reason.contains("decode limits") {
+                return Err(format!("the bomb failed for another reason: {reason}"));
+            }
+            let summary = &run.events()?.summary;
+            for (key, want) in [("images_ok", 3), ("images_failed", 4)] {
+                if summary.count(key) != Some(want) {
+                    return Err(format!(
+                        "summary {key} should be {want}, got {:?}",
+                        summary.count(key)
+                    ));
+                }
+            }
+            outputs_match(run, (800, 600), false, 3)
+        }),
+    );
+}
+
+/// The files the truncation test cuts, and where (all must fail, naming truncation).
+const TRUNCATED: [&str; 8] = [
+    "cut-third.jpg",
+    "cut-half.jpg",
+    "cut-two-thirds.jpg",
+    "no-eoi.jpg",
+    "cut-third.png",
+    "cut-half.png",
+    "cut-two-thirds.png",
+    "no-iend.png",
+];
+
+#[test]
+fn truncated_files_fail_naming_truncation() {
+    // JPEG and PNG files cut at a third, half, two thirds, or just before their end marker fail
+    // alone, each with a reason that names truncation; the two whole files are resized.
+    check(
+        Scenario::run(
+            "truncated-files-fail",
+            &["--input", "{dir}/in", "--output", "{dir}/out", "--workers", "2"],
+            1,
+        )
+        .partial_concurrency()
+        .setup(write_truncated_folder)
+        .check(|run| {
+            let failed = files_with(run, OutcomeKind::Failed)?;
+            let expected: BTreeSet<String> = TRUNCATED.map(str::to_owned).into();
+            if failed != expected {
+                return Err(format!("failed files {failed:?}, expected {expected:?}"));
+            }
+            for file in TRUNCATED {
+                let reason = finished_for(run, file)?.reason.clone().unwrap_or_default();
+                if !reason.contains("truncated") {
+                    return Err(format!("{file} failed without naming truncation: {reason}"));
+                }
+            }
+            outputs_match(run, (800, 600), false, 2)
+        }),
+    );
+}
+
+#[test]
+fn empty_folder() {
+    check(
+        Scenario::run(
+            "empty-folder",
+            &["--input", "{dir}/in", "--output", "{dir}/out"],
+            0,
+        )
+        .setup(|dir| Ok(std::fs::create_dir_all(dir.join("in"))?)),
+    );
+}
+
+/// The arguments of the Ctrl-C runs: 20 generated samples on one worker.
+const SIGNAL_RUN: &[&str] = &["--generate", "20", "--workers", "1", "--output", "{dir}/out"];
+
+/// A run of [`SIGNAL_RUN`] interrupted by `interrupt`: exit 130 with a summary that says so,
+/// every job accounted for (the standard checks), every output whole, no temporary file left.
+fn signal_run(name: &str, interrupt: Interrupt) -> Scenario {
+    Scenario::run(name, SIGNAL_RUN, 130)
+        .partial_concurrency()
+        .timeout(Duration::from_secs(120))
+        .interrupt(interrupt)
+        .check(|run| {
+            let summary = &run.events()?.summary;
+            if !summary.interrupted {
+                return Err("the summary does not say interrupted".into());
+            }
+            outputs_match(run, (800, 600), false, summary.ok)
+        })
+}
+
+#[test]
+fn ctrl_c_sigint_mid_run() {
+    // Ctrl-C after the 2nd image starts, one worker: the image in flight finishes, the rest are
+    // not started, exit 130, and no temporary file is left behind.
+    check(
+        signal_run("sigint-mid-run", Interrupt::AfterStarted(2)).check(|run| {
+            match run.events()?.summary.not_started {
+                0 => Err("the interrupt left no image unstarted".into()),
+                _ => Ok(()),
+            }
+        }),
+    );
+}
+
+#[test]
+fn ctrl_c_sigterm_mid_run() {
+    check(signal_run(
+        "sigterm-mid-run",
+        Interrupt::SignalAfterStarted(Signal::Term, 2),
+    ));
+}
+
+// A signal in the first instants (while the samples are listed or generated, or the first image
+// is resized): still a summary and 130, and no partial or temporary file.
+
+#[test]
+fn ctrl_c_sigint_at_1ms() {
+    check(signal_run(
+        "sigint-at-1ms",
+        Interrupt::SignalAfterMs(Signal::Int, 1),
+    ));
+}
+
+#[test]
+fn ctrl_c_sigterm_at_3ms() {
+    check(signal_run(
+        "sigterm-at-3ms",
+        Interrupt::SignalAfterMs(Signal::Term, 3),
+    ));
+}
+
+#[test]
+fn ctrl_c_double_sigint_exits_at_once() {
+    // A second Ctrl-C exits at once (130, no summary required). Its temporary file may stay (the
+    // next run removes it), but no file under a final name is incomplete.
+    check(
+        Scenario::exit_only("double-sigint-exits-at-once", SIGNAL_RUN, 130)
+            .timeout(Duration::from_secs(120))
+            .interrupt(Interrupt::SignalAfterStarted(Signal::IntTwice, 1))
+            .check(|run| final_files_complete(run).map(|_| ())),
+    );
+}
+
+// Usage errors that need a folder: exit 2 with one line on stderr (I6). The others are in
+// `tests/bad-input.txt`.
+
+#[test]
+fn bad_input_missing_input_dir() {
+    check(Scenario::bad_input(
+        "bad-input/missing-input-dir",
+        &["--input", "{dir}/no-such-folder"],
+    ));
+}
+
+#[test]
+fn bad_input_output_is_input() {
+    check(Scenario::bad_input(
+        "bad-input/output-is-input",
+        &["--input", "{dir}", "--output", "{dir}"],
+    ));
+}
+
+#[test]
+fn bad_input_output_under_a_file() {
+    // An output folder that cannot be created (its parent is a regular file: root may write
+    // anywhere else): exit 2 with one line, before any image is decoded.
+    check(
+        Scenario::bad_input(
+            "bad-input/output-under-a-file",
+            &["--input", "{dir}/in", "--output", "{dir}/file/out"],
+        )
+        .setup(|dir| {
+            std::fs::create_dir_all(dir.join("in"))?;
+            picture(&dir.join("in").join("good.png"), Format::Png, 64, 48)?;
+            Ok(std::fs::write(dir.join("file"), b"a regular file")?)
+        }),
+    );
+}
+
+/// The `finished` event for `file`.
+fn finished_for<'a>(run: &'a Run<'_>, file: &str) -> Result<&'a Finished, String> {
+    run.events()?
+        .finished()
+        .find(|e| file_of(e) == Some(file))
+        .ok_or_else(|| format!("no finished event for {file}"))
+}
+
+fn file_of(e: &Finished) -> Option<&str> {
+    e.detail.get("file").and_then(|v| v.as_str())
+}
+
+/// The files whose `finished` outcome is `outcome`.
+fn files_with(run: &Run<'_>, outcome: OutcomeKind) -> Result<BTreeSet<String>, String> {
+    Ok(run
+        .events()?
+        .finished()
+        .filter(|e| e.outcome == outcome)
+        .filter_map(|e| file_of(e).map(str::to_owned))
+        .collect())
+}
+
+/// Every ok image has a whole output in `{dir}/out` with the expected dimensions and its
+/// input's format; the folder holds exactly `ok` images and no temporary file (a run stopped
+/// before it made the folder has none).
+fn outputs_match(run: &Run<'_>, bounds: (u32, u32), exact: bool, ok: u64) -> Result<(), String> {
+    let out = run.dir.join("out");
+    let mut seen = 0;
+    for e in run.events()?.finished().filter(|e| e.outcome == OutcomeKind::Ok) {
+        let n = |k: &str| -> Result<u32, String> {
+            e.detail
+                .get(k)
+                .and_then(|v| v.as_u64())
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| format!("finished event of job {} without {k}", e.job))
+        };
+        let (w, h, ow, oh) = (n("width")?, n("height")?, n("out_width")?, n("out_height")?);
+        let want = expected_size(w, h, bounds, exact);
+        if (ow, oh) != want {
+            return Err(format!("{w}x{h} was reported as {ow}x{oh}, expected {want:?}"));
+        }
+        let path = e.detail.get("out_path").and_then(|v| v.as_str());
+        let path = Path::new(path.ok_or("finished event without out_path")?);
+        if path.parent() != Some(out.as_path()) {
+            return Err(format!("{} is not in {}", path.display(), out.display()));
+        }
+        let bytes = std::fs::read(path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let (format, actual) = decode_whole(&bytes).map_err(|err| format!("{}: {err}", path.display()))?;
+        if actual != want {
+            return Err(format!("{} is {actual:?}, expected {want:?}", path.display()));
+        }
+        let reported = e.detail.get("format").and_then(|v| v.as_str());
+        if reported != Some(format) {
+            return Err(format!(
+                "{} is {format}, its input was {reported:?}",
+                path.display()
+            ));
+        }
+        seen += 1;
+    }
+    if seen != ok {
+        return Err(format!("{seen} images resized, expected {ok}"));
+    }
+    let files = final_files_complete(run)?;
+    if let Some(temp) = files.temporary.first() {
+        return Err(format!("a temporary file was left behind: {temp}"));
+    }
+    if files.complete as u64 != ok {
+        return Err(format!(
+            "{} holds {} images, expected {ok}",
+            out.display(),
+            files.complete
+        ));
+    }
+    Ok(())
+}
+
+/// What `{dir}/out` holds.
+struct OutFolder {
+    /// Files under their final name, each a whole PNG or JPEG.
+    complete: usize,
+    /// Names of temporary files.
+    temporary: Vec<String>,
+}
+
+/// Fails if a file under a final name in `{dir}/out` is not a whole image; a missing folder is
+/// an empty one.
+fn final_files_complete(run: &Run<'_>) -> Result<OutFolder, String> {
+    let out = run.dir.join("out");
+    let mut folder = OutFolder {
+        complete: 0,
+        temporary: Vec::new(),
+    };
+    let entries = match std::fs::read_dir(&out) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(folder),
+        Err(e) => return Err(format!("{}: {e}", out.display())),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", out.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") {
+            folder.temporary.push(name);
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).map_err(|e| format!("{name}: {e}"))?;
+        decode_whole(&bytes).map_err(|e| format!("{name} under its final name is not whole: {e}"))?;
+        folder.complete += 1;
+    }
+    Ok(folder)
+}
+
+/// The same rule as the example: the box exactly, or the largest same-ratio size inside it
+/// (the limiting side equals the box, the other is rounded half up, at least 1).
+fn expected_size(w: u32, h: u32, (bw, bh): (u32, u32), exact: bool) -> (u32, u32) {
+    if exact {
+        return (bw, bh);
+    }
+    let (w, h, bw64, bh64) = (u64::from(w), u64::from(h), u64::from(bw), u64::from(bh));
+    let side = |n: u64| u32::try_from(n).unwrap_or(u32::MAX).max(1);
+    if w * bh64 >= h * bw64 {
+        (bw, side((2 * h * bw64 + w) / (2 * w)))
+    } else {
+        (side((2 * w * bh64 + h) / (2 * h)), bh)
+    }
+}
+
+/// The last chunk of every PNG: `IEND`, empty, and its CRC.
+const PNG_IEND: &[u8] = b"\0\0\0\0IEND\xAE\x42\x60\x82";
+/// The JPEG end-of-image marker.
+const JPEG_EOI: &[u8] = &[0xFF, 0xD9];
+
+/// The format ("png" or "jpeg") and dimensions of a whole PNG or JPEG file: it decodes fully
+/// with the `image` crate (the PNG decoder checks the signature, IHDR first and each chunk's
+/// CRC), and it ends where its format ends, a PNG with its `IEND` chunk, a JPEG with its
+/// end-of-image marker (both decoders stop at the end of the pixels, and the JPEG one fills a
+/// cut-off scan with grey and succeeds).
+fn decode_whole(bytes: &[u8]) -> Result<(&'static str, (u32, u32)), String> {
+    let (format, name, end) = match image::guess_format(bytes) {
+        Ok(ImageFormat::Png) => (ImageFormat::Png, "png", PNG_IEND),
+        Ok(ImageFormat::Jpeg) => (ImageFormat::Jpeg, "jpeg", JPEG_EOI),
+        Ok(other) => return Err(format!("a {other:?} file, neither a PNG nor a JPEG")),
+        Err(_) => return Err("neither a PNG nor a JPEG file".into()),
+    };
+    if !bytes.ends_with(end) {
+        let what = if format == ImageFormat::Png {
+            "IEND chunk"
+        } else {
+            "EOI marker"
+        };
+        return Err(format!("{name}: truncated (does not end with its {what})"));
+    }
+    let decoded = image::load_from_memory_with_format(bytes, format)
+        .map_err(|e| format!("{name}: does not decode: {e}"))?;
+    Ok((name, (decoded.width(), decoded.height())))
+}
+
+/// Writes a `w`x`h` RGB gradient to `path` with the sample generator's encoder
+/// (`testbed::images::encode`) and returns the file's bytes.
+fn picture(path: &Path, format: Format, w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
+    let pixels: Vec<u8> = (0..h)
+        .flat_map(|y| (0..w).flat_map(move |x| [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]))
+        .collect();
+    testbed::images::encode(path, format, &pixels, w, h, ExtendedColorType::Rgb8)?;
+    Ok(std::fs::read(path)?)
+}
+
+/// `{dir}/in`: three good PNGs and the four faults.
+fn write_fault_folder(dir: &Path) -> anyhow::Result<()> {
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input)?;
+    picture(&input.join("good-a.png"), Format::Png, 300, 200)?;
+    picture(&input.join("good-b.png"), Format::Png, 120, 160)?;
+    picture(&input.join("good-c.png"), Format::Png, 1000, 10)?;
+    // Valid header, truncated data: it fails while decoding, not while probing.
+    let good = picture(&input.join("corrupt.png"), Format::Png, 200, 100)?;
+    std::fs::write(input.join("corrupt.png"), &good[..good.len() / 2])?;
+    std::fs::write(input.join("empty.jpg"), b"")?;
+    std::fs::write(input.join("notes.txt"), b"hello, this is not an image\n")?;
+    // A 100000 x 100000 header (valid CRC) in front of a few bytes of data: 40 GB if decoded.
+    let mut bomb = picture(&input.join("bomb.png"), Format::Png, 4, 4)?;
+    anyhow::ensure!(&bomb[12..16] == b"IHDR", "the PNG does not start with IHDR");
+    bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32fast::hash(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(input.join("bomb.png"), bomb)?;
+    Ok(())
+}
+
+/// `{dir}/in`: a whole PNG and a whole JPEG, two of the example's own generated samples
+/// (`testbed::images`, drawn into `{dir}/samples`), and the [`TRUNCATED`] cuts of them.
+fn write_truncated_folder(dir: &Path) -> anyhow::Result<()> {
+    let samples = dir.join("samples");
+    testbed::images::ensure(&samples, 2, 42, 1, || false)?;
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input)?;
+    let sample = |i: u32| std::fs::read(samples.join(testbed::images::file_name(i)));
+    let (png, jpeg) = (sample(0)?, sample(1)?);
+    for (bytes, want) in [(&png, "png"), (&jpeg, "jpeg")] {
+        let (format, _) = decode_whole(bytes).map_err(|e| anyhow::anyhow!("a sample is not whole: {e}"))?;
+        anyhow::ensure!(format == want, "the sample is {format}, expected {want}");
+    }
+    std::fs::write(input.join("whole.png"), &png)?;
+    std::fs::write(input.join("whole.jpg"), &jpeg)?;
+    for (bytes, ext, end_marker) in [(&jpeg, "jpg", JPEG_EOI), (&png, "png", PNG_IEND)] {
+        let n = bytes.len();
+        for (name, cut) in [
+            ("cut-third", n / 3),
+            ("cut-half", n / 2),
+            ("cut-two-thirds", n * 2 / 3),
+        ] {
+            std::fs::write(input.join(format!("{name}.{ext}")), &bytes[..cut])?;
+        }
+        let name = if ext == "jpg" { "no-eoi.jpg" } else { "no-iend.png" };
+        std::fs::write(input.join(name), &bytes[..n - end_marker.len()])?;
+    }
+    Ok(())
+}
