@@ -9,35 +9,26 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::event::{self, Event, Fields, OutcomeKind};
-use crate::{Job, JobResult, Outcome, OutputArgs, PoolArgs};
+use crate::exit::{EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error_line};
+use crate::job::{JobRef, JobResult, Outcome};
+use crate::work::{Work, Workload};
 
-/// Every job ended ok.
-pub const EXIT_OK: u8 = 0;
-/// The run finished, but some job failed, was cancelled or never started.
-pub const EXIT_INCOMPLETE: u8 = 1;
-/// Bad usage or configuration, or an error that stopped the run (one line on stderr).
-pub const EXIT_USAGE: u8 = 2;
-/// Stopped by Ctrl-C (SIGINT or SIGTERM).
-pub const EXIT_INTERRUPTED: u8 = 130;
+/// How an example prints: `--json` and `--quiet`, flattened by every example (`PoolArgs`
+/// includes it).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct OutputArgs {
+    /// Print one JSON object per line on stdout instead of human-readable lines.
+    #[arg(long)]
+    pub json: bool,
 
-/// What the reporter needs of a job: its id, and its numeric input if it has one (`value` is
-/// omitted from the events of a job without one, such as a URL).
-pub trait JobRef {
-    fn id(&self) -> u64;
-    fn value(&self) -> Option<u64>;
-}
-
-impl JobRef for Job {
-    fn id(&self) -> u64 {
-        self.id
-    }
-    fn value(&self) -> Option<u64> {
-        Some(self.value)
-    }
+    /// Print only the summary (no per-job lines or events).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Prints events as they happen. Shared by reference between workers (`&Reporter` or `Arc`).
@@ -265,14 +256,14 @@ impl Reporter {
     pub fn summary(&self, summary: &Summary) -> ExitCode {
         let alive = crate::threads::alive_beyond_main();
         let rss = crate::threads::peak_rss_kb();
-        let interrupted_at = crate::signal::interrupted_at().map(|at| self.t_ms_at(at));
+        let interrupted_at = summary.interrupted_at.map(|at| self.t_ms_at(at));
         if self.json {
             emit_json(&Event::Summary(summary.to_event(alive, rss, interrupted_at)));
         } else {
             emit(&summary.to_human(alive, rss));
         }
         if let Some(error) = &summary.error {
-            crate::cli::print_error_line(error);
+            print_error_line(error);
         }
         ExitCode::from(summary.exit_code())
     }
@@ -404,6 +395,8 @@ pub struct Summary {
     sleep_ideal: Option<(Duration, usize)>,
     max_in_flight: Option<usize>,
     pub interrupted: bool,
+    /// When the Ctrl-C that stopped the run arrived ([`Summary::with_interrupted_at`]).
+    interrupted_at: Option<Instant>,
     /// The error that stopped the run early ([`Summary::with_error`]).
     pub error: Option<String>,
     extra: Map<String, Value>,
@@ -422,17 +415,18 @@ impl Summary {
             sleep_ideal: None,
             max_in_flight: None,
             interrupted: false,
+            interrupted_at: None,
             error: None,
             extra: Map::new(),
             lines: Vec::new(),
         }
     }
 
-    /// Sets the ideal time for the `sleep` workload: ceil(jobs / workers) × work, over the jobs
-    /// that ran (a stopped run's ideal is that of the jobs it ran).
-    pub fn with_sleep_ideal(mut self, args: &PoolArgs) -> Self {
-        if args.workload == crate::Workload::Sleep {
-            self.sleep_ideal = Some((Duration::from_millis(args.work_ms), args.workers));
+    /// Sets the ideal time for the `sleep` workload on `workers` workers: ceil(jobs / workers) ×
+    /// work, over the jobs that ran (a stopped run's ideal is that of the jobs it ran).
+    pub fn with_sleep_ideal(mut self, work: Work, workers: usize) -> Self {
+        if work.workload == Workload::Sleep {
+            self.sleep_ideal = Some((work.duration, workers));
         }
         self
     }
@@ -467,8 +461,11 @@ impl Summary {
         self
     }
 
-    pub fn with_interrupted(mut self, interrupted: bool) -> Self {
-        self.interrupted = interrupted;
+    /// Tells the summary whether, and when, a Ctrl-C stopped the run: pass
+    /// `common::signal::interrupted_at()` (the summary reads no signal state itself).
+    pub fn with_interrupted_at(mut self, at: Option<Instant>) -> Self {
+        self.interrupted = at.is_some();
+        self.interrupted_at = at;
         self
     }
 
@@ -628,7 +625,9 @@ mod tests {
         };
         assert_eq!(summary(lost).exit_code(), EXIT_INCOMPLETE);
         assert_eq!(
-            summary(all_ok).with_interrupted(true).exit_code(),
+            summary(all_ok)
+                .with_interrupted_at(Some(Instant::now()))
+                .exit_code(),
             EXIT_INTERRUPTED
         );
         // An error that stopped the run: exit 2, unless Ctrl-C came first (the user asked).
@@ -636,7 +635,7 @@ mod tests {
         assert_eq!(
             summary(all_ok)
                 .with_error("refused")
-                .with_interrupted(true)
+                .with_interrupted_at(Some(Instant::now()))
                 .exit_code(),
             EXIT_INTERRUPTED
         );
@@ -712,7 +711,10 @@ mod tests {
         s.tally.not_started = 0;
         s.tally.ok = 10;
         assert!(s.efficiency().is_some());
-        assert_eq!(s.clone().with_interrupted(true).efficiency(), None);
+        assert_eq!(
+            s.clone().with_interrupted_at(Some(Instant::now())).efficiency(),
+            None
+        );
     }
 
     #[test]

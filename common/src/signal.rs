@@ -110,7 +110,7 @@ pub fn ctrl_c() -> anyhow::Result<Stop> {
             on_signal.set();
         } else {
             eprintln!("interrupted twice: exiting now");
-            std::process::exit(i32::from(crate::report::EXIT_INTERRUPTED));
+            std::process::exit(i32::from(crate::exit::EXIT_INTERRUPTED));
         }
     })
     .context("cannot install the Ctrl-C handler")?;
@@ -124,7 +124,8 @@ pub fn interrupted() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
 
-/// When the first Ctrl-C arrived, if one did.
+/// When the first Ctrl-C arrived, if one did: what an example tells its summary
+/// (`Summary::with_interrupted_at`).
 pub fn interrupted_at() -> Option<Instant> {
     SIGNALLED_AT.get().copied()
 }

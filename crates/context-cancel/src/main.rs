@@ -392,7 +392,7 @@ fn run() -> anyhow::Result<ExitCode> {
         run.peak_in_flight,
         report.elapsed(),
     )
-    .with_interrupted(common::signal::interrupted());
+    .with_interrupted_at(common::signal::interrupted_at());
     summary = match (run.cancelled_by, run.cancelled_at) {
         (Some(cause), Some(at)) => summary.line(format!(
             "cancelled by {} at {:.1} ms (deadline {} ms, grace {} ms); the last worker exited {:.3} ms after the cancel",
@@ -403,7 +403,7 @@ fn run() -> anyhow::Result<ExitCode> {
             latency.unwrap_or(0.0),
         )),
         _ => summary
-            .with_sleep_ideal(args)
+            .with_sleep_ideal(args.work(), args.workers)
             .line(format!("finished before the {} ms deadline", cli.deadline_ms)),
     };
     summary = summary

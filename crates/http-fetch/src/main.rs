@@ -237,7 +237,7 @@ fn run() -> anyhow::Result<ExitCode> {
         delay_ms: (generated && cli.mix == Mix::Delay).then_some(cli.work_ms),
         server,
         panicked,
-        interrupted: common::signal::interrupted(),
+        interrupted_at: common::signal::interrupted_at(),
     };
     Ok(report.summary(&stats.summary(&run)))
 }

@@ -40,7 +40,7 @@ impl Stats {
         let images_per_sec = round2(tally.ok as f64 / secs);
         let megapixels_per_sec = round2(self.pixels as f64 / 1e6 / secs);
         Summary::new("image-resize", tally, workers, peak, wall)
-            .with_interrupted(common::signal::interrupted())
+            .with_interrupted_at(common::signal::interrupted_at())
             .line(format!(
                 "{} images resized, {} failed: {images_per_sec} images/s, {megapixels_per_sec} megapixels/s",
                 tally.ok, tally.failed

@@ -204,8 +204,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let unread = pool.join(); // joins every worker; empty, since the printer read every result
 
     let mut summary = Summary::new("struct-pool", tally, args.workers, gauge.peak(), report.elapsed())
-        .with_sleep_ideal(args)
-        .with_interrupted(common::signal::interrupted())
+        .with_sleep_ideal(args.work(), args.workers)
+        .with_interrupted_at(common::signal::interrupted_at())
         .field("queue_capacity", args.buffer())
         .field("batch", cli.batch);
     if cli.try_submit {
