@@ -10,7 +10,7 @@
 //! 1. [`exit`]: exit codes, the one error line, the error chain;
 //! 2. [`job`], [`work`], [`gauge`], [`event`], [`progress`]: data and small tools;
 //! 3. [`threads`], then [`signal`]: the process's threads and Ctrl-C;
-//! 4. [`report`]: the reporter and the summary, told the interruption state;
+//! 4. [`report`]: the reporter and the summary, told the interruption state, writing to a sink;
 //! 5. [`cli`]: the arguments.
 
 pub mod cli;
@@ -28,7 +28,7 @@ pub use cli::{Defaults, PoolArgs, UsageError, parse_args};
 pub use exit::{error_chain, main};
 pub use gauge::InFlight;
 pub use job::{Job, JobRef, JobResult, Outcome};
-pub use report::{Detail, OutputArgs, Reporter, Summary, Tally};
+pub use report::{Capture, Detail, OutputArgs, Reporter, Summary, Tally};
 pub use signal::Stop;
 pub use threads::{join_all, panic_message};
 pub use work::{Work, Workload};

@@ -1,12 +1,14 @@
 //! Reporting: the same events as human lines (the Go originals' wording) or as JSON lines.
 //!
-//! JSON events (one object per line on stdout; the schema is documented in README.md):
-//! `started`, `finished` (terminal: outcome `ok` | `failed` | `cancelled`), `not_started`
-//! (terminal: a submitted job that never reached a worker), and one final `summary`.
+//! JSON events (one object per line; the schema is documented in README.md): `started`,
+//! `finished` (terminal: outcome `ok` | `failed` | `cancelled`), `not_started` (terminal: a
+//! submitted job that never reached a worker), and one final `summary`. The lines go to stdout,
+//! or to the sink a test gives ([`Reporter::with_sink`], [`Capture`]).
 
 use std::fmt::Display;
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -37,10 +39,26 @@ pub struct Reporter {
     json: bool,
     quiet: bool,
     start: Instant,
+    sink: Sink,
+}
+
+/// Where the lines go.
+enum Sink {
+    Stdout,
+    Writer(Mutex<Box<dyn Write + Send>>),
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sink::Stdout => "Stdout",
+            Sink::Writer(_) => "Writer",
+        })
+    }
 }
 
 impl Reporter {
-    /// A reporter for `--json` / `--quiet`; its clock (`t_ms`) starts now.
+    /// A reporter for `--json` / `--quiet` that prints on stdout; its clock (`t_ms`) starts now.
     pub fn new(args: &OutputArgs) -> Self {
         Self::with_flags(args.json, args.quiet)
     }
@@ -50,6 +68,15 @@ impl Reporter {
             json,
             quiet,
             start: Instant::now(),
+            sink: Sink::Stdout,
+        }
+    }
+
+    /// The same reporter writing its lines to `sink` instead of stdout (a test's [`Capture`]).
+    pub fn with_sink(self, sink: impl Write + Send + 'static) -> Self {
+        Reporter {
+            sink: Sink::Writer(Mutex::new(Box::new(sink))),
+            ..self
         }
     }
 
@@ -117,10 +144,10 @@ impl Reporter {
         }
         let Detail { human, fields } = detail();
         if !self.json {
-            emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
+            self.emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
             return;
         }
-        emit_json(&Event::Started(event::Started {
+        self.emit_json(&Event::Started(event::Started {
             job: job.id(),
             worker,
             value: job.value(),
@@ -172,14 +199,14 @@ impl Reporter {
         };
         let Detail { human, fields } = detail();
         if !self.json {
-            emit(&human.unwrap_or_else(|| match outcome {
+            self.emit(&human.unwrap_or_else(|| match outcome {
                 Outcome::Failed(reason) => format!("Worker {worker} failed job {id}: {reason}"),
                 Outcome::Cancelled => format!("Worker {worker} cancelled job {id}"),
                 _ => format!("Worker {worker} finished job {id}"),
             }));
             return;
         }
-        emit_json(&Event::Finished(event::Finished {
+        self.emit_json(&Event::Finished(event::Finished {
             job: id,
             worker,
             value: job.value(),
@@ -204,7 +231,7 @@ impl Reporter {
             Outcome::Cancelled => format!("Result received: job {job} cancelled"),
             Outcome::NotStarted => format!("Result received: job {job} never started"),
         };
-        emit(&line);
+        self.emit(&line);
     }
 
     /// A submitted job that never reached a worker (after a stop).
@@ -219,10 +246,10 @@ impl Reporter {
         }
         let Detail { human, fields } = detail();
         if !self.json {
-            emit(&human.unwrap_or_else(|| format!("Job {} never started", job.id())));
+            self.emit(&human.unwrap_or_else(|| format!("Job {} never started", job.id())));
             return;
         }
-        emit_json(&Event::NotStarted(event::NotStarted {
+        self.emit_json(&Event::NotStarted(event::NotStarted {
             job: job.id(),
             value: job.value(),
             t_ms: self.t_ms(),
@@ -233,7 +260,7 @@ impl Reporter {
     /// A free line for people (not printed with `--json` or `--quiet`).
     pub fn note(&self, text: impl Display) {
         if !self.json && !self.quiet {
-            emit(&text.to_string());
+            self.emit(&text.to_string());
         }
     }
 
@@ -244,9 +271,9 @@ impl Reporter {
             return;
         }
         if self.json {
-            emit_json(&make(self.t_ms()));
+            self.emit_json(&make(self.t_ms()));
         } else {
-            emit(&human());
+            self.emit(&human());
         }
     }
 
@@ -258,14 +285,70 @@ impl Reporter {
         let rss = crate::threads::peak_rss_kb();
         let interrupted_at = summary.interrupted_at.map(|at| self.t_ms_at(at));
         if self.json {
-            emit_json(&Event::Summary(summary.to_event(alive, rss, interrupted_at)));
+            self.emit_json(&Event::Summary(summary.to_event(alive, rss, interrupted_at)));
         } else {
-            emit(&summary.to_human(alive, rss));
+            self.emit(&summary.to_human(alive, rss));
         }
         if let Some(error) = &summary.error {
             print_error_line(error);
         }
         ExitCode::from(summary.exit_code())
+    }
+
+    fn emit_json(&self, event: &impl Serialize) {
+        match serde_json::to_string(event) {
+            Ok(line) => self.emit(&line),
+            // Cannot happen: the events are plain structs with string keys.
+            Err(e) => eprintln!("error: cannot print an event as JSON: {e}"),
+        }
+    }
+
+    /// One line on the sink. A closed stdout (say, piped into `head`) is not worth a panic: the
+    /// run's result is still carried by the exit code, so write errors are ignored on purpose.
+    fn emit(&self, line: &str) {
+        match &self.sink {
+            Sink::Stdout => {
+                let _ = writeln!(std::io::stdout().lock(), "{line}");
+            }
+            Sink::Writer(writer) => {
+                let _ = writeln!(writer.lock().unwrap_or_else(PoisonError::into_inner), "{line}");
+            }
+        }
+    }
+}
+
+/// An in-memory sink a test reads back: give a clone to [`Reporter::with_sink`], then read the
+/// lines or the parsed events.
+#[derive(Debug, Clone, Default)]
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+
+    /// Every line written so far, parsed as an event.
+    pub fn events(&self) -> Result<Vec<Event>, serde_json::Error> {
+        self.text().lines().map(event::parse_line).collect()
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -296,21 +379,6 @@ impl Detail {
 fn clean(mut fields: Fields) -> Fields {
     fields.retain(|key, _| !event::STANDARD_FIELDS.contains(&key.as_str()));
     fields
-}
-
-fn emit_json(event: &impl Serialize) {
-    match serde_json::to_string(event) {
-        Ok(line) => emit(&line),
-        // Cannot happen: the events are plain structs with string keys.
-        Err(e) => eprintln!("error: cannot print an event as JSON: {e}"),
-    }
-}
-
-/// One line on stdout. A closed stdout (say, piped into `head`) is not worth a panic: the run's
-/// result is still carried by the exit code, so write errors are ignored here on purpose.
-fn emit(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
 }
 
 fn round3(x: f64) -> f64 {
@@ -598,6 +666,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::job::Job;
 
     fn summary(tally: Tally) -> Summary {
         Summary::new("test", tally, 3, 3, Duration::from_millis(1000))
@@ -740,5 +809,63 @@ mod tests {
         assert_eq!((t.ok, t.failed, t.cancelled, t.accounted()), (1, 1, 1, 3));
         t.record(&Outcome::NotStarted);
         assert_eq!((t.not_started, t.ran(), Tally::new(7).submitted), (1, 3, 7));
+    }
+
+    /// A tiny run reported into a sink: a test reads the run's events back in-process.
+    #[test]
+    fn a_run_reported_into_a_sink_reads_back_as_events() {
+        let capture = Capture::new();
+        let report = Reporter::with_flags(true, false).with_sink(capture.clone());
+        let (one, two) = (Job { id: 1, value: 21 }, Job { id: 2, value: 5 });
+        report.started(&one, 1);
+        report.finished(&JobResult {
+            job: one,
+            worker: 1,
+            outcome: Outcome::Ok(42),
+        });
+        report.not_started(&two);
+        report.event(String::new, |t_ms| Event::Abort(event::Abort { t_ms }));
+        let mut tally = Tally::new(2);
+        tally.record(&Outcome::Ok(42));
+        tally.record(&Outcome::NotStarted);
+        let summary = Summary::new("test", tally, 1, 1, report.elapsed())
+            .with_interrupted_at(Some(Instant::now()))
+            .field("extra", 7);
+        assert_eq!(summary.exit_code(), EXIT_INTERRUPTED);
+        let _ = report.summary(&summary);
+
+        let events = capture.events().expect("every line is an event");
+        let names: Vec<&str> = events.iter().map(Event::name).collect();
+        assert_eq!(names, ["started", "finished", "not_started", "abort", "summary"]);
+        let Event::Finished(done) = &events[1] else {
+            panic!("not finished: {:?}", events[1])
+        };
+        assert_eq!((done.job, done.output), (1, Some(42)));
+        let Event::Summary(s) = &events[4] else {
+            panic!("not the summary: {:?}", events[4])
+        };
+        assert_eq!((s.submitted, s.ok, s.not_started), (2, 1, 1));
+        assert!(s.interrupted && s.interrupted_at_ms.is_some(), "{s:?}");
+        assert_eq!(s.count("extra"), Some(7));
+    }
+
+    #[test]
+    fn human_and_quiet_reporters_write_to_their_sink_too() {
+        let capture = Capture::new();
+        let report = Reporter::with_flags(false, false).with_sink(capture.clone());
+        let job = Job { id: 4, value: 2 };
+        report.started(&job, 3);
+        report.not_started(&job);
+        assert_eq!(capture.text(), "Worker 3 started job 4\nJob 4 never started\n");
+        let quiet = Capture::new();
+        let report = Reporter::with_flags(true, true).with_sink(quiet.clone());
+        report.started(&job, 3);
+        let _ = report.summary(&Summary::new("test", Tally::new(0), 1, 0, Duration::ZERO));
+        let events = quiet.events().expect("events");
+        assert_eq!(events.iter().map(Event::name).collect::<Vec<_>>(), ["summary"]);
+        let Event::Summary(s) = &events[0] else {
+            panic!("not the summary")
+        };
+        assert!(!s.interrupted && s.interrupted_at_ms.is_none());
     }
 }
