@@ -122,27 +122,17 @@ impl Reporter {
         if self.quiet {
             return; // not even a clock read: with trivial jobs it would cost more than the job
         }
-        self.started_detail(job, worker, Instant::now(), Detail::default);
+        self.started_detail(job, worker, Detail::default);
     }
 
-    /// [`Reporter::started`] for a job that began at `began` (for jobs reported later by another
-    /// thread, such as a check whose job id is only known once its result arrives).
-    pub fn started_at(&self, job: &impl JobRef, worker: usize, began: Instant) {
-        self.started_detail(job, worker, began, Detail::default);
-    }
-
-    /// The standard `started` event plus an example's own detail (see [`Detail`]).
-    pub fn started_detail(
-        &self,
-        job: &impl JobRef,
-        worker: usize,
-        began: Instant,
-        detail: impl FnOnce() -> Detail,
-    ) {
+    /// The standard `started` event plus an example's own detail (see [`Detail`]): its fields,
+    /// its human line, or the instant the job began ([`Detail::at`], for a job reported later by
+    /// another thread; else now).
+    pub fn started_detail(&self, job: &impl JobRef, worker: usize, detail: impl FnOnce() -> Detail) {
         if self.quiet {
             return;
         }
-        let Detail { human, fields } = detail();
+        let Detail { human, fields, at } = detail();
         if !self.json {
             self.emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
             return;
@@ -151,7 +141,7 @@ impl Reporter {
             job: job.id(),
             worker,
             value: job.value(),
-            t_ms: self.t_ms_at(began),
+            t_ms: self.t_ms_at(at.unwrap_or_else(Instant::now)),
             detail: clean(fields),
         }));
     }
@@ -163,28 +153,17 @@ impl Reporter {
         if self.quiet {
             return;
         }
-        self.finished_detail(result, Instant::now(), Detail::default);
+        self.ended(&result.job, result.worker, &result.outcome, Detail::default);
     }
 
-    /// [`Reporter::finished`] for a job that ended at `ended` (for results reported later by
-    /// another thread, such as a panicked job seen by a results printer).
-    pub fn finished_at(&self, result: &JobResult, ended: Instant) {
-        self.finished_detail(result, ended, Detail::default);
-    }
-
-    /// The standard `finished` event plus an example's own detail (see [`Detail`]).
-    pub fn finished_detail(&self, result: &JobResult, ended: Instant, detail: impl FnOnce() -> Detail) {
-        self.ended(&result.job, result.worker, &result.outcome, ended, detail);
-    }
-
-    /// The terminal event of any job: `finished` for a job that ran, `not_started` for
-    /// [`Outcome::NotStarted`].
+    /// The terminal event of any job, with an example's own detail (see [`Detail`]): `finished`
+    /// for a job that ran, `not_started` for [`Outcome::NotStarted`]. `t_ms` is now, or the
+    /// instant the job ended ([`Detail::at`], for a result reported later by another thread).
     pub fn ended(
         &self,
         job: &impl JobRef,
         worker: usize,
         outcome: &Outcome,
-        ended: Instant,
         detail: impl FnOnce() -> Detail,
     ) {
         if self.quiet {
@@ -197,7 +176,7 @@ impl Reporter {
             Outcome::Cancelled => (OutcomeKind::Cancelled, None, None),
             Outcome::NotStarted => return self.not_started_detail(job, detail),
         };
-        let Detail { human, fields } = detail();
+        let Detail { human, fields, at } = detail();
         if !self.json {
             self.emit(&human.unwrap_or_else(|| match outcome {
                 Outcome::Failed(reason) => format!("Worker {worker} failed job {id}: {reason}"),
@@ -213,7 +192,7 @@ impl Reporter {
             outcome: kind,
             output,
             reason,
-            t_ms: self.t_ms_at(ended),
+            t_ms: self.t_ms_at(at.unwrap_or_else(Instant::now)),
             detail: clean(fields),
         }));
     }
@@ -244,7 +223,7 @@ impl Reporter {
         if self.quiet {
             return;
         }
-        let Detail { human, fields } = detail();
+        let Detail { human, fields, at } = detail();
         if !self.json {
             self.emit(&human.unwrap_or_else(|| format!("Job {} never started", job.id())));
             return;
@@ -252,7 +231,7 @@ impl Reporter {
         self.emit_json(&Event::NotStarted(event::NotStarted {
             job: job.id(),
             value: job.value(),
-            t_ms: self.t_ms(),
+            t_ms: self.t_ms_at(at.unwrap_or_else(Instant::now)),
             detail: clean(fields),
         }));
     }
@@ -359,6 +338,7 @@ impl Write for Capture {
 pub struct Detail {
     human: Option<String>,
     fields: Map<String, Value>,
+    at: Option<Instant>,
 }
 
 impl Detail {
@@ -371,6 +351,12 @@ impl Detail {
     /// A JSON field added to the event (a standard field's name is ignored).
     pub fn field(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.fields.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// When the event happened, for one reported later by another thread (else: now).
+    pub fn at(mut self, at: Instant) -> Self {
+        self.at = Some(at);
         self
     }
 }
@@ -816,19 +802,33 @@ mod tests {
     fn a_run_reported_into_a_sink_reads_back_as_events() {
         let capture = Capture::new();
         let report = Reporter::with_flags(true, false).with_sink(capture.clone());
-        let (one, two) = (Job { id: 1, value: 21 }, Job { id: 2, value: 5 });
+        let (one, two, three) = (
+            Job { id: 1, value: 21 },
+            Job { id: 2, value: 5 },
+            Job { id: 3, value: 8 },
+        );
+        let began = Instant::now();
         report.started(&one, 1);
         report.finished(&JobResult {
             job: one,
             worker: 1,
             outcome: Outcome::Ok(42),
         });
-        report.not_started(&two);
+        report.started_detail(&two, 2, || Detail::default().at(began).field("attempt", 1));
+        report.ended(&two, 2, &Outcome::Failed("boom".into()), || {
+            Detail::default().field("attempt", 1).field("reason", "not mine")
+        });
+        report.not_started(&three);
         report.event(String::new, |t_ms| Event::Abort(event::Abort { t_ms }));
-        let mut tally = Tally::new(2);
-        tally.record(&Outcome::Ok(42));
-        tally.record(&Outcome::NotStarted);
-        let summary = Summary::new("test", tally, 1, 1, report.elapsed())
+        let mut tally = Tally::new(3);
+        for outcome in [
+            Outcome::Ok(42),
+            Outcome::Failed("boom".into()),
+            Outcome::NotStarted,
+        ] {
+            tally.record(&outcome);
+        }
+        let summary = Summary::new("test", tally, 2, 2, report.elapsed())
             .with_interrupted_at(Some(Instant::now()))
             .field("extra", 7);
         assert_eq!(summary.exit_code(), EXIT_INTERRUPTED);
@@ -836,15 +836,34 @@ mod tests {
 
         let events = capture.events().expect("every line is an event");
         let names: Vec<&str> = events.iter().map(Event::name).collect();
-        assert_eq!(names, ["started", "finished", "not_started", "abort", "summary"]);
-        let Event::Finished(done) = &events[1] else {
-            panic!("not finished: {:?}", events[1])
+        assert_eq!(
+            names,
+            [
+                "started",
+                "finished",
+                "started",
+                "finished",
+                "not_started",
+                "abort",
+                "summary"
+            ]
+        );
+        let Event::Started(late) = &events[2] else {
+            panic!("not started: {:?}", events[2])
         };
-        assert_eq!((done.job, done.output), (1, Some(42)));
-        let Event::Summary(s) = &events[4] else {
-            panic!("not the summary: {:?}", events[4])
+        assert!(late.t_ms <= events[1].t_ms(), "{late:?} began before job 1 ended");
+        assert_eq!(late.detail.get("attempt"), Some(&Value::from(1)));
+        let Event::Finished(failed) = &events[3] else {
+            panic!("not finished: {:?}", events[3])
         };
-        assert_eq!((s.submitted, s.ok, s.not_started), (2, 1, 1));
+        assert_eq!(
+            (failed.outcome, failed.reason.as_deref()),
+            (OutcomeKind::Failed, Some("boom"))
+        );
+        let Event::Summary(s) = &events[6] else {
+            panic!("not the summary: {:?}", events[6])
+        };
+        assert_eq!((s.submitted, s.ok, s.failed, s.not_started), (3, 1, 1, 1));
         assert!(s.interrupted && s.interrupted_at_ms.is_some(), "{s:?}");
         assert_eq!(s.count("extra"), Some(7));
     }

@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 use common::event::{Abort, Cancel, CancelCause, Event, WorkerExit};
-use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
+use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
 use crossbeam::select;
 
@@ -166,7 +166,8 @@ fn worker(id: usize, ctx: WorkerCtx) -> Instant {
             worker: id,
             outcome,
         };
-        ctx.report.finished_at(&result, ended);
+        ctx.report
+            .ended(&job, id, &result.outcome, || Detail::default().at(ended));
         drop(in_flight);
         if ctx.ended.send(Ended::Ran(result)).is_err() {
             break "collector_gone";

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
+use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
 use struct_pool::SubmitError::{Closed, Full};
 use struct_pool::{Completed, WorkerPool};
 
@@ -181,7 +181,9 @@ fn run() -> anyhow::Result<ExitCode> {
                         outcome: Outcome::Failed(format!("panic: {panic}")),
                     };
                     // The job's own `finished` never ran: report it with the time it panicked.
-                    report.finished_at(&result, panic.at);
+                    report.ended(&job, done.worker, &result.outcome, || {
+                        Detail::default().at(panic.at)
+                    });
                     result
                 }
             };
