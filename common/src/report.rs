@@ -447,6 +447,8 @@ pub struct Summary {
     ideal: Option<Duration>,
     /// The sleep workload's work per job and workers, for [`Summary::ideal`].
     sleep_ideal: Option<(Duration, usize)>,
+    /// Failed jobs that did no work (a panic before it), which the ideal leaves out.
+    failed_at_once: u64,
     max_in_flight: Option<usize>,
     pub interrupted: bool,
     /// When the Ctrl-C that stopped the run arrived ([`Summary::with_interrupted_at`]).
@@ -467,6 +469,7 @@ impl Summary {
             wall,
             ideal: None,
             sleep_ideal: None,
+            failed_at_once: 0,
             max_in_flight: None,
             interrupted: false,
             interrupted_at: None,
@@ -477,11 +480,18 @@ impl Summary {
     }
 
     /// Sets the ideal time for the `sleep` workload on `workers` workers: ceil(jobs / workers) ×
-    /// work, over the jobs that ran (a stopped run's ideal is that of the jobs it ran).
+    /// work, over the jobs that did their work (see [`Summary::ideal`]).
     pub fn with_sleep_ideal(mut self, work: Work, workers: usize) -> Self {
         if work.workload == Workload::Sleep {
             self.sleep_ideal = Some((work.duration, workers));
         }
+        self
+    }
+
+    /// `n` of the failed jobs failed at once, before their work (a planned panic): the sleep
+    /// ideal leaves them out, so that `efficiency` stays at most 1.
+    pub fn with_failed_at_once(mut self, n: u64) -> Self {
+        self.failed_at_once = n;
         self
     }
 
@@ -491,19 +501,22 @@ impl Summary {
         self
     }
 
-    /// The best possible wall time for the jobs that ran, where one is defined. `None` when some
-    /// job never started, or the run was stopped (by Ctrl-C or an error), since the wall time
-    /// then includes the stop.
+    /// The best possible wall time for the work that ran, where one is defined: for the sleep
+    /// workload ceil(worked / workers) × work, where `worked` leaves out the jobs that did no
+    /// work ([`Summary::with_failed_at_once`]). `None` when some job never started or was
+    /// cancelled in flight, or the run was stopped (by Ctrl-C or an error), since the wall time
+    /// then measures the stop.
     pub fn ideal(&self) -> Option<Duration> {
-        if self.tally.not_started > 0 || self.interrupted || self.error.is_some() {
+        let t = &self.tally;
+        if t.not_started > 0 || t.cancelled > 0 || self.interrupted || self.error.is_some() {
             return None;
         }
         if let Some((work, workers)) = self.sleep_ideal {
-            let ran = self.tally.ran();
-            if ran == 0 {
+            let worked = t.ran().saturating_sub(self.failed_at_once);
+            if worked == 0 || workers == 0 {
                 return None;
             }
-            let rounds = u32::try_from(ran.div_ceil(workers as u64)).unwrap_or(u32::MAX);
+            let rounds = u32::try_from(worked.div_ceil(workers as u64)).unwrap_or(u32::MAX);
             return Some(work.saturating_mul(rounds));
         }
         self.ideal
@@ -886,5 +899,45 @@ mod tests {
             panic!("not the summary")
         };
         assert!(!s.interrupted && s.interrupted_at_ms.is_none());
+    }
+
+    /// The sleep ideal counts only the jobs that did their work, so efficiency stays at most 1.
+    #[test]
+    fn the_ideal_counts_only_the_work_that_ran() {
+        let work = Work {
+            workload: Workload::Sleep,
+            duration: Duration::from_millis(100),
+            fail_every: 0,
+        };
+        // 8 jobs on 2 workers, 2 of which panicked before their work: 6 jobs of work, 3 rounds.
+        let tally = Tally {
+            submitted: 8,
+            ok: 6,
+            failed: 2,
+            ..Tally::default()
+        };
+        let s = Summary::new("test", tally, 2, 2, Duration::from_millis(310)).with_sleep_ideal(work, 2);
+        assert_eq!(s.ideal(), Some(Duration::from_millis(400)));
+        let s = s.with_failed_at_once(2);
+        assert_eq!(s.ideal(), Some(Duration::from_millis(300)));
+        assert!(s.efficiency().is_some_and(|e| e <= 1.0), "{:?}", s.efficiency());
+        // Every job failed at once: no work, no ideal.
+        assert_eq!(s.clone().with_failed_at_once(8).ideal(), None);
+        // A job cancelled in flight did part of its work: the wall time measures the cancel.
+        let cut = Tally {
+            submitted: 3,
+            ok: 2,
+            cancelled: 1,
+            ..Tally::default()
+        };
+        let s = Summary::new("test", cut, 3, 3, Duration::from_millis(50)).with_sleep_ideal(work, 3);
+        assert_eq!((s.ideal(), s.efficiency()), (None, None));
+        // Other workloads have no sleep ideal.
+        let cpu = Work {
+            workload: Workload::Cpu,
+            ..work
+        };
+        let s = Summary::new("test", tally, 2, 2, Duration::from_millis(50)).with_sleep_ideal(cpu, 2);
+        assert_eq!(s.ideal(), None);
     }
 }

@@ -124,6 +124,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
     let mut tally = Tally::new(args.jobs);
     let mut refused = 0u64;
+    let mut panicked_jobs = 0u64; // they panic before their work, so the ideal leaves them out
     let mut held_max = 0usize;
     // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
     let batch = usize::try_from(cli.batch).unwrap_or(usize::MAX);
@@ -175,6 +176,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     outcome,
                 },
                 Err(panic) => {
+                    panicked_jobs += 1;
                     let result = JobResult {
                         job,
                         worker: done.worker,
@@ -207,6 +209,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
     let mut summary = Summary::new("struct-pool", tally, args.workers, gauge.peak(), report.elapsed())
         .with_sleep_ideal(args.work(), args.workers)
+        .with_failed_at_once(panicked_jobs)
         .with_interrupted_at(common::signal::interrupted_at())
         .field("queue_capacity", args.buffer())
         .field("batch", cli.batch);
