@@ -9,6 +9,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_INCOMPLETE: u8 = 1;
 /// Bad usage or configuration, or an error that stopped the run (one line on stderr).
 pub const EXIT_USAGE: u8 = 2;
+/// A watchdog ended the run because no job made progress for too long.
+pub const EXIT_NO_PROGRESS: u8 = 3;
 /// Stopped by Ctrl-C (SIGINT or SIGTERM).
 pub const EXIT_INTERRUPTED: u8 = 130;
 

@@ -1,9 +1,9 @@
 //! Reporting: the same events as human lines (the Go originals' wording) or as JSON lines.
 //!
-//! JSON events (one object per line; the schema is documented in README.md): `started`,
-//! `finished` (terminal: outcome `ok` | `failed` | `cancelled`), `not_started` (terminal: a
-//! submitted job that never reached a worker), and one final `summary`. The lines go to stdout,
-//! or to the sink a test gives ([`Reporter::with_sink`], [`Capture`]).
+//! JSON events (one object per line; the contract is docs/events.md): `started`, `finished`
+//! (terminal: outcome `ok` | `failed` | `cancelled`), `not_started` (terminal: a submitted job
+//! that never reached a worker), the general and example kinds, and one final `summary`. The
+//! lines go to stdout, or to the sink a test gives ([`Reporter::with_sink`], [`Capture`]).
 
 use std::fmt::Display;
 use std::io::Write;
@@ -15,7 +15,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::event::{self, Event, Fields, OutcomeKind};
+use crate::event::{self, Event, ExampleEvent, Fields, OutcomeKind};
 use crate::exit::{EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error_line};
 use crate::job::{JobRef, JobResult, Outcome};
 use crate::work::{Work, Workload};
@@ -132,7 +132,9 @@ impl Reporter {
         if self.quiet {
             return;
         }
-        let Detail { human, fields, at } = detail();
+        let Detail {
+            human, fields, at, ..
+        } = detail();
         if !self.json {
             self.emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
             return;
@@ -176,7 +178,9 @@ impl Reporter {
             Outcome::Cancelled => (OutcomeKind::Cancelled, None, None),
             Outcome::NotStarted => return self.not_started_detail(job, detail),
         };
-        let Detail { human, fields, at } = detail();
+        let Detail {
+            human, fields, at, ..
+        } = detail();
         if !self.json {
             self.emit(&human.unwrap_or_else(|| match outcome {
                 Outcome::Failed(reason) => format!("Worker {worker} failed job {id}: {reason}"),
@@ -218,19 +222,29 @@ impl Reporter {
         self.not_started_detail(job, Detail::default);
     }
 
-    /// The standard `not_started` event plus an example's own detail (see [`Detail`]).
+    /// The standard `not_started` event plus an example's own detail (see [`Detail`]), such as
+    /// why the job never ran ([`Detail::reason`]: refused by a full queue, dropped, stopped).
     pub fn not_started_detail(&self, job: &impl JobRef, detail: impl FnOnce() -> Detail) {
         if self.quiet {
             return;
         }
-        let Detail { human, fields, at } = detail();
+        let Detail {
+            human,
+            fields,
+            at,
+            reason,
+        } = detail();
         if !self.json {
-            self.emit(&human.unwrap_or_else(|| format!("Job {} never started", job.id())));
+            self.emit(&human.unwrap_or_else(|| match &reason {
+                Some(reason) => format!("Job {} never started: {reason}", job.id()),
+                None => format!("Job {} never started", job.id()),
+            }));
             return;
         }
         self.emit_json(&Event::NotStarted(event::NotStarted {
             job: job.id(),
             value: job.value(),
+            reason,
             t_ms: self.t_ms_at(at.unwrap_or_else(Instant::now)),
             detail: clean(fields),
         }));
@@ -243,14 +257,31 @@ impl Reporter {
         }
     }
 
-    /// An example-specific event: `human` in the default form; with `--json`, the event `make`
-    /// builds from the current `t_ms`. Suppressed by `--quiet`.
+    /// A general event (`cancel`, `abort`, `worker_exit`): `human` in the default form; with
+    /// `--json`, the event `make` builds from the current `t_ms`. Suppressed by `--quiet`.
     pub fn event(&self, human: impl FnOnce() -> String, make: impl FnOnce(f64) -> Event) {
         if self.quiet {
             return;
         }
         if self.json {
             self.emit_json(&make(self.t_ms()));
+        } else {
+            self.emit(&human());
+        }
+    }
+
+    /// An event kind of one example's own, defined in its crate (see [`ExampleEvent`]):
+    /// `{"event":KIND,...its fields}`, else as [`Reporter::event`].
+    pub fn example_event<E: ExampleEvent>(
+        &self,
+        human: impl FnOnce() -> String,
+        make: impl FnOnce(f64) -> E,
+    ) {
+        if self.quiet {
+            return;
+        }
+        if self.json {
+            self.emit_json(&event::Tagged(&make(self.t_ms())));
         } else {
             self.emit(&human());
         }
@@ -339,6 +370,7 @@ pub struct Detail {
     human: Option<String>,
     fields: Map<String, Value>,
     at: Option<Instant>,
+    reason: Option<String>,
 }
 
 impl Detail {
@@ -357,6 +389,12 @@ impl Detail {
     /// When the event happened, for one reported later by another thread (else: now).
     pub fn at(mut self, at: Instant) -> Self {
         self.at = Some(at);
+        self
+    }
+
+    /// Why a job never started (`not_started`'s `reason`); a failed job's reason is its outcome's.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
         self
     }
 }
@@ -810,6 +848,17 @@ mod tests {
         assert_eq!((t.not_started, t.ran(), Tally::new(7).submitted), (1, 3, 7));
     }
 
+    #[derive(Serialize)]
+    struct Redelivered {
+        job: u64,
+        deliveries: u64,
+        t_ms: f64,
+    }
+
+    impl ExampleEvent for Redelivered {
+        const KIND: &'static str = "redelivered";
+    }
+
     /// A tiny run reported into a sink: a test reads the run's events back in-process.
     #[test]
     fn a_run_reported_into_a_sink_reads_back_as_events() {
@@ -831,8 +880,13 @@ mod tests {
         report.ended(&two, 2, &Outcome::Failed("boom".into()), || {
             Detail::default().field("attempt", 1).field("reason", "not mine")
         });
-        report.not_started(&three);
+        report.not_started_detail(&three, || Detail::default().reason("the queue is full"));
         report.event(String::new, |t_ms| Event::Abort(event::Abort { t_ms }));
+        report.example_event(String::new, |t_ms| Redelivered {
+            job: 2,
+            deliveries: 2,
+            t_ms,
+        });
         let mut tally = Tally::new(3);
         for outcome in [
             Outcome::Ok(42),
@@ -858,13 +912,17 @@ mod tests {
                 "finished",
                 "not_started",
                 "abort",
+                "redelivered",
                 "summary"
             ]
         );
         let Event::Started(late) = &events[2] else {
             panic!("not started: {:?}", events[2])
         };
-        assert!(late.t_ms <= events[1].t_ms(), "{late:?} began before job 1 ended");
+        assert!(
+            late.t_ms <= events[1].t_ms().expect("a time"),
+            "{late:?} began before job 1 ended"
+        );
         assert_eq!(late.detail.get("attempt"), Some(&Value::from(1)));
         let Event::Finished(failed) = &events[3] else {
             panic!("not finished: {:?}", events[3])
@@ -873,8 +931,19 @@ mod tests {
             (failed.outcome, failed.reason.as_deref()),
             (OutcomeKind::Failed, Some("boom"))
         );
-        let Event::Summary(s) = &events[6] else {
-            panic!("not the summary: {:?}", events[6])
+        let Event::NotStarted(refused) = &events[4] else {
+            panic!("not not_started: {:?}", events[4])
+        };
+        assert_eq!(refused.reason.as_deref(), Some("the queue is full"));
+        let Event::Other(other) = &events[6] else {
+            panic!("not an example event: {:?}", events[6])
+        };
+        assert_eq!(
+            (other.count("job"), other.count("deliveries")),
+            (Some(2), Some(2))
+        );
+        let Event::Summary(s) = &events[7] else {
+            panic!("not the summary: {:?}", events[7])
         };
         assert_eq!((s.submitted, s.ok, s.failed, s.not_started), (3, 1, 1, 1));
         assert!(s.interrupted && s.interrupted_at_ms.is_some(), "{s:?}");
@@ -887,8 +956,11 @@ mod tests {
         let report = Reporter::with_flags(false, false).with_sink(capture.clone());
         let job = Job { id: 4, value: 2 };
         report.started(&job, 3);
-        report.not_started(&job);
-        assert_eq!(capture.text(), "Worker 3 started job 4\nJob 4 never started\n");
+        report.not_started_detail(&job, || Detail::default().reason("dropped"));
+        assert_eq!(
+            capture.text(),
+            "Worker 3 started job 4\nJob 4 never started: dropped\n"
+        );
         let quiet = Capture::new();
         let report = Reporter::with_flags(true, true).with_sink(quiet.clone());
         report.started(&job, 3);
