@@ -7,18 +7,18 @@
 //!   (`compare/`);
 //! - `cargo xtask tidy`: the house rules (also a test).
 
-mod check;
 mod compare;
 mod miri;
 mod preflight;
-mod process;
 mod scenarios;
-mod servers;
 mod stress;
 mod thread_limit;
 mod tidy;
 mod timeline;
 mod verify;
+
+// The child runner and the invariant checker live in `harness`, shared with the examples' tests.
+use harness::{check, process};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

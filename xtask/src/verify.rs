@@ -19,8 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::check::{self, Output};
-use crate::scenarios::{self, Run, Scenario};
+use crate::scenarios;
 use crate::{cargo, examples, target_dir, workspace_root};
 
 struct Failure {
@@ -273,6 +272,18 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
 
     for name in &selected {
         let since = Instant::now();
+        if root.join("crates").join(name).join("tests").is_dir() {
+            // Its scenarios are its own integration tests: `cargo test --workspace` above ran
+            // them; a quick loop on named examples runs that example's tests here.
+            if !full {
+                step(&mut t, &root, &format!("{name} tests"), &["test", "-p", name]);
+            }
+            if thread_limit.is_none() {
+                thread_limit_sweep(&mut t, &bin_dir.join(name), name);
+            }
+            t.phase(name, since);
+            continue;
+        }
         let Some(mut list) = scenarios::for_example(name) else {
             t.line(false, &format!("{name}: no scenarios"), since.elapsed());
             t.fail(
@@ -289,7 +300,7 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
             let one = Instant::now();
             let program = bin_dir.join(name);
             let dir = scratch_root.join(name).join(scenario.name.replace('/', "-"));
-            let (why, rerun) = run_scenario(&program, scenario, &dir, &root);
+            let (why, rerun) = harness::run_scenario(&program, scenario, &dir);
             let what = format!("{name}/{}", scenario.name);
             t.line(why.is_empty(), &what, one.elapsed());
             if !why.is_empty() {
@@ -362,61 +373,6 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
     report(&t)
 }
 
-fn run_scenario(program: &Path, scenario: &Scenario, dir: &Path, root: &Path) -> (Vec<String>, String) {
-    let dir_text = dir.display().to_string();
-    let mut args: Vec<String> = scenario
-        .args
-        .iter()
-        .map(|a| a.replace("{dir}", &dir_text))
-        .collect();
-    if scenario.expect.is_some() {
-        args.push("--json".into());
-    }
-    let rerun = format!(
-        "(cd {} && {} {})",
-        root.display(),
-        program.strip_prefix(root).unwrap_or(program).display(),
-        args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
-    );
-    let prepared = std::fs::remove_dir_all(dir)
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
-        .and_then(|()| std::fs::create_dir_all(dir))
-        .map_err(anyhow::Error::from)
-        .and_then(|()| scenario.setup.as_ref().map_or(Ok(()), |setup| setup(dir)));
-    if let Err(e) = prepared {
-        return (vec![format!("setup failed: {e:#}")], rerun);
-    }
-    let output = match crate::process::run_watched(program, &args, root, scenario.timeout, scenario.interrupt)
-    {
-        Ok(output) => output,
-        Err(e) => return (vec![format!("could not run: {e:#}")], rerun),
-    };
-    let Some(expect) = &scenario.expect else {
-        return (check::check_bad_input(&output), rerun);
-    };
-    let (events, mut why) = check::check_run(&output, expect);
-    let run = Run {
-        output: &output,
-        events: events.as_ref(),
-        dir,
-    };
-    for check in &scenario.checks {
-        if let Err(reason) = check(&run) {
-            why.push(format!("scenario check: {reason}"));
-        }
-    }
-    if !why.is_empty() {
-        why.push(stderr_tail(&output));
-    }
-    (why, rerun)
-}
-
 /// The example under a rising limit on threads (`thread_limit.rs`): one line.
 fn thread_limit_sweep(t: &mut Tally, program: &Path, name: &str) {
     let since = Instant::now();
@@ -436,31 +392,6 @@ fn thread_limit_sweep(t: &mut Tally, program: &Path, name: &str) {
             }
             t.fail(&what, why, format!("cargo xtask verify {name}"));
         }
-    }
-}
-
-fn stderr_tail(output: &Output) -> String {
-    let lines: Vec<&str> = output.stderr.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(5)..];
-    format!(
-        "stderr (last lines): {}",
-        if tail.is_empty() {
-            "(empty)".to_owned()
-        } else {
-            tail.join(" | ")
-        }
-    )
-}
-
-fn shell_quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
-    {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
     }
 }
 

@@ -22,7 +22,7 @@ pub const HOW_TO_GET_GO: &str =
 
 /// `go` on `PATH`.
 pub fn go() -> Option<PathBuf> {
-    crate::servers::find_binary("go", &[])
+    testbed::servers::find_binary("go", &[])
 }
 
 /// Builds every program of `reference/go/cmd` into `bin_dir/go/`.

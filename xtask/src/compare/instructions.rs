@@ -52,7 +52,7 @@ pub fn compare(
     json: bool,
     out_dir: &Path,
 ) -> anyhow::Result<usize> {
-    let valgrind = crate::servers::ensure_binary("valgrind", "valgrind", &[])?;
+    let valgrind = crate::preflight::ensure_binary("valgrind", "valgrind", &[])?;
     let dir = out_dir.join("instructions");
     std::fs::create_dir_all(&dir)?;
     let spec = Spec {
@@ -86,7 +86,7 @@ pub fn compare(
 /// verify's check of `--instructions`: `basic` (already built in `ctx.bin_dir`) with 300 and 600
 /// jobs under callgrind, where valgrind is installed. Returns what went wrong, if anything.
 pub fn smoke(ctx: &Ctx<'_>, basic: &Variant) -> Vec<String> {
-    let Some(valgrind) = crate::servers::find_binary("valgrind", &[]) else {
+    let Some(valgrind) = testbed::servers::find_binary("valgrind", &[]) else {
         println!("... compare --instructions: not checked, valgrind is not installed");
         return Vec::new();
     };

@@ -1,9 +1,7 @@
-//! basic, plus the Ctrl-C scenarios the five teaching examples share ([`ctrl_c`]).
+//! The Ctrl-C scenarios the teaching examples share ([`ctrl_c`]); basic's own scenarios are its
+//! integration tests (`crates/basic/tests/`).
 
-use std::time::Duration;
-
-use super::{Interrupt, Run, Scenario, Signal, expect_eq};
-use crate::check::OutputRule;
+use super::{Interrupt, Run, Scenario, Signal};
 
 /// A command line written as one string (no argument here contains a space).
 pub(super) fn words(line: &str) -> Vec<&str> {
@@ -64,43 +62,4 @@ pub(super) fn ctrl_c(prefix: &str, mid: &str, after: usize, jobs_remain: bool, f
         Scenario::exit_only(&name("double-sigint"), &words(mid), 130)
             .interrupt(Interrupt::SignalAfterStarted(Signal::IntTwice, after)),
     ]
-}
-
-pub fn scenarios() -> Vec<Scenario> {
-    let run = |name: &str, args: &str, code: i32| Scenario::run(name, &words(args), code);
-    let mut list = vec![
-        // The Go original's numbers: 10 jobs, 3 workers, 500 ms.
-        run("defaults", "", 0).outputs(OutputRule::Double),
-        run("more-workers-than-jobs", "--jobs 2 --workers 8 --work-ms 20", 0).outputs(OutputRule::Double),
-        run("zero-jobs", "--jobs 0", 0),
-        run("failures-are-results", "--jobs 12 --work-ms 10 --fail-every 4", 1)
-            .outputs(OutputRule::Double)
-            .check(|run| expect_eq("failed", run.summary()?.failed, 3)),
-        run(
-            "rendezvous-channel",
-            "--jobs 200 --workers 4 --work-ms 1 --buffer 0",
-            0,
-        )
-        .outputs(OutputRule::Double),
-        run("cpu-workload", "--jobs 12 --workers 2 --workload cpu --seed 7", 0)
-            .outputs(OutputRule::IsPrime)
-            .timeout(Duration::from_secs(120)),
-        run(
-            "dispatch-quiet",
-            "--jobs 200000 --workers 2 --workload dispatch --quiet",
-            0,
-        )
-        .summary_only()
-        // Jobs that do nothing finish faster than a second worker wakes up: the peak may be 1.
-        .partial_concurrency(),
-        run("group-by-worker", "--jobs 9 --work-ms 5 --group-by-worker", 0).outputs(OutputRule::Double),
-    ];
-    list.extend(ctrl_c(
-        "",
-        "--jobs 40 --work-ms 100",
-        4,
-        true,
-        "--jobs 40 --work-ms 100",
-    ));
-    list
 }

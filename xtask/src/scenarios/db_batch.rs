@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use common::event::Event;
 
 use super::{Interrupt, Run, Scenario, Signal};
-use crate::servers::postgres::{self as pg, Cluster};
+use testbed::servers::postgres::{self as pg, Cluster};
 
 /// A run long enough to be interrupted: 500 batches of 100 rows, 10 ms of preparation each.
 const LONG: &[&str] = &[

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::event::{Event, OutcomeKind};
 
 use super::{Interrupt, Run, Scenario, Signal};
-use crate::servers::redis::RedisServer;
+use testbed::servers::redis::RedisServer;
 
 /// What a multi-process scenario started, kept from its `setup` to its `check`.
 struct Fixture {

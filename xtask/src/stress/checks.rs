@@ -11,7 +11,7 @@ use common::event::RunSummary;
 
 use super::plan::{Extra, Fault, Plan};
 use crate::check::{self, Expect, Output};
-use crate::scenarios::{Interrupt, Signal};
+use harness::{Interrupt, Signal};
 
 /// What a run gave.
 #[derive(Debug, Default)]

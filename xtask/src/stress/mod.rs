@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::scenarios::{Interrupt, Signal};
 use crate::{cargo, examples, workspace_root};
+use harness::{Interrupt, Signal};
 use plan::Fault;
 
 /// `cargo xtask stress`'s flags.

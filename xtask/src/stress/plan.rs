@@ -13,7 +13,7 @@ use rand::seq::IndexedRandom as _;
 use rand::{RngExt as _, SeedableRng as _};
 
 use crate::check::OutputRule;
-use crate::scenarios::{Interrupt, Signal};
+use harness::{Interrupt, Signal};
 
 /// The fault a run meets.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::check::Output;
-use crate::scenarios::{Interrupt, Signal};
+use crate::{Interrupt, Signal};
 
 /// What [`run`] saw: the output and exit, and the most OS threads seen at once.
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
-//! A throwaway PostgreSQL cluster for db-batch's scenarios and benchmark: `initdb` into a fresh
+//! A throwaway PostgreSQL cluster for db-batch's tests and benchmark: `initdb` into a fresh
 //! temporary folder, `pg_ctl start` listening on a Unix socket in that folder only
 //! (`listen_addresses=''`: no TCP port, nothing reachable from outside), stopped and removed on
 //! drop. `initdb` refuses to run as root: as root (CI) the cluster runs as the unprivileged
-//! `postgres` user (`runuser`), and the folder is given to it. xtask only ever stops the cluster
-//! it started here.
+//! `postgres` user (`runuser`), and the folder is given to it. Only the cluster started here is
+//! ever stopped here.
 //!
 //! Local connections are trusted, except for the role [`PASSWORD_ROLE`], which must give its
 //! password (for the bad-credentials scenario). `fsync=off`: the data is thrown away, and the
@@ -15,7 +15,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context as _;
 
-use super::{ensure_binary, is_root};
+use super::{is_root, require_binary};
+
+/// Folders where Debian keeps the PostgreSQL server binaries, off `PATH`.
+pub fn postgres_dirs() -> Vec<PathBuf> {
+    (12..=20)
+        .rev()
+        .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin")))
+        .collect()
+}
 
 /// A role that logs in with a password (every other local login is trusted).
 pub const PASSWORD_ROLE: &str = "db_batch_pw";
@@ -28,7 +36,7 @@ pub struct Cluster {
     /// The temporary folder: `data/`, the socket, the log.
     dir: PathBuf,
     bin: PathBuf,
-    /// `Some("postgres")` when xtask runs as root.
+    /// `Some("postgres")` when this process runs as root.
     user: Option<String>,
 }
 
@@ -39,19 +47,18 @@ impl Cluster {
     /// scenario command lines can name its socket; nothing is created yet).
     pub fn new_dir() -> PathBuf {
         let n = CLUSTERS.fetch_add(1, Ordering::SeqCst);
-        std::env::temp_dir().join(format!("xtask-pg-{}-{n}", std::process::id()))
+        std::env::temp_dir().join(format!("testbed-pg-{}-{n}", std::process::id()))
     }
 
-    /// `initdb` and `pg_ctl start` in `dir` (see [`Cluster::new_dir`]), installing Debian's
-    /// `postgresql` package first if the server binaries are missing (and this process may).
+    /// `initdb` and `pg_ctl start` in `dir` (see [`Cluster::new_dir`]).
     pub fn start(dir: &Path) -> anyhow::Result<Cluster> {
         let dir = dir.to_path_buf();
         // Debian keeps the server binaries in a versioned folder, off PATH: look there first
         // (a wrapper or a stray initdb on PATH may have no psql or pg_ctl beside it).
-        let dirs = crate::preflight::postgres_dirs();
+        let dirs = postgres_dirs();
         let initdb = match dirs.iter().map(|d| d.join("initdb")).find(|p| p.is_file()) {
             Some(path) => path,
-            None => ensure_binary("initdb", "postgresql", &dirs)?,
+            None => require_binary("initdb", "postgresql", &dirs)?,
         };
         let initdb = initdb.canonicalize().unwrap_or(initdb);
         let bin = initdb.parent().map(Path::to_path_buf).unwrap_or_default();
