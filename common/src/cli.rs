@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, error::ErrorKind};
 
+use crate::exit::{EXIT_USAGE, print_error_line};
+use crate::job::Job;
+pub use crate::report::OutputArgs;
 use crate::work::{Work, Workload};
 
 /// The most worker threads an example will start: a typo such as `--workers 1000000` is a usage
@@ -49,18 +52,6 @@ pub struct PoolArgs {
     pub output: OutputArgs,
 }
 
-/// How an example prints: flattened by every example (`PoolArgs` includes it).
-#[derive(Args, Debug, Clone, Copy, Default)]
-pub struct OutputArgs {
-    /// Print one JSON object per line on stdout instead of human-readable lines.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Print only the summary (no per-job lines or events).
-    #[arg(long)]
-    pub quiet: bool,
-}
-
 impl PoolArgs {
     /// The simulated work these arguments describe.
     pub fn work(&self) -> Work {
@@ -79,7 +70,7 @@ impl PoolArgs {
     }
 
     /// The jobs these arguments describe, ids 1..=jobs, values drawn from `--seed`.
-    pub fn job_list(&self) -> impl Iterator<Item = crate::Job> + use<> {
+    pub fn job_list(&self) -> impl Iterator<Item = Job> + use<> {
         crate::work::jobs(self.jobs, self.seed, self.workload)
     }
 }
@@ -129,7 +120,7 @@ where
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
             _ => {
                 print_error_line(&usage_line(&err));
-                std::process::exit(i32::from(crate::report::EXIT_USAGE));
+                std::process::exit(i32::from(EXIT_USAGE));
             }
         },
     }
@@ -165,12 +156,6 @@ fn usage_line(err: &clap::Error) -> String {
         line = format!("{line} {values}");
     }
     format!("{line} (see --help)")
-}
-
-/// Prints `error: <message>` as exactly one line on stderr.
-pub fn print_error_line(message: &str) {
-    let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    eprintln!("error: {one_line}");
 }
 
 /// A count of jobs or items: a non-negative whole number.

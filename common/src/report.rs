@@ -1,43 +1,36 @@
 //! Reporting: the same events as human lines (the Go originals' wording) or as JSON lines.
 //!
-//! JSON events (one object per line on stdout; the schema is documented in README.md):
-//! `started`, `finished` (terminal: outcome `ok` | `failed` | `cancelled`), `not_started`
-//! (terminal: a submitted job that never reached a worker), and one final `summary`.
+//! JSON events (one object per line; the contract is docs/events.md): `started`, `finished`
+//! (terminal: outcome `ok` | `failed` | `cancelled`), `not_started` (terminal: a submitted job
+//! that never reached a worker), the general and example kinds, and one final `summary`. The
+//! lines go to stdout, or to the sink a test gives ([`Reporter::with_sink`], [`Capture`]).
 
 use std::fmt::Display;
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::event::{self, Event, Fields, OutcomeKind};
-use crate::{Job, JobResult, Outcome, OutputArgs, PoolArgs};
+use crate::event::{self, Event, ExampleEvent, Fields, OutcomeKind};
+use crate::exit::{EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error_line};
+use crate::job::{JobRef, JobResult, Outcome};
+use crate::work::{Work, Workload};
 
-/// Every job ended ok.
-pub const EXIT_OK: u8 = 0;
-/// The run finished, but some job failed, was cancelled or never started.
-pub const EXIT_INCOMPLETE: u8 = 1;
-/// Bad usage or configuration, or an error that stopped the run (one line on stderr).
-pub const EXIT_USAGE: u8 = 2;
-/// Stopped by Ctrl-C (SIGINT or SIGTERM).
-pub const EXIT_INTERRUPTED: u8 = 130;
+/// How an example prints: `--json` and `--quiet`, flattened by every example (`PoolArgs`
+/// includes it).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct OutputArgs {
+    /// Print one JSON object per line on stdout instead of human-readable lines.
+    #[arg(long)]
+    pub json: bool,
 
-/// What the reporter needs of a job: its id, and its numeric input if it has one (`value` is
-/// omitted from the events of a job without one, such as a URL).
-pub trait JobRef {
-    fn id(&self) -> u64;
-    fn value(&self) -> Option<u64>;
-}
-
-impl JobRef for Job {
-    fn id(&self) -> u64 {
-        self.id
-    }
-    fn value(&self) -> Option<u64> {
-        Some(self.value)
-    }
+    /// Print only the summary (no per-job lines or events).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Prints events as they happen. Shared by reference between workers (`&Reporter` or `Arc`).
@@ -46,10 +39,26 @@ pub struct Reporter {
     json: bool,
     quiet: bool,
     start: Instant,
+    sink: Sink,
+}
+
+/// Where the lines go.
+enum Sink {
+    Stdout,
+    Writer(Mutex<Box<dyn Write + Send>>),
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sink::Stdout => "Stdout",
+            Sink::Writer(_) => "Writer",
+        })
+    }
 }
 
 impl Reporter {
-    /// A reporter for `--json` / `--quiet`; its clock (`t_ms`) starts now.
+    /// A reporter for `--json` / `--quiet` that prints on stdout; its clock (`t_ms`) starts now.
     pub fn new(args: &OutputArgs) -> Self {
         Self::with_flags(args.json, args.quiet)
     }
@@ -59,6 +68,15 @@ impl Reporter {
             json,
             quiet,
             start: Instant::now(),
+            sink: Sink::Stdout,
+        }
+    }
+
+    /// The same reporter writing its lines to `sink` instead of stdout (a test's [`Capture`]).
+    pub fn with_sink(self, sink: impl Write + Send + 'static) -> Self {
+        Reporter {
+            sink: Sink::Writer(Mutex::new(Box::new(sink))),
+            ..self
         }
     }
 
@@ -104,36 +122,28 @@ impl Reporter {
         if self.quiet {
             return; // not even a clock read: with trivial jobs it would cost more than the job
         }
-        self.started_detail(job, worker, Instant::now(), Detail::default);
+        self.started_detail(job, worker, Detail::default);
     }
 
-    /// [`Reporter::started`] for a job that began at `began` (for jobs reported later by another
-    /// thread, such as a check whose job id is only known once its result arrives).
-    pub fn started_at(&self, job: &impl JobRef, worker: usize, began: Instant) {
-        self.started_detail(job, worker, began, Detail::default);
-    }
-
-    /// The standard `started` event plus an example's own detail (see [`Detail`]).
-    pub fn started_detail(
-        &self,
-        job: &impl JobRef,
-        worker: usize,
-        began: Instant,
-        detail: impl FnOnce() -> Detail,
-    ) {
+    /// The standard `started` event plus an example's own detail (see [`Detail`]): its fields,
+    /// its human line, or the instant the job began ([`Detail::at`], for a job reported later by
+    /// another thread; else now).
+    pub fn started_detail(&self, job: &impl JobRef, worker: usize, detail: impl FnOnce() -> Detail) {
         if self.quiet {
             return;
         }
-        let Detail { human, fields } = detail();
+        let Detail {
+            human, fields, at, ..
+        } = detail();
         if !self.json {
-            emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
+            self.emit(&human.unwrap_or_else(|| format!("Worker {worker} started job {}", job.id())));
             return;
         }
-        emit_json(&Event::Started(event::Started {
+        self.emit_json(&Event::Started(event::Started {
             job: job.id(),
             worker,
             value: job.value(),
-            t_ms: self.t_ms_at(began),
+            t_ms: self.t_ms_at(at.unwrap_or_else(Instant::now)),
             detail: clean(fields),
         }));
     }
@@ -145,28 +155,17 @@ impl Reporter {
         if self.quiet {
             return;
         }
-        self.finished_detail(result, Instant::now(), Detail::default);
+        self.ended(&result.job, result.worker, &result.outcome, Detail::default);
     }
 
-    /// [`Reporter::finished`] for a job that ended at `ended` (for results reported later by
-    /// another thread, such as a panicked job seen by a results printer).
-    pub fn finished_at(&self, result: &JobResult, ended: Instant) {
-        self.finished_detail(result, ended, Detail::default);
-    }
-
-    /// The standard `finished` event plus an example's own detail (see [`Detail`]).
-    pub fn finished_detail(&self, result: &JobResult, ended: Instant, detail: impl FnOnce() -> Detail) {
-        self.ended(&result.job, result.worker, &result.outcome, ended, detail);
-    }
-
-    /// The terminal event of any job: `finished` for a job that ran, `not_started` for
-    /// [`Outcome::NotStarted`].
+    /// The terminal event of any job, with an example's own detail (see [`Detail`]): `finished`
+    /// for a job that ran, `not_started` for [`Outcome::NotStarted`]. `t_ms` is now, or the
+    /// instant the job ended ([`Detail::at`], for a result reported later by another thread).
     pub fn ended(
         &self,
         job: &impl JobRef,
         worker: usize,
         outcome: &Outcome,
-        ended: Instant,
         detail: impl FnOnce() -> Detail,
     ) {
         if self.quiet {
@@ -179,23 +178,25 @@ impl Reporter {
             Outcome::Cancelled => (OutcomeKind::Cancelled, None, None),
             Outcome::NotStarted => return self.not_started_detail(job, detail),
         };
-        let Detail { human, fields } = detail();
+        let Detail {
+            human, fields, at, ..
+        } = detail();
         if !self.json {
-            emit(&human.unwrap_or_else(|| match outcome {
+            self.emit(&human.unwrap_or_else(|| match outcome {
                 Outcome::Failed(reason) => format!("Worker {worker} failed job {id}: {reason}"),
                 Outcome::Cancelled => format!("Worker {worker} cancelled job {id}"),
                 _ => format!("Worker {worker} finished job {id}"),
             }));
             return;
         }
-        emit_json(&Event::Finished(event::Finished {
+        self.emit_json(&Event::Finished(event::Finished {
             job: id,
             worker,
             value: job.value(),
             outcome: kind,
             output,
             reason,
-            t_ms: self.t_ms_at(ended),
+            t_ms: self.t_ms_at(at.unwrap_or_else(Instant::now)),
             detail: clean(fields),
         }));
     }
@@ -213,7 +214,7 @@ impl Reporter {
             Outcome::Cancelled => format!("Result received: job {job} cancelled"),
             Outcome::NotStarted => format!("Result received: job {job} never started"),
         };
-        emit(&line);
+        self.emit(&line);
     }
 
     /// A submitted job that never reached a worker (after a stop).
@@ -221,20 +222,30 @@ impl Reporter {
         self.not_started_detail(job, Detail::default);
     }
 
-    /// The standard `not_started` event plus an example's own detail (see [`Detail`]).
+    /// The standard `not_started` event plus an example's own detail (see [`Detail`]), such as
+    /// why the job never ran ([`Detail::reason`]: refused by a full queue, dropped, stopped).
     pub fn not_started_detail(&self, job: &impl JobRef, detail: impl FnOnce() -> Detail) {
         if self.quiet {
             return;
         }
-        let Detail { human, fields } = detail();
+        let Detail {
+            human,
+            fields,
+            at,
+            reason,
+        } = detail();
         if !self.json {
-            emit(&human.unwrap_or_else(|| format!("Job {} never started", job.id())));
+            self.emit(&human.unwrap_or_else(|| match &reason {
+                Some(reason) => format!("Job {} never started: {reason}", job.id()),
+                None => format!("Job {} never started", job.id()),
+            }));
             return;
         }
-        emit_json(&Event::NotStarted(event::NotStarted {
+        self.emit_json(&Event::NotStarted(event::NotStarted {
             job: job.id(),
             value: job.value(),
-            t_ms: self.t_ms(),
+            reason,
+            t_ms: self.t_ms_at(at.unwrap_or_else(Instant::now)),
             detail: clean(fields),
         }));
     }
@@ -242,20 +253,37 @@ impl Reporter {
     /// A free line for people (not printed with `--json` or `--quiet`).
     pub fn note(&self, text: impl Display) {
         if !self.json && !self.quiet {
-            emit(&text.to_string());
+            self.emit(&text.to_string());
         }
     }
 
-    /// An example-specific event: `human` in the default form; with `--json`, the event `make`
-    /// builds from the current `t_ms`. Suppressed by `--quiet`.
+    /// A general event (`cancel`, `abort`, `worker_exit`): `human` in the default form; with
+    /// `--json`, the event `make` builds from the current `t_ms`. Suppressed by `--quiet`.
     pub fn event(&self, human: impl FnOnce() -> String, make: impl FnOnce(f64) -> Event) {
         if self.quiet {
             return;
         }
         if self.json {
-            emit_json(&make(self.t_ms()));
+            self.emit_json(&make(self.t_ms()));
         } else {
-            emit(&human());
+            self.emit(&human());
+        }
+    }
+
+    /// An event kind of one example's own, defined in its crate (see [`ExampleEvent`]):
+    /// `{"event":KIND,...its fields}`, else as [`Reporter::event`].
+    pub fn example_event<E: ExampleEvent>(
+        &self,
+        human: impl FnOnce() -> String,
+        make: impl FnOnce(f64) -> E,
+    ) {
+        if self.quiet {
+            return;
+        }
+        if self.json {
+            self.emit_json(&event::Tagged(&make(self.t_ms())));
+        } else {
+            self.emit(&human());
         }
     }
 
@@ -265,16 +293,72 @@ impl Reporter {
     pub fn summary(&self, summary: &Summary) -> ExitCode {
         let alive = crate::threads::alive_beyond_main();
         let rss = crate::threads::peak_rss_kb();
-        let interrupted_at = crate::signal::interrupted_at().map(|at| self.t_ms_at(at));
+        let interrupted_at = summary.interrupted_at.map(|at| self.t_ms_at(at));
         if self.json {
-            emit_json(&Event::Summary(summary.to_event(alive, rss, interrupted_at)));
+            self.emit_json(&Event::Summary(summary.to_event(alive, rss, interrupted_at)));
         } else {
-            emit(&summary.to_human(alive, rss));
+            self.emit(&summary.to_human(alive, rss));
         }
         if let Some(error) = &summary.error {
-            crate::cli::print_error_line(error);
+            print_error_line(error);
         }
         ExitCode::from(summary.exit_code())
+    }
+
+    fn emit_json(&self, event: &impl Serialize) {
+        match serde_json::to_string(event) {
+            Ok(line) => self.emit(&line),
+            // Cannot happen: the events are plain structs with string keys.
+            Err(e) => eprintln!("error: cannot print an event as JSON: {e}"),
+        }
+    }
+
+    /// One line on the sink. A closed stdout (say, piped into `head`) is not worth a panic: the
+    /// run's result is still carried by the exit code, so write errors are ignored on purpose.
+    fn emit(&self, line: &str) {
+        match &self.sink {
+            Sink::Stdout => {
+                let _ = writeln!(std::io::stdout().lock(), "{line}");
+            }
+            Sink::Writer(writer) => {
+                let _ = writeln!(writer.lock().unwrap_or_else(PoisonError::into_inner), "{line}");
+            }
+        }
+    }
+}
+
+/// An in-memory sink a test reads back: give a clone to [`Reporter::with_sink`], then read the
+/// lines or the parsed events.
+#[derive(Debug, Clone, Default)]
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+
+    /// Every line written so far, parsed as an event.
+    pub fn events(&self) -> Result<Vec<Event>, serde_json::Error> {
+        self.text().lines().map(event::parse_line).collect()
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -285,6 +369,8 @@ impl Reporter {
 pub struct Detail {
     human: Option<String>,
     fields: Map<String, Value>,
+    at: Option<Instant>,
+    reason: Option<String>,
 }
 
 impl Detail {
@@ -299,27 +385,24 @@ impl Detail {
         self.fields.insert(key.to_owned(), value.into());
         self
     }
+
+    /// When the event happened, for one reported later by another thread (else: now).
+    pub fn at(mut self, at: Instant) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// Why a job never started (`not_started`'s `reason`); a failed job's reason is its outcome's.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
 }
 
 /// An example's fields without the standard names, which it may not replace.
 fn clean(mut fields: Fields) -> Fields {
     fields.retain(|key, _| !event::STANDARD_FIELDS.contains(&key.as_str()));
     fields
-}
-
-fn emit_json(event: &impl Serialize) {
-    match serde_json::to_string(event) {
-        Ok(line) => emit(&line),
-        // Cannot happen: the events are plain structs with string keys.
-        Err(e) => eprintln!("error: cannot print an event as JSON: {e}"),
-    }
-}
-
-/// One line on stdout. A closed stdout (say, piped into `head`) is not worth a panic: the run's
-/// result is still carried by the exit code, so write errors are ignored here on purpose.
-fn emit(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
 }
 
 fn round3(x: f64) -> f64 {
@@ -402,8 +485,12 @@ pub struct Summary {
     ideal: Option<Duration>,
     /// The sleep workload's work per job and workers, for [`Summary::ideal`].
     sleep_ideal: Option<(Duration, usize)>,
+    /// Failed jobs that did no work (a panic before it), which the ideal leaves out.
+    failed_at_once: u64,
     max_in_flight: Option<usize>,
     pub interrupted: bool,
+    /// When the Ctrl-C that stopped the run arrived ([`Summary::with_interrupted_at`]).
+    interrupted_at: Option<Instant>,
     /// The error that stopped the run early ([`Summary::with_error`]).
     pub error: Option<String>,
     extra: Map<String, Value>,
@@ -420,20 +507,29 @@ impl Summary {
             wall,
             ideal: None,
             sleep_ideal: None,
+            failed_at_once: 0,
             max_in_flight: None,
             interrupted: false,
+            interrupted_at: None,
             error: None,
             extra: Map::new(),
             lines: Vec::new(),
         }
     }
 
-    /// Sets the ideal time for the `sleep` workload: ceil(jobs / workers) × work, over the jobs
-    /// that ran (a stopped run's ideal is that of the jobs it ran).
-    pub fn with_sleep_ideal(mut self, args: &PoolArgs) -> Self {
-        if args.workload == crate::Workload::Sleep {
-            self.sleep_ideal = Some((Duration::from_millis(args.work_ms), args.workers));
+    /// Sets the ideal time for the `sleep` workload on `workers` workers: ceil(jobs / workers) ×
+    /// work, over the jobs that did their work (see [`Summary::ideal`]).
+    pub fn with_sleep_ideal(mut self, work: Work, workers: usize) -> Self {
+        if work.workload == Workload::Sleep {
+            self.sleep_ideal = Some((work.duration, workers));
         }
+        self
+    }
+
+    /// `n` of the failed jobs failed at once, before their work (a planned panic): the sleep
+    /// ideal leaves them out, so that `efficiency` stays at most 1.
+    pub fn with_failed_at_once(mut self, n: u64) -> Self {
+        self.failed_at_once = n;
         self
     }
 
@@ -443,19 +539,22 @@ impl Summary {
         self
     }
 
-    /// The best possible wall time for the jobs that ran, where one is defined. `None` when some
-    /// job never started, or the run was stopped (by Ctrl-C or an error), since the wall time
-    /// then includes the stop.
+    /// The best possible wall time for the work that ran, where one is defined: for the sleep
+    /// workload ceil(worked / workers) × work, where `worked` leaves out the jobs that did no
+    /// work ([`Summary::with_failed_at_once`]). `None` when some job never started or was
+    /// cancelled in flight, or the run was stopped (by Ctrl-C or an error), since the wall time
+    /// then measures the stop.
     pub fn ideal(&self) -> Option<Duration> {
-        if self.tally.not_started > 0 || self.interrupted || self.error.is_some() {
+        let t = &self.tally;
+        if t.not_started > 0 || t.cancelled > 0 || self.interrupted || self.error.is_some() {
             return None;
         }
         if let Some((work, workers)) = self.sleep_ideal {
-            let ran = self.tally.ran();
-            if ran == 0 {
+            let worked = t.ran().saturating_sub(self.failed_at_once);
+            if worked == 0 || workers == 0 {
                 return None;
             }
-            let rounds = u32::try_from(ran.div_ceil(workers as u64)).unwrap_or(u32::MAX);
+            let rounds = u32::try_from(worked.div_ceil(workers as u64)).unwrap_or(u32::MAX);
             return Some(work.saturating_mul(rounds));
         }
         self.ideal
@@ -467,8 +566,11 @@ impl Summary {
         self
     }
 
-    pub fn with_interrupted(mut self, interrupted: bool) -> Self {
-        self.interrupted = interrupted;
+    /// Tells the summary whether, and when, a Ctrl-C stopped the run: pass
+    /// `common::signal::interrupted_at()` (the summary reads no signal state itself).
+    pub fn with_interrupted_at(mut self, at: Option<Instant>) -> Self {
+        self.interrupted = at.is_some();
+        self.interrupted_at = at;
         self
     }
 
@@ -601,6 +703,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::job::Job;
 
     fn summary(tally: Tally) -> Summary {
         Summary::new("test", tally, 3, 3, Duration::from_millis(1000))
@@ -628,7 +731,9 @@ mod tests {
         };
         assert_eq!(summary(lost).exit_code(), EXIT_INCOMPLETE);
         assert_eq!(
-            summary(all_ok).with_interrupted(true).exit_code(),
+            summary(all_ok)
+                .with_interrupted_at(Some(Instant::now()))
+                .exit_code(),
             EXIT_INTERRUPTED
         );
         // An error that stopped the run: exit 2, unless Ctrl-C came first (the user asked).
@@ -636,7 +741,7 @@ mod tests {
         assert_eq!(
             summary(all_ok)
                 .with_error("refused")
-                .with_interrupted(true)
+                .with_interrupted_at(Some(Instant::now()))
                 .exit_code(),
             EXIT_INTERRUPTED
         );
@@ -712,7 +817,10 @@ mod tests {
         s.tally.not_started = 0;
         s.tally.ok = 10;
         assert!(s.efficiency().is_some());
-        assert_eq!(s.clone().with_interrupted(true).efficiency(), None);
+        assert_eq!(
+            s.clone().with_interrupted_at(Some(Instant::now())).efficiency(),
+            None
+        );
     }
 
     #[test]
@@ -738,5 +846,170 @@ mod tests {
         assert_eq!((t.ok, t.failed, t.cancelled, t.accounted()), (1, 1, 1, 3));
         t.record(&Outcome::NotStarted);
         assert_eq!((t.not_started, t.ran(), Tally::new(7).submitted), (1, 3, 7));
+    }
+
+    #[derive(Serialize)]
+    struct Redelivered {
+        job: u64,
+        deliveries: u64,
+        t_ms: f64,
+    }
+
+    impl ExampleEvent for Redelivered {
+        const KIND: &'static str = "redelivered";
+    }
+
+    /// A tiny run reported into a sink: a test reads the run's events back in-process.
+    #[test]
+    fn a_run_reported_into_a_sink_reads_back_as_events() {
+        let capture = Capture::new();
+        let report = Reporter::with_flags(true, false).with_sink(capture.clone());
+        let (one, two, three) = (
+            Job { id: 1, value: 21 },
+            Job { id: 2, value: 5 },
+            Job { id: 3, value: 8 },
+        );
+        let began = Instant::now();
+        report.started(&one, 1);
+        report.finished(&JobResult {
+            job: one,
+            worker: 1,
+            outcome: Outcome::Ok(42),
+        });
+        report.started_detail(&two, 2, || Detail::default().at(began).field("attempt", 1));
+        report.ended(&two, 2, &Outcome::Failed("boom".into()), || {
+            Detail::default().field("attempt", 1).field("reason", "not mine")
+        });
+        report.not_started_detail(&three, || Detail::default().reason("the queue is full"));
+        report.event(String::new, |t_ms| Event::Abort(event::Abort { t_ms }));
+        report.example_event(String::new, |t_ms| Redelivered {
+            job: 2,
+            deliveries: 2,
+            t_ms,
+        });
+        let mut tally = Tally::new(3);
+        for outcome in [
+            Outcome::Ok(42),
+            Outcome::Failed("boom".into()),
+            Outcome::NotStarted,
+        ] {
+            tally.record(&outcome);
+        }
+        let summary = Summary::new("test", tally, 2, 2, report.elapsed())
+            .with_interrupted_at(Some(Instant::now()))
+            .field("extra", 7);
+        assert_eq!(summary.exit_code(), EXIT_INTERRUPTED);
+        let _ = report.summary(&summary);
+
+        let events = capture.events().expect("every line is an event");
+        let names: Vec<&str> = events.iter().map(Event::name).collect();
+        assert_eq!(
+            names,
+            [
+                "started",
+                "finished",
+                "started",
+                "finished",
+                "not_started",
+                "abort",
+                "redelivered",
+                "summary"
+            ]
+        );
+        let Event::Started(late) = &events[2] else {
+            panic!("not started: {:?}", events[2])
+        };
+        assert!(
+            late.t_ms <= events[1].t_ms().expect("a time"),
+            "{late:?} began before job 1 ended"
+        );
+        assert_eq!(late.detail.get("attempt"), Some(&Value::from(1)));
+        let Event::Finished(failed) = &events[3] else {
+            panic!("not finished: {:?}", events[3])
+        };
+        assert_eq!(
+            (failed.outcome, failed.reason.as_deref()),
+            (OutcomeKind::Failed, Some("boom"))
+        );
+        let Event::NotStarted(refused) = &events[4] else {
+            panic!("not not_started: {:?}", events[4])
+        };
+        assert_eq!(refused.reason.as_deref(), Some("the queue is full"));
+        let Event::Other(other) = &events[6] else {
+            panic!("not an example event: {:?}", events[6])
+        };
+        assert_eq!(
+            (other.count("job"), other.count("deliveries")),
+            (Some(2), Some(2))
+        );
+        let Event::Summary(s) = &events[7] else {
+            panic!("not the summary: {:?}", events[7])
+        };
+        assert_eq!((s.submitted, s.ok, s.failed, s.not_started), (3, 1, 1, 1));
+        assert!(s.interrupted && s.interrupted_at_ms.is_some(), "{s:?}");
+        assert_eq!(s.count("extra"), Some(7));
+    }
+
+    #[test]
+    fn human_and_quiet_reporters_write_to_their_sink_too() {
+        let capture = Capture::new();
+        let report = Reporter::with_flags(false, false).with_sink(capture.clone());
+        let job = Job { id: 4, value: 2 };
+        report.started(&job, 3);
+        report.not_started_detail(&job, || Detail::default().reason("dropped"));
+        assert_eq!(
+            capture.text(),
+            "Worker 3 started job 4\nJob 4 never started: dropped\n"
+        );
+        let quiet = Capture::new();
+        let report = Reporter::with_flags(true, true).with_sink(quiet.clone());
+        report.started(&job, 3);
+        let _ = report.summary(&Summary::new("test", Tally::new(0), 1, 0, Duration::ZERO));
+        let events = quiet.events().expect("events");
+        assert_eq!(events.iter().map(Event::name).collect::<Vec<_>>(), ["summary"]);
+        let Event::Summary(s) = &events[0] else {
+            panic!("not the summary")
+        };
+        assert!(!s.interrupted && s.interrupted_at_ms.is_none());
+    }
+
+    /// The sleep ideal counts only the jobs that did their work, so efficiency stays at most 1.
+    #[test]
+    fn the_ideal_counts_only_the_work_that_ran() {
+        let work = Work {
+            workload: Workload::Sleep,
+            duration: Duration::from_millis(100),
+            fail_every: 0,
+        };
+        // 8 jobs on 2 workers, 2 of which panicked before their work: 6 jobs of work, 3 rounds.
+        let tally = Tally {
+            submitted: 8,
+            ok: 6,
+            failed: 2,
+            ..Tally::default()
+        };
+        let s = Summary::new("test", tally, 2, 2, Duration::from_millis(310)).with_sleep_ideal(work, 2);
+        assert_eq!(s.ideal(), Some(Duration::from_millis(400)));
+        let s = s.with_failed_at_once(2);
+        assert_eq!(s.ideal(), Some(Duration::from_millis(300)));
+        assert!(s.efficiency().is_some_and(|e| e <= 1.0), "{:?}", s.efficiency());
+        // Every job failed at once: no work, no ideal.
+        assert_eq!(s.clone().with_failed_at_once(8).ideal(), None);
+        // A job cancelled in flight did part of its work: the wall time measures the cancel.
+        let cut = Tally {
+            submitted: 3,
+            ok: 2,
+            cancelled: 1,
+            ..Tally::default()
+        };
+        let s = Summary::new("test", cut, 3, 3, Duration::from_millis(50)).with_sleep_ideal(work, 3);
+        assert_eq!((s.ideal(), s.efficiency()), (None, None));
+        // Other workloads have no sleep ideal.
+        let cpu = Work {
+            workload: Workload::Cpu,
+            ..work
+        };
+        let s = Summary::new("test", tally, 2, 2, Duration::from_millis(50)).with_sleep_ideal(cpu, 2);
+        assert_eq!(s.ideal(), None);
     }
 }

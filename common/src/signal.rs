@@ -110,7 +110,7 @@ pub fn ctrl_c() -> anyhow::Result<Stop> {
             on_signal.set();
         } else {
             eprintln!("interrupted twice: exiting now");
-            std::process::exit(i32::from(crate::report::EXIT_INTERRUPTED));
+            std::process::exit(i32::from(crate::exit::EXIT_INTERRUPTED));
         }
     })
     .context("cannot install the Ctrl-C handler")?;
@@ -119,38 +119,13 @@ pub fn ctrl_c() -> anyhow::Result<Stop> {
     Ok(stop)
 }
 
-/// Runs `f` with SIGINT and SIGTERM blocked in this thread, so that a Ctrl-C meanwhile goes to
-/// ctrlc's thread (which sets the stop as always) and never interrupts a system call here.
-///
-/// Why: Linux gives a process's signal to its main thread first, and a blocking socket read
-/// with a timeout (`SO_RCVTIMEO`) is not restarted after a handler, even with `SA_RESTART`: it
-/// fails with EINTR. A request whose reply is then lost may or may not have been carried out.
-/// Shield such a request when its outcome must be known (queue-consumer's producer counts the
-/// messages the server confirmed); `f` checks the stop between requests itself. Threads and
-/// child processes started inside `f` inherit the blocked signals: start none there.
-pub fn shielded<T>(f: impl FnOnce() -> T) -> anyhow::Result<T> {
-    let mut signals = nix::sys::signal::SigSet::empty();
-    signals.add(nix::sys::signal::Signal::SIGINT);
-    signals.add(nix::sys::signal::Signal::SIGTERM);
-    let mut before = nix::sys::signal::SigSet::empty();
-    nix::sys::signal::pthread_sigmask(
-        nix::sys::signal::SigmaskHow::SIG_BLOCK,
-        Some(&signals),
-        Some(&mut before),
-    )
-    .context("cannot block Ctrl-C in this thread")?;
-    let value = f();
-    nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&before), None)
-        .context("cannot unblock Ctrl-C in this thread")?;
-    Ok(value)
-}
-
 /// True once a Ctrl-C (SIGINT or SIGTERM) has arrived.
 pub fn interrupted() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
 
-/// When the first Ctrl-C arrived, if one did.
+/// When the first Ctrl-C arrived, if one did: what an example tells its summary
+/// (`Summary::with_interrupted_at`).
 pub fn interrupted_at() -> Option<Instant> {
     SIGNALLED_AT.get().copied()
 }

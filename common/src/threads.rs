@@ -66,8 +66,8 @@ pub fn exit_if_start_panics<T>(what: &str, start: impl FnOnce() -> T) -> T {
     let what = what.to_owned();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        crate::cli::print_error_line(&format!("{what}: {}", panic_message(info.payload())));
-        std::process::exit(i32::from(crate::report::EXIT_USAGE));
+        crate::exit::print_error_line(&format!("{what}: {}", panic_message(info.payload())));
+        std::process::exit(i32::from(crate::exit::EXIT_USAGE));
     }));
     let started = start();
     std::panic::set_hook(previous);

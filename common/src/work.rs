@@ -6,7 +6,7 @@ use crossbeam::channel::{Receiver, TryRecvError};
 use rand::{Rng as _, SeedableRng as _};
 use rand_xoshiro::SplitMix64;
 
-use crate::{Job, Outcome};
+use crate::job::{Job, Outcome};
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]

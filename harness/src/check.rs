@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::event::{Event, Finished, NotStarted, OutcomeKind, RunSummary, Started};
+use common::event::{Event, Finished, NotStarted, Other, OutcomeKind, RunSummary, Started};
 
 /// What an example printed and how it ended.
 #[derive(Debug, Clone, Default)]
@@ -94,6 +94,23 @@ impl Events {
     pub fn count_named(&self, name: &str) -> usize {
         self.events.iter().filter(|e| e.name() == name).count()
     }
+
+    /// The events of an example's own kind `kind` (`"row_rejected"`, …), as the parser keeps them.
+    pub fn other<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Other> + 'a {
+        self.events.iter().filter_map(move |e| match e {
+            Event::Other(o) if o.kind == kind => Some(o),
+            _ => None,
+        })
+    }
+}
+
+/// The event kinds docs/events.md documents (its sample lines).
+fn documented_kinds() -> Vec<&'static str> {
+    include_str!("../../docs/events.md")
+        .lines()
+        .filter_map(|l| l.strip_prefix(r#"{"event":""#))
+        .filter_map(|rest| rest.split('"').next())
+        .collect()
 }
 
 /// Parses stdout as JSON lines of `common::event::Event`; the last one must be the summary.
@@ -109,6 +126,22 @@ pub fn parse(stdout: &str) -> Result<Events, String> {
                 i + 1
             )
         })?;
+        // The parser keeps any kind; a run may print only the kinds docs/events.md documents,
+        // each with its time.
+        if let Event::Other(o) = &event {
+            if !documented_kinds().contains(&o.kind.as_str()) {
+                return Err(format!(
+                    "I1 accounting: stdout line {} is an event kind docs/events.md does not document: {line}",
+                    i + 1
+                ));
+            }
+            if o.number("t_ms").is_none() {
+                return Err(format!(
+                    "I1 accounting: stdout line {} has no numeric t_ms: {line}",
+                    i + 1
+                ));
+            }
+        }
         events.push(event);
     }
     let summaries = events.iter().filter(|e| matches!(e, Event::Summary(_))).count();
@@ -427,6 +460,21 @@ mod tests {
     #[test]
     fn a_good_run_passes() {
         assert_eq!(run(&good_events(), &summary()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_example_kind_must_be_documented_and_timed() {
+        let mut events = good_events();
+        events.push(json!({"event":"row_rejected","job":1,"worker":1,"row":7,"reason":"x","t_ms":9.0}));
+        assert_eq!(run(&events, &summary()), Vec::<String>::new());
+        let parsed = parse(&stdout(&events, &summary())).expect("parses");
+        assert_eq!(parsed.other("row_rejected").count(), 1);
+        let mut undocumented = good_events();
+        undocumented.push(json!({"event":"lease_lost","worker":1,"t_ms":9.0}));
+        assert_fails(&run(&undocumented, &summary()), "I1", "does not document");
+        let mut untimed = good_events();
+        untimed.push(json!({"event":"row_rejected","job":1,"worker":1,"row":7,"reason":"x"}));
+        assert_fails(&run(&untimed, &summary()), "I1", "no numeric t_ms");
     }
 
     #[test]

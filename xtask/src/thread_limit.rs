@@ -59,11 +59,11 @@ pub fn unavailable() -> Option<String> {
     if !cfg!(target_os = "linux") {
         return Some("needs Linux (RLIMIT_NPROC, /proc)".into());
     }
-    if !crate::servers::is_root() {
+    if !testbed::servers::is_root() {
         return Some("needs root, to run the examples as the user nobody under a process limit".into());
     }
     for tool in ["runuser", "prlimit"] {
-        if crate::servers::find_binary(tool, &[]).is_none() {
+        if testbed::servers::find_binary(tool, &[]).is_none() {
             return Some(format!("`{tool}` is not installed (Debian: util-linux)"));
         }
     }

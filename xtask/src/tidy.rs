@@ -5,6 +5,8 @@
 //!   lints (`[lints] workspace = true`);
 //! - no example builds a standard event (`started`, `finished`, `not_started`, `summary`) as a
 //!   JSON literal: `common::Reporter` emits them (the typed contract of `common::event`);
+//! - `common`'s modules are layers: each imports through `crate::` only the modules below it
+//!   ([`COMMON_LAYERS`]), so no circle can return.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +64,7 @@ pub fn problems(root: &Path) -> anyhow::Result<Vec<String>> {
             }
         }
     }
+    problems.extend(common_layers(&root.join("common/src")));
     for (name, dir) in members {
         let manifest = dir.join("Cargo.toml");
         let text = std::fs::read_to_string(&manifest).unwrap_or_default();
@@ -115,6 +118,135 @@ fn hand_built_events(file: &Path) -> Vec<String> {
     found
 }
 
+/// `common`'s modules, bottom up, each with the modules it may import through `crate::`: only
+/// modules below it. `lib.rs` declares the modules and re-exports their items; a module names
+/// the module it imports from, never a re-export of the crate root.
+const COMMON_LAYERS: &[(&str, &[&str])] = &[
+    ("exit", &[]),
+    ("job", &[]),
+    ("event", &[]),
+    ("gauge", &[]),
+    ("progress", &[]),
+    ("work", &["job"]),
+    ("threads", &["exit"]),
+    ("signal", &["exit", "threads"]),
+    ("report", &["exit", "job", "event", "work", "threads"]),
+    ("cli", &["exit", "job", "work", "report"]),
+];
+
+/// Every `crate::` import in `common`'s modules (files of `src`, besides `lib.rs`) that its
+/// entry in [`COMMON_LAYERS`] does not allow, and every module without an entry.
+fn common_layers(src: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in rust_files(src) {
+        let Some(module) = file.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if module == "lib" {
+            continue;
+        }
+        let Some((_, allowed)) = COMMON_LAYERS.iter().find(|(name, _)| *name == module) else {
+            found.push(format!(
+                "{}: a module of common without a layer: add it to COMMON_LAYERS in xtask/src/tidy.rs",
+                file.display()
+            ));
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (i, line) in text.lines().enumerate() {
+            for target in crate_imports(line) {
+                if !allowed.contains(&target.as_str()) {
+                    let why = if COMMON_LAYERS.iter().any(|(name, _)| *name == target) {
+                        format!("`{module}` may import only {allowed:?}")
+                    } else {
+                        "name the module it comes from, not the crate root".to_owned()
+                    };
+                    found.push(format!(
+                        "{}:{}: crate::{target} imported by common's `{module}`: {why}",
+                        file.display(),
+                        i + 1
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The first path segment of every `crate::` path in the code of `line` (comments and string
+/// literals left out): `crate::a::b` gives `a`, `crate::{a::b, c}` gives `a` and `c`.
+fn crate_imports(line: &str) -> Vec<String> {
+    let code = code_only(line);
+    let mut targets = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        let before = rest[..at].chars().next_back();
+        let after = &rest[at + "crate::".len()..];
+        rest = after;
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+            continue; // `$crate::` in a macro, or another name ending in "crate"
+        }
+        if let Some(group) = after.strip_prefix('{') {
+            let mut depth = 0;
+            let mut item = String::new();
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        targets.push(first_segment(&item));
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                if depth == 0 {
+                    item.push(c);
+                }
+            }
+            targets.push(first_segment(&item));
+        } else {
+            targets.push(first_segment(after));
+        }
+    }
+    targets.retain(|t| !t.is_empty() && t != "self");
+    targets
+}
+
+/// The identifier at the start of `path`.
+fn first_segment(path: &str) -> String {
+    path.trim()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// `line` without its `//` comment and with its string literals blanked.
+fn code_only(line: &str) -> String {
+    let mut code = String::new();
+    let mut chars = line.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '/' if chars.peek() == Some(&'/') => break,
+            _ => code.push(c),
+        }
+    }
+    code
+}
+
 /// The `.rs` files under `dir`, recursively, sorted.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -142,6 +274,42 @@ mod tests {
     fn the_workspace_is_tidy() {
         let problems = super::problems(&crate::workspace_root()).expect("tidy runs");
         assert!(problems.is_empty(), "tidy problems:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn an_import_against_common_layers_is_found() {
+        let dir = std::env::temp_dir().join(format!("xtask-tidy-layers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let files = [
+            (
+                "threads.rs",
+                concat!(
+                    "use crate::exit::EXIT_USAGE;\n",
+                    "use crate::{exit::print_error_line, report::Summary};\n",
+                    "// crate::cli in a comment is no import\n",
+                    "let s = \"crate::cli in a string is none either\";\n",
+                    "    crate::signal::interrupted_at() // crate::cli\n",
+                    "let j: crate::Job = todo();\n",
+                ),
+            ),
+            (
+                "signal.rs",
+                "use crate::{exit::{EXIT_USAGE, print_error_line}, threads};\n",
+            ),
+            ("lib.rs", "pub use crate::report::Reporter;\n"),
+            ("newcomer.rs", "fn f() {}\n"),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        let found = super::common_layers(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let lines: Vec<&str> = found.iter().map(String::as_str).collect();
+        assert_eq!(found.len(), 4, "{found:#?}");
+        assert!(lines[0].contains("newcomer.rs") && lines[0].contains("without a layer"));
+        assert!(lines[1].contains("threads.rs:2: crate::report imported by common's `threads`"));
+        assert!(lines[2].contains("threads.rs:5: crate::signal"));
+        assert!(lines[3].contains("threads.rs:6: crate::Job") && lines[3].contains("crate root"));
     }
 
     #[test]

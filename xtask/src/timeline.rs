@@ -157,7 +157,7 @@ fn parse(text: &str) -> anyhow::Result<RunData> {
     let mut t_max = summary.wall_ms;
     let mut ctrl_c_marked = false;
     for e in &events {
-        t_max = t_max.max(e.t_ms());
+        t_max = e.t_ms().map_or(t_max, |t| t_max.max(t));
         match e {
             Event::Started(s) => {
                 index.insert(s.job, bars.len());

@@ -454,8 +454,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let tally = tally??; // the pool task's JoinError (it cannot panic), then the pool's error
 
     let mut summary = Summary::new("async-pool", tally, n, pool.gauge.peak(), pool.report.elapsed())
-        .with_sleep_ideal(&args)
-        .with_interrupted(common::signal::interrupted())
+        .with_sleep_ideal(args.work(), args.workers)
+        .with_interrupted_at(common::signal::interrupted_at())
         .field("style", cli.style.name())
         .field("runtime_threads", threads)
         .field("cancelled_by", pool.cancelled_by.get().map(|by| by.name()));

@@ -164,8 +164,8 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     let mut summary = Summary::new("basic", tally, args.workers, gauge.peak(), report.elapsed())
-        .with_sleep_ideal(args)
-        .with_interrupted(common::signal::interrupted());
+        .with_sleep_ideal(args.work(), args.workers)
+        .with_interrupted_at(common::signal::interrupted_at());
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))

@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 use common::event::{Abort, Cancel, CancelCause, Event, WorkerExit};
-use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
+use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
 use crossbeam::select;
 
@@ -166,7 +166,8 @@ fn worker(id: usize, ctx: WorkerCtx) -> Instant {
             worker: id,
             outcome,
         };
-        ctx.report.finished_at(&result, ended);
+        ctx.report
+            .ended(&job, id, &result.outcome, || Detail::default().at(ended));
         drop(in_flight);
         if ctx.ended.send(Ended::Ran(result)).is_err() {
             break "collector_gone";
@@ -392,7 +393,7 @@ fn run() -> anyhow::Result<ExitCode> {
         run.peak_in_flight,
         report.elapsed(),
     )
-    .with_interrupted(common::signal::interrupted());
+    .with_interrupted_at(common::signal::interrupted_at());
     summary = match (run.cancelled_by, run.cancelled_at) {
         (Some(cause), Some(at)) => summary.line(format!(
             "cancelled by {} at {:.1} ms (deadline {} ms, grace {} ms); the last worker exited {:.3} ms after the cancel",
@@ -403,7 +404,7 @@ fn run() -> anyhow::Result<ExitCode> {
             latency.unwrap_or(0.0),
         )),
         _ => summary
-            .with_sleep_ideal(args)
+            .with_sleep_ideal(args.work(), args.workers)
             .line(format!("finished before the {} ms deadline", cli.deadline_ms)),
     };
     summary = summary

@@ -32,11 +32,11 @@ pub fn run(db: &Database, plan: &Plan, shared: &Shared<'_>) -> anyhow::Result<St
     let in_flight = shared.gauge.enter();
     shared
         .report
-        .started_detail(&job, 1, Instant::now(), || stats::started(&batch, 1));
+        .started_detail(&job, 1, || stats::started(&batch, 1));
     let (outcome, written) = crate::write::batch(sink.as_mut(), &batch, 1, shared);
-    shared.report.ended(&job, 1, &outcome, Instant::now(), || {
-        stats::finished(&job, 1, &outcome, &written)
-    });
+    shared
+        .report
+        .ended(&job, 1, &outcome, || stats::finished(&job, 1, &outcome, &written));
     drop(in_flight);
     stats.insert_time = start.elapsed();
     stats.record(&outcome, plan.rows, &written);

@@ -225,7 +225,7 @@ fn worker(
         let in_flight = shared.gauge.enter();
         let report = shared.report;
         shared.bar.suspend(|| {
-            report.started_detail(&job, id, Instant::now(), || stats::started(&batch, id));
+            report.started_detail(&job, id, || stats::started(&batch, id));
         });
         let (outcome, written) = if prepare(shared) {
             write::batch(sink.as_mut(), &batch, id, shared)
@@ -233,7 +233,7 @@ fn worker(
             (Outcome::Cancelled, Written::default())
         };
         shared.bar.suspend(|| {
-            report.ended(&job, id, &outcome, Instant::now(), || {
+            report.ended(&job, id, &outcome, || {
                 stats::finished(&job, id, &outcome, &written)
             });
         });

@@ -110,7 +110,7 @@ pub fn finished(job: &Job, worker: usize, outcome: &Outcome, written: &Written) 
 /// `--count-only`: the rows in the database, nothing else.
 pub fn count_only(db: &Database, rows: u64, wall: Duration) -> Summary {
     Summary::new("db-batch", Tally::default(), 0, 0, wall)
-        .with_interrupted(common::signal::interrupted())
+        .with_interrupted_at(common::signal::interrupted_at())
         .field("mode", "count-only")
         .field("backend", db.kind())
         .field("db", db.name())
@@ -143,7 +143,7 @@ pub fn summary(stats: &Stats, end: &End<'_>) -> Summary {
     let durable = end.durable.as_ref().ok().copied();
     let (db, plan, before) = (end.db.name(), end.plan, end.rows_before);
     let mut summary = Summary::new("db-batch", stats.tally, stats.workers, end.peak, end.wall)
-        .with_interrupted(common::signal::interrupted())
+        .with_interrupted_at(common::signal::interrupted_at())
         .field("mode", end.mode.name())
         .field("backend", end.db.kind())
         .field("db", db.clone())
@@ -225,6 +225,6 @@ mod tests {
             (1, 1, Some("cannot count the rows"))
         );
         assert!(summary.to_human(Some(0), None).contains("durable: unknown"));
-        assert_eq!(summary.exit_code(), common::report::EXIT_USAGE);
+        assert_eq!(summary.exit_code(), common::exit::EXIT_USAGE);
     }
 }

@@ -4,7 +4,7 @@
 //! the batch is retried row by row, so the good rows land and each bad row is reported.
 
 use common::Outcome;
-use common::event::{BatchRetry, Event, RowRejected};
+use db_batch::{BatchRetry, RowRejected};
 
 use crate::Shared;
 use crate::db::{Sink, WriteError, Written};
@@ -54,16 +54,14 @@ pub fn batch(sink: &mut dyn Sink, batch: &Batch, worker: usize, shared: &Shared<
             &rejected.reason,
         );
         shared.bar.suspend(|| {
-            shared.report.event(
+            shared.report.example_event(
                 || format!("Worker {worker}: row {row} rejected: {reason}"),
-                |t_ms| {
-                    Event::RowRejected(RowRejected {
-                        job,
-                        worker,
-                        row,
-                        reason: reason.clone(),
-                        t_ms,
-                    })
+                |t_ms| RowRejected {
+                    job,
+                    worker,
+                    row,
+                    reason: reason.clone(),
+                    t_ms,
                 },
             );
         });
@@ -75,15 +73,13 @@ pub fn batch(sink: &mut dyn Sink, batch: &Batch, worker: usize, shared: &Shared<
 fn retrying(shared: &Shared<'_>, batch: &Batch, worker: usize, reason: String) {
     let job = batch.id;
     shared.bar.suspend(|| {
-        shared.report.event(
+        shared.report.example_event(
             || format!("Worker {worker}: batch {job} rolled back ({reason})"),
-            |t_ms| {
-                Event::BatchRetry(BatchRetry {
-                    job,
-                    worker,
-                    reason: reason.clone(),
-                    t_ms,
-                })
+            |t_ms| BatchRetry {
+                job,
+                worker,
+                reason: reason.clone(),
+                t_ms,
             },
         );
     });

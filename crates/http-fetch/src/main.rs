@@ -60,7 +60,7 @@ mod urls;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use common::{Defaults, InFlight, Reporter, Stop};
@@ -101,11 +101,9 @@ fn worker(
             continue;
         }
         let in_flight = gauge.enter();
-        report.started_detail(&job, id, Instant::now(), || stats::started(&job, id));
+        report.started_detail(&job, id, || stats::started(&job, id));
         let fetch = client.fetch(&job.url, &stop);
-        report.ended(&job, id, &fetch.outcome(), Instant::now(), || {
-            stats::finished(&job, id, &fetch)
-        });
+        report.ended(&job, id, &fetch.outcome(), || stats::finished(&job, id, &fetch));
         drop(in_flight);
         if results.send(Done::Fetched(fetch)).is_err() {
             break; // the collector is gone
@@ -237,7 +235,7 @@ fn run() -> anyhow::Result<ExitCode> {
         delay_ms: (generated && cli.mix == Mix::Delay).then_some(cli.work_ms),
         server,
         panicked,
-        interrupted: common::signal::interrupted(),
+        interrupted_at: common::signal::interrupted_at(),
     };
     Ok(report.summary(&stats.summary(&run)))
 }

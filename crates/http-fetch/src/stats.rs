@@ -3,7 +3,7 @@
 //! the summary (failures by kind, requests per second, latency percentiles, the server's view).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Detail, Outcome, Summary, Tally};
 use testbed::http_server::Stats as ServerStats;
@@ -77,7 +77,8 @@ pub struct RunInfo {
     pub delay_ms: Option<u64>,
     pub server: Option<Arc<ServerStats>>,
     pub panicked: usize,
-    pub interrupted: bool,
+    /// When a Ctrl-C stopped the run, if one did.
+    pub interrupted_at: Option<Instant>,
 }
 
 impl Stats {
@@ -123,7 +124,7 @@ impl Stats {
         let [p50, p95, p99] = [0.50, 0.95, 0.99].map(|q| percentile(&self.latencies_ms, q));
         let (t, requests) = (self.tally, self.requests);
         let mut summary = Summary::new("http-fetch", t, run.workers, run.peak_in_flight, run.wall)
-            .with_interrupted(run.interrupted)
+            .with_interrupted_at(run.interrupted_at)
             .line(format!(
                 "{} ok, {} HTTP errors, {} timeouts, {} other errors; {requests} requests, {rps:.1} requests/s",
                 t.ok, self.http_error, self.timeout, self.other
@@ -147,7 +148,7 @@ impl Stats {
             summary = summary.with_ideal(Duration::from_millis(ms).saturating_mul(rounds));
             let limit = run.workers as f64 * 1000.0 / ms.max(1) as f64;
             summary = summary.field("limit_requests_per_sec", round1(limit));
-            if !run.interrupted {
+            if run.interrupted_at.is_none() {
                 summary = summary.line(format!(
                     "limit {limit:.0} requests/s = {} workers / {ms} ms; reached {:.1}%",
                     run.workers,
@@ -235,7 +236,7 @@ mod tests {
             delay_ms: Some(20),
             server: None,
             panicked: 0,
-            interrupted: true,
+            interrupted_at: Some(Instant::now()),
         };
         let summary = stats.summary(&run);
         assert_eq!((summary.tally.ok, summary.tally.not_started), (1, 2));

@@ -148,7 +148,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let Some(input_dir) = folders::input_dir(cli.input.as_deref(), &samples, &cli, &stop)? else {
         let report = Reporter::new(&cli.print);
         let summary = Summary::new("image-resize", Tally::default(), workers, 0, report.elapsed())
-            .with_interrupted(true)
+            .with_interrupted_at(common::signal::interrupted_at())
             .line("interrupted while generating the sample images: nothing was submitted");
         return Ok(report.summary(&summary));
     };

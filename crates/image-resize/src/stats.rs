@@ -2,9 +2,9 @@
 //! dimensions), and the summary's own fields (images and megapixels per second).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Detail, JobResult, Outcome, Reporter, Summary, Tally};
+use common::{Detail, Outcome, Reporter, Summary, Tally};
 
 use crate::codec::{Plan, Size};
 use crate::folders::ImageJob;
@@ -40,7 +40,7 @@ impl Stats {
         let images_per_sec = round2(tally.ok as f64 / secs);
         let megapixels_per_sec = round2(self.pixels as f64 / 1e6 / secs);
         Summary::new("image-resize", tally, workers, peak, wall)
-            .with_interrupted(common::signal::interrupted())
+            .with_interrupted_at(common::signal::interrupted_at())
             .line(format!(
                 "{} images resized, {} failed: {images_per_sec} images/s, {megapixels_per_sec} megapixels/s",
                 tally.ok, tally.failed
@@ -62,7 +62,7 @@ fn round2(x: f64) -> f64 {
 
 /// "Worker 2 started job 5: sample-005.png (1387x912 png)" / a `started` event with the file.
 pub fn started(report: &Reporter, job: &ImageJob, worker: usize, plan: Option<&Plan>) {
-    report.started_detail(&job.job, worker, Instant::now(), || {
+    report.started_detail(&job.job, worker, || {
         let line = match plan {
             Some(p) => format!(
                 "Worker {worker} started job {}: {} ({}x{} {})",
@@ -85,12 +85,7 @@ pub fn started(report: &Reporter, job: &ImageJob, worker: usize, plan: Option<&P
 /// the bytes written and `out_path` the file.
 pub fn finished(report: &Reporter, job: &ImageJob, worker: usize, outcome: &Outcome, plan: Option<&Plan>) {
     let id = job.job.id;
-    let result = JobResult {
-        job: job.job,
-        worker,
-        outcome: outcome.clone(),
-    };
-    report.finished_detail(&result, Instant::now(), || {
+    report.ended(&job.job, worker, outcome, || {
         let line = match (outcome, plan) {
             (Outcome::Ok(bytes), Some(p)) => format!(
                 "Worker {worker} finished job {id}: {} -> {}x{} ({bytes} bytes)",

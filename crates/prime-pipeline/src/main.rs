@@ -85,7 +85,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use common::{InFlight, Job, JobResult, Outcome, Reporter, Stop, Tally};
+use common::{Detail, InFlight, Job, Outcome, Reporter, Stop, Tally};
 use crossbeam::channel::{self, Receiver};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
@@ -326,13 +326,10 @@ fn report_prime(report: &Reporter, id: u64, found: &Found) {
     };
     if report.json() {
         // The check began earlier, on the finder thread: report it with its own start time.
-        report.started_at(&job, found.finder, found.check_started);
-        let result = JobResult {
-            job,
-            worker: found.finder,
-            outcome: Outcome::Ok(1),
-        };
-        report.finished_at(&result, found.check_ended);
+        report.started_detail(&job, found.finder, || Detail::default().at(found.check_started));
+        report.ended(&job, found.finder, &Outcome::Ok(1), || {
+            Detail::default().at(found.check_ended)
+        });
     } else {
         report.note(format!("{} (finder {})", found.prime, found.finder));
     }

@@ -32,7 +32,7 @@ pub fn summary(cli: &Cli, tally: Tally, stats: &Stats, m: &Measured) -> Summary 
     let (started, joined, max) = (m.stage_threads_started, m.stage_threads_joined, cli.max);
     Summary::new("prime-pipeline", tally, finders, stats.checking.peak(), m.wall)
         .with_max_in_flight(finders)
-        .with_interrupted(common::signal::interrupted())
+        .with_interrupted_at(common::signal::interrupted_at())
         .line(format!(
             "numbers checked: {checked} ({after} after take was satisfied), primes found: {primes}, delivered: {} of {}",
             tally.ok, cli.take

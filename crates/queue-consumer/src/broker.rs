@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use common::event::{Event, Reconnect};
 use common::{Reporter, Stop};
+use queue_consumer::Reconnect;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use redis::{Connection, RedisError, RedisResult, Value};
 
@@ -130,15 +130,13 @@ impl Broker {
             attempt += 1;
             let delay_ms = (FIRST_DELAY_MS << attempt.min(6)).min(MAX_DELAY_MS);
             let text = error.to_string();
-            self.reporter.event(
+            self.reporter.example_event(
                 || format!("Redis connection lost ({text}): reconnect attempt {attempt} in {delay_ms} ms"),
-                |t_ms| {
-                    Event::Reconnect(Reconnect {
-                        attempt,
-                        error: text.clone(),
-                        delay_ms,
-                        t_ms,
-                    })
+                |t_ms| Reconnect {
+                    attempt,
+                    error: text.clone(),
+                    delay_ms,
+                    t_ms,
                 },
             );
             if self.give_up.is_set() {

@@ -265,10 +265,10 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
             continue;
         }
         let in_flight = p.gauge.enter();
-        p.reporter.started_detail(&job, worker, Instant::now(), detail);
+        p.reporter.started_detail(&job, worker, detail);
         let outcome = std::panic::catch_unwind(|| run_job(&job, p.cli.work_ms, p.abort))
             .unwrap_or_else(|panic| Outcome::Failed(common::panic_message(&*panic)));
-        p.reporter.ended(&job, worker, &outcome, Instant::now(), detail);
+        p.reporter.ended(&job, worker, &outcome, detail);
         drop(in_flight);
         // Acknowledged after the work, never before. A failure stays pending (claimed again
         // after --claim-idle-ms) until its --max-deliveries-th, which goes to the dead letters.

@@ -52,7 +52,7 @@ impl QueueStats {
     pub fn producer_summary(&self, cli: &Cli, wall: Duration) -> Summary {
         self.add_to(
             Summary::new("queue-consumer", Tally::new(0), cli.workers, 0, wall)
-                .with_interrupted(common::signal::interrupted()),
+                .with_interrupted_at(common::signal::interrupted_at()),
             wall,
         )
     }
@@ -61,7 +61,7 @@ impl QueueStats {
     /// is that many rounds of the workers.
     pub fn pool_summary(&self, cli: &Cli, tally: Tally, peak: usize, wall: Duration) -> Summary {
         let mut summary = Summary::new("queue-consumer", tally, cli.workers, peak, wall)
-            .with_interrupted(common::signal::interrupted());
+            .with_interrupted_at(common::signal::interrupted_at());
         if cli.work_ms > 0 && tally.ran() > 0 {
             let rounds = u32::try_from(tally.ran().div_ceil(cli.workers as u64)).unwrap_or(u32::MAX);
             summary = summary.with_ideal(Duration::from_millis(cli.work_ms) * rounds);

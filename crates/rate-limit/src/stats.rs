@@ -65,7 +65,7 @@ pub fn summary(
     let max_in_flight = limits.max_in_flight;
     let mut summary = Summary::new("rate-limit", tally, args.workers, peak, wall)
         .with_max_in_flight(max_in_flight)
-        .with_interrupted(common::signal::interrupted())
+        .with_interrupted_at(common::signal::interrupted_at())
         .field("concurrency", limits.concurrency)
         .field("permits_in_use_at_exit", limits.permits_in_use_at_exit)
         .line(format!(

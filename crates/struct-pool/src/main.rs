@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
+use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally};
 use struct_pool::SubmitError::{Closed, Full};
 use struct_pool::{Completed, WorkerPool};
 
@@ -124,6 +124,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
     let mut tally = Tally::new(args.jobs);
     let mut refused = 0u64;
+    let mut panicked_jobs = 0u64; // they panic before their work, so the ideal leaves them out
     let mut held_max = 0usize;
     // `batch` is at most 1,000,000 (the parser's range), so it fits a usize.
     let batch = usize::try_from(cli.batch).unwrap_or(usize::MAX);
@@ -175,13 +176,16 @@ fn run() -> anyhow::Result<ExitCode> {
                     outcome,
                 },
                 Err(panic) => {
+                    panicked_jobs += 1;
                     let result = JobResult {
                         job,
                         worker: done.worker,
                         outcome: Outcome::Failed(format!("panic: {panic}")),
                     };
                     // The job's own `finished` never ran: report it with the time it panicked.
-                    report.finished_at(&result, panic.at);
+                    report.ended(&job, done.worker, &result.outcome, || {
+                        Detail::default().at(panic.at)
+                    });
                     result
                 }
             };
@@ -204,8 +208,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let unread = pool.join(); // joins every worker; empty, since the printer read every result
 
     let mut summary = Summary::new("struct-pool", tally, args.workers, gauge.peak(), report.elapsed())
-        .with_sleep_ideal(args)
-        .with_interrupted(common::signal::interrupted())
+        .with_sleep_ideal(args.work(), args.workers)
+        .with_failed_at_once(panicked_jobs)
+        .with_interrupted_at(common::signal::interrupted_at())
         .field("queue_capacity", args.buffer())
         .field("batch", cli.batch);
     if cli.try_submit {

@@ -136,8 +136,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Style::Scope => "scope",
     };
     let summary = Summary::new("waitgroup", tally, args.workers, gauge.peak(), report.elapsed())
-        .with_sleep_ideal(args)
-        .with_interrupted(common::signal::interrupted())
+        .with_sleep_ideal(args.work(), args.workers)
+        .with_interrupted_at(common::signal::interrupted_at())
         .field("style", style);
     Ok(report.summary(&summary))
 }

@@ -145,7 +145,7 @@ fn run() -> anyhow::Result<ExitCode> {
         gauge.peak(),
         report.elapsed(),
     )
-    .with_sleep_ideal(args)
+    .with_sleep_ideal(args.work(), args.workers)
     .field("strategy", cli.strategy.name());
     Ok(report.summary(&summary))
 }

@@ -194,18 +194,13 @@ fn expect(run: &Run<'_>, expected: &[(&str, u64)]) -> Result<(), String> {
 
 /// `n` `row_rejected` events, each with a row id and a reason containing `reason`.
 fn rejected_with_reason(run: &Run<'_>, n: usize, reason: &str) -> Result<(), String> {
-    let rejected: Vec<_> = run
-        .events()?
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::RowRejected(r) => Some(r),
-            _ => None,
-        })
-        .collect();
+    let rejected: Vec<_> = run.events()?.other("row_rejected").collect();
     let with_reason = rejected
         .iter()
-        .filter(|r| r.row > 0 && r.reason.contains(reason))
+        .filter(|r| {
+            r.count("row").is_some_and(|row| row > 0)
+                && r.text("reason").is_some_and(|why| why.contains(reason))
+        })
         .count();
     if rejected.len() != n || with_reason != n {
         return Err(format!(
@@ -665,9 +660,11 @@ fn faulted(pg: &Arc<Pg>, url: &str, scenario: Scenario, fault: fn(&Pg) -> anyhow
         }
         let retried = run
             .events()?
-            .events
-            .iter()
-            .filter(|e| matches!(e, Event::BatchRetry(r) if r.reason.contains("connection lost")))
+            .other("batch_retry")
+            .filter(|r| {
+                r.text("reason")
+                    .is_some_and(|why| why.contains("connection lost"))
+            })
             .count();
         if retried == 0 {
             return Err("no batch was retried on a new connection: the fault missed the run".into());
