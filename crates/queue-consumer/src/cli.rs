@@ -9,7 +9,10 @@ use common::cli::{parse_count, parse_millis, parse_workers};
 use crate::broker::Names;
 
 #[derive(Parser, Debug)]
-#[command(about = "Consumers sharing a Redis Streams consumer group: fetcher, workers, acker.")]
+#[command(
+    version,
+    about = "Consumers sharing a Redis Streams consumer group: fetcher, workers, acker."
+)]
 pub struct Cli {
     /// `produce` (XADD --messages), `consume` (the pool), or both in one process (default).
     #[arg(value_enum, default_value_t = Mode::Both)]
