@@ -81,7 +81,7 @@ impl Work {
     /// (context-cancel's cancellable run ends with it too.)
     #[inline]
     pub fn finish(&self, job: &Job, output: u64) -> Outcome {
-        if self.fail_every > 0 && job.id % self.fail_every == 0 {
+        if self.fail_every > 0 && job.id.is_multiple_of(self.fail_every) {
             return Outcome::Failed(format!(
                 "simulated failure: job {} is a multiple of --fail-every {}",
                 job.id, self.fail_every
@@ -108,7 +108,7 @@ pub fn is_prime_naive(n: u64) -> bool {
     // 64-bit division on x86-64; the loop is the same.
     match u32::try_from(n) {
         Ok(n) => (2..n).rev().all(|i| n % i != 0),
-        Err(_) => (2..n).rev().all(|i| n % i != 0),
+        Err(_) => (2..n).rev().all(|i| !n.is_multiple_of(i)),
     }
 }
 
@@ -120,12 +120,12 @@ pub fn is_prime_sqrt(n: u64) -> bool {
     if n < 4 {
         return true;
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         return false;
     }
     let mut d = 3;
     while d <= n / d {
-        if n % d == 0 {
+        if n.is_multiple_of(d) {
             return false;
         }
         d += 2;

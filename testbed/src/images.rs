@@ -132,7 +132,11 @@ pub fn file_name(i: u32) -> String {
 
 /// The format of sample `i`: PNG for even `i`, JPEG for odd.
 pub fn format_of(i: u32) -> Format {
-    if i % 2 == 0 { Format::Png } else { Format::Jpeg }
+    if i.is_multiple_of(2) {
+        Format::Png
+    } else {
+        Format::Jpeg
+    }
 }
 
 /// The generator of sample `i`: its own stream, so any sample can be drawn alone.

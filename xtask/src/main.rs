@@ -9,6 +9,7 @@
 
 mod compare;
 mod miri;
+mod msrv;
 mod preflight;
 mod scenarios;
 mod stress;
@@ -77,7 +78,11 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Verify { examples } => verify::verify(&examples),
         Task::Compare(args) => compare::compare(&args),
-        Task::Tidy => tidy::tidy(),
+        Task::Tidy => tidy::tidy().and_then(|()| {
+            let problems = msrv::check(&workspace_root())?;
+            anyhow::ensure!(problems.is_empty(), "rust-version is false:\n{}", problems.join("\n"));
+            Ok(())
+        }),
         Task::Stress(args) => stress::stress(&args),
         Task::Miri => miri::miri(),
         Task::Timeline(args) => return timeline::main(&args),

@@ -147,7 +147,7 @@ impl Pool {
 
 /// The job's work, on the task that runs it. It may panic (`--panic-every`).
 async fn work_on(pool: &Pool, job: Job) -> Outcome {
-    if pool.panic_every > 0 && job.id % pool.panic_every == 0 {
+    if pool.panic_every > 0 && job.id.is_multiple_of(pool.panic_every) {
         panic!("job {} panics {SIMULATED_PANIC}", job.id);
     }
     // What a job whose wait is over produces: value × 2, unless --fail-every picks it.

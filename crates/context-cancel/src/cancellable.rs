@@ -51,7 +51,7 @@ pub fn is_prime_naive_until<T>(n: u64, cancel: &Receiver<T>) -> Option<bool> {
         // fit when n does (the job values are below 5,000,000).
         let divides = match (u32::try_from(n), u32::try_from(lo), u32::try_from(hi)) {
             (Ok(n), Ok(lo), Ok(hi)) => (lo..hi).rev().any(|i| n % i == 0),
-            _ => (lo..hi).rev().any(|i| n % i == 0),
+            _ => (lo..hi).rev().any(|i| n.is_multiple_of(i)),
         };
         if divides {
             return Some(false);

@@ -198,7 +198,7 @@ fn worker(id: usize, jobs: Receiver<Job>, results: Sender<JobResult>, shared: &S
 /// Runs one job; a panic inside it becomes the job's failure instead of killing the worker.
 fn run_job(work: &Work, job: &Job, panic_every: u64) -> Outcome {
     let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
-        if panic_every > 0 && job.id % panic_every == 0 {
+        if panic_every > 0 && job.id.is_multiple_of(panic_every) {
             // A panic that skips the panic hook (nothing on stderr); it unwinds like `panic!`.
             let message = format!("job {} is a multiple of --panic-every {panic_every}", job.id);
             panic::resume_unwind(Box::new(message));

@@ -229,7 +229,7 @@ fn run_all(
                 result.errors.join("; ")
             ));
         }
-        if done % 50 == 0 {
+        if done.is_multiple_of(50) {
             println!(
                 "stress: {done} runs, {} failed, {:.0} s",
                 failures.len(),
