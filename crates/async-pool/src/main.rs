@@ -1,71 +1,36 @@
 //! # async-pool — the same worker pool with tokio tasks
 //!
-//! A Go developer's goroutines are closer to async tasks than to OS threads: a task is a few
-//! hundred bytes, not a stack of megabytes, and a waiting task holds no thread. This example runs
-//! the workspace's pool with tokio, in the three shapes people write (`--style`):
+//! ## What it shows
+//! The pool on async tasks instead of threads: a waiting task holds no thread, so thousands of jobs
+//! can wait at once on two runtime threads. `--style` picks one of the three shapes people write:
+//! `workers` (N tasks on one MPMC `async-channel`, the Go shape; tokio's `mpsc` has one receiver),
+//! `buffer-unordered` (a `Stream` keeping N futures going inside ONE task: concurrency without
+//! parallelism, for I/O), `joinset` (a task per job, a `Semaphore` of N permits, a `JoinSet`).
 //!
-//! - `workers` (default, the Go shape): N tasks share one MPMC job channel (`async-channel`:
-//!   tokio's own `mpsc` has a single receiver, and wrapping it in a `Mutex` makes N tasks queue
-//!   on the lock instead of the channel) and send results on another; a producer task closes the
-//!   jobs channel by dropping its `Sender`. Pick it when each worker owns something (a connection,
-//!   a buffer) or when you port Go code as it is.
-//! - `buffer-unordered`: the jobs are a `Stream`, and `.buffer_unordered(N)` keeps N of their
-//!   futures running. The shortest code, and everything runs inside ONE task: concurrency without
-//!   parallelism, fine for waiting (I/O), wrong for computing. Pick it for "fetch these N at a
-//!   time" pipelines.
-//! - `joinset`: a task per job (Go's `go f()` per job), a `Semaphore` of N permits as the cap
-//!   (Go's `sem := make(chan struct{}, N)`), a `JoinSet` to collect. Each job is its own task, so
-//!   the runtime spreads them over its threads and a panic ends only that task (a `JoinError`).
-//!   Pick it when jobs are independent and uneven.
+//! ## What to watch for
+//! - The default run: 3 tasks take 10 jobs of 500 ms, close to the ideal ceil(10/3) × 500 ms, like
+//!   `basic`'s threads. `--jobs 20000 --work-ms 100 --concurrency 10000` keeps 10,000 jobs waiting
+//!   at once on the runtime's threads, where a thread pool would need 10,000 threads.
+//! - `--workload cpu` runs the prime check in `spawn_blocking`: called directly in an `async fn`,
+//!   it would hold a runtime thread and stall every timer, every other task and the cancel.
+//! - `--style joinset --panic-every 4`: jobs 4 and 8 fail alone (a `JoinError`), the rest run.
+//! - `--deadline-ms 700` or Ctrl-C cancels one `CancellationToken` (Go's `ctx`): waiting jobs end
+//!   cancelled, jobs not yet started are `not_started` (exit 1, or 130 after Ctrl-C).
 //!
-//! The mechanics that hold in every style, all in this file:
-//! 1. a multi-thread runtime with one thread per core, built by hand (not `#[tokio::main]`) so
-//!    main can shut it down and check that no thread outlives it. The pool itself runs as a task
-//!    (`runtime.spawn`): `block_on` polls its future on main's thread, outside the runtime, where
-//!    every task the pool hands a job to or joins costs a cross-thread wakeup;
-//! 2. sleep work is `tokio::time::sleep`: a waiting job holds no thread, so 10,000 jobs can wait
-//!    at once on 2 threads. tokio's timer ticks every millisecond and rounds a sleep up to the
-//!    next tick: a 5 ms job takes about 6.1 ms (`cargo xtask compare --workload sleep`: 81% of the
-//!    ideal, where threads reach 98%), a 100 ms job about 101 ms (99%). cpu work (the Go original's prime check) runs in `spawn_blocking`, on
-//!    tokio's separate pool of blocking threads (at most one per core here). The mistake to avoid:
-//!    calling the check directly in an `async fn` holds a runtime thread for the whole check, and
-//!    with 2 runtime threads two such jobs stall every timer, every other task and the cancel;
-//! 3. one `CancellationToken` (tokio-util, Go's `ctx`) is cancelled by the deadline
-//!    (`--deadline-ms`) or by Ctrl-C; a waiting job `select!`s on it and ends cancelled, a job not
-//!    yet started is reported not_started, and a cpu job in flight finishes its check (a blocking
-//!    closure cannot be interrupted from outside; each check takes milliseconds);
-//! 4. a panicking job fails alone and the pool lives: a `JoinError` in `joinset`,
-//!    `FutureExt::catch_unwind` (Go's `recover()`) where the job runs inside a longer-lived task;
-//! 5. the runtime is shut down (which joins its worker and blocking threads) before the summary.
+//! ## Go original and what differs
+//! 001's numbers (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context" for the
+//! cancel, 000's goroutine per job under a semaphore for `joinset`. Go's runtime hides the choice
+//! between threads and tasks; Rust makes it (`thread::spawn` holds a thread per waiting job,
+//! `tokio::spawn` does not), and the runtime is a value that main builds, shuts down and waits for,
+//! so no thread outlives the summary. A cpu job in flight at the cancel finishes its check: a
+//! blocking closure cannot be interrupted from outside.
 //!
-//! What to observe: `cargo run -p async-pool` runs the Go original 001's 10 jobs of 500 ms on 3
-//! tasks in about 2 s, like `basic` with threads; `--style joinset --panic-every 4` fails jobs 4
-//! and 8 and runs the rest; `--deadline-ms 700` cancels the second round in flight and never
-//! starts the rest (exit 1); `--jobs 20000 --work-ms 100 --concurrency 10000 --quiet` finishes in
-//! about 200 ms with 2 runtime threads, where a thread pool would need 10,000 threads. The
-//! `workers` field of the summary is the number of tasks (`--concurrency`, else `--workers`).
-//!
-//! What a job costs (`cargo xtask compare --workload dispatch`: 1,000,000 trivial jobs, 2 runtime
-//! threads, concurrency 2, 2-core VM at load 0.1–0.5, medians of 5): buffer-unordered 0.16 s (one
-//! task, no wakeups); workers 0.20 s (basic's threads 0.10 s, Go's goroutines 0.12 s): each job
-//! crosses two async channels, whose waits wake tasks through a lock and park the runtime's
-//! threads, and the same shape with nothing else in it takes 0.12 s; joinset 1.4–1.9 s, the
-//! price of a task per job (allocated, scheduled, stolen by the other thread, joined): a bare
-//! JoinSet loop spawning 1,000,000 `async { i * 2 }` 2 at a time takes 1.0–1.2 s. (Before, side
-//! by side: joinset 9.6 s and workers 0.57 s, the pool polled on main's thread by `block_on` and
-//! the token, whose `is_cancelled` takes a mutex, checked and awaited for every job;
-//! `Pool::is_cancelled` is an atomic load.) Jobs are drawn as they are sent, not collected first
-//! (16 MB for a million), so peak memory stays ~4 MiB.
-//!
-//! Go originals: 001 (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context"
-//! (cancellation), 000's goroutine-per-job with a semaphore. What differs, and why: Go's runtime
-//! hides the choice between threads and tasks; Rust makes it (`thread::spawn` blocks a thread per
-//! waiting job, `tokio::spawn` does not), and the runtime is an ordinary value that main builds,
-//! shuts down and waits for, so nothing runs after the summary.
-//!
-//! The flags are in `cli.rs`, the unit tests in `tests.rs`.
-//!
-//! Run with: cargo run -p async-pool
+//! ## How to run
+//! ```sh
+//! cargo run -p async-pool
+//! cargo run -p async-pool -- --style joinset --panic-every 4
+//! cargo run -p async-pool -- --jobs 20000 --work-ms 100 --concurrency 10000 --quiet
+//! ```
 
 mod cli;
 
@@ -157,7 +122,9 @@ async fn work_on(pool: &Pool, job: Job) -> Outcome {
     };
     match pool.work.workload {
         Workload::Dispatch => pool.work.run(&job),
-        // Go's `select { case <-ctx.Done(): ... case <-time.After(d): ... }`.
+        // Go's `select { case <-ctx.Done(): ... case <-time.After(d): ... }`. tokio's timer ticks
+        // every millisecond and rounds a sleep up to the next tick, so a short job waits a little
+        // longer than asked (a thread's sleep does not).
         Workload::Sleep => tokio::select! {
             _ = pool.token.cancelled() => Outcome::Cancelled,
             () = tokio::time::sleep(pool.work.duration) => no_wait.run(&job),
@@ -383,7 +350,9 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         }));
     }
-    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    // One runtime thread per CPU this process may use: num_cpus counts a cgroup's CPU quota (a
+    // container limited to 2 CPUs on a 64-core host gets 2), as every example's default does.
+    let threads = num_cpus::get();
 
     let pool = Arc::new(Pool {
         work: args.work(),
@@ -419,7 +388,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
     // 3. The pool, with the deadline as one more task that cancels the token. The pool is a task
     //    too: `block_on` polls its future on main's thread, outside the runtime, and a pool there
-    //    paid a cross-thread wakeup for every job it handed over or joined (joinset: 10 µs a job).
+    //    would pay a cross-thread wakeup for every job it hands over or joins.
     let jobs = JobList {
         iter: Box::new(args.job_list()),
         len: args.jobs,

@@ -17,8 +17,8 @@ pub struct Cli {
     /// `produce` (XADD --messages), `consume` (the pool), or both in one process (default).
     #[arg(value_enum, default_value_t = Mode::Both)]
     pub mode: Mode,
-    /// The Redis server (default: $REDIS_URL, else a private redis-server on a Unix socket).
-    #[arg(long, value_name = "URL")]
+    /// The Redis server (default: a private redis-server on a Unix socket, started here).
+    #[arg(long, value_name = "URL", env = "REDIS_URL")]
     pub redis_url: Option<String>,
     /// Messages to produce (ids 1..=N).
     #[arg(long, default_value = "1000", allow_negative_numbers = true, value_parser = parse_count)]

@@ -5,10 +5,10 @@
 
 use testbed::servers::redis::RedisServer;
 
-/// The server to use: `--redis-url`, else `$REDIS_URL`, else a private one started here (kept
+/// The server to use: `--redis-url` (or `$REDIS_URL`), else a private one started here (kept
 /// alive by the returned guard; dropping it stops the server and removes its folder).
 pub fn server_url(flag: Option<String>) -> anyhow::Result<(String, Option<RedisServer>)> {
-    match flag.or_else(|| std::env::var("REDIS_URL").ok()) {
+    match flag {
         Some(url) => Ok((url, None)),
         None => {
             if testbed::servers::find_binary("redis-server", &[]).is_none() {
