@@ -1,38 +1,35 @@
 //! # basic — the worker pool in its simplest form
 //!
-//! A fixed number of worker threads take jobs from one channel and send results on another.
-//! Instead of one thread per job (which exhausts memory or file descriptors once there are many),
-//! N workers share the queue, like the tellers of a bank sharing one line of customers.
+//! ## What it shows
+//! A fixed number of worker threads take jobs from one channel and send results on another, like
+//! bank tellers sharing one line, instead of one thread per job (which exhausts memory or file
+//! descriptors once there are many). A producer sends every job and then drops its `Sender`:
+//! dropping the last sender *is* Go's `close(jobs)`, and it is what ends the workers' `for job in
+//! jobs` loops. Main collects exactly one result per job, then joins every thread.
 //!
-//! The mechanics, all in this file:
-//! 1. two bounded channels, `jobs` and `results` (crossbeam; Go's `make(chan Job, n)`);
-//! 2. `--workers` threads, each looping `for job in jobs` until the channel is closed and empty;
-//! 3. a producer sends every job and then drops its `Sender`: dropping the last sender *is*
-//!    Go's `close(jobs)`, and it is what lets the workers' loops end;
-//! 4. main collects exactly `--jobs` results, then joins every thread.
-//! 5. Ctrl-C: a worker that takes a job after the stop hands it back untouched (`NotStarted`).
+//! ## What to watch for
+//! - "Worker 2 started job 5", "Result received: job 5 -> 84": 3 workers take the 10 jobs three at
+//!   a time, and the wall time is close to the ideal ceil(10/3) × 500 ms = 2 s. Which worker takes
+//!   which job changes from run to run; the results do not.
+//! - `--fail-every 4`: failed jobs are results with a reason, counted in the summary (exit code 1).
+//! - `--group-by-worker` adds 004's "Worker k processed jobs: [...]"; `--json` prints events.
+//! - Ctrl-C (or SIGTERM): the jobs in flight finish, every queued job is handed back as "never
+//!   started", the summary is printed, exit code 130 (a second Ctrl-C exits at once).
 //!
-//! What to observe: `cargo run -p basic` prints "Worker 2 started job 5", "Worker 2 finished job
-//! 5", "Result received: job 5 -> 84" as the 3 workers take the 10 jobs three at a time, and a
-//! summary whose wall time is close to the ideal ceil(10/3) × 500 ms = 2 s with 3 jobs at most in
-//! flight. Which worker takes which job changes from run to run; the results do not.
-//! `--group-by-worker` adds Go original 004's "Worker k processed jobs: [...]" view,
-//! `--fail-every 4` shows failed jobs reported as results (exit code 1), and `--json` prints the
-//! same run as JSON events (schema in README.md). Ctrl-C (or SIGTERM) mid-run: the jobs in flight
-//! finish, every job still queued is handed back as "never started", the summary is printed and
-//! the exit code is 130 (a second Ctrl-C exits at once).
+//! ## Go original and what differs
+//! 001 (the `Job`/`Result` structs, 3 workers × 10 jobs, 500 ms, output = value × 2), 002's simple
+//! pool, 004 (results grouped by worker).
+//! - Go's main sends every job before reading any result, which works only because both channels
+//!   hold every job; here a producer thread feeds `jobs` while main collects, so the buffers stay
+//!   bounded (`--buffer`) without a deadlock, also for a million jobs.
+//! - Go's `Result.Err` is always nil; here a failed job is counted and sets the exit code.
+//! - Go returns while its goroutines may still run; here every thread is joined (0 alive at exit).
 //!
-//! Go originals: 001 (the `Job`/`Result` structs, 3 workers × 10 jobs, 500 ms, output = value × 2),
-//! 002 "simple worker pool", 004 (results grouped by worker). What differs, and why:
-//! - Go's main sends every job before reading any result, which only works because both channels
-//!   are as large as the job count. Here a producer thread feeds `jobs` while main collects, so the
-//!   buffers can be bounded (`--buffer`) without a deadlock, also for a million jobs.
-//! - Go's `Result.Err` is always nil and main ignores it; here a failed job is a result with its
-//!   reason, counted in the summary and in the exit code.
-//! - Go's program returns while its goroutines may still run; here every thread is joined and the
-//!   summary reports the threads still alive at exit (0).
-//!
-//! Run with: cargo run -p basic
+//! ## How to run
+//! ```sh
+//! cargo run -p basic
+//! cargo run -p basic -- --fail-every 4 --group-by-worker
+//! ```
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -1,53 +1,35 @@
 //! # context-cancel — stopping a worker pool on a deadline or Ctrl-C, and accounting for every job
 //!
-//! A pool that must be able to stop early: when a deadline passes or the user presses Ctrl-C,
-//! no new job starts, the jobs in flight are interrupted (after an optional grace period), and
-//! every job still ends in exactly one way: done, cancelled in flight, or never started.
+//! ## What it shows
+//! A pool that can stop early: at a deadline or Ctrl-C no new job starts, the jobs in flight are
+//! interrupted (after an optional `--grace-ms`), and every job still ends one way: done, cancelled
+//! in flight, or never started. The token is Go's `ctx.Done()` as a crossbeam channel that nothing
+//! is ever sent on: cancelling drops its only `Sender`, and that one drop wakes every worker's
+//! `select!`. Two tokens: `stop` (take no new job) and `abort` (give up the job you are running).
 //!
-//! The mechanics, all in this file:
-//! 1. the cancellation token, [`Token`]: Go's `ctx.Done()` as a crossbeam channel on which nothing
-//!    is ever sent. Workers hold clones of its `Receiver`; the token holds the only `Sender`.
-//!    Cancelling *drops* that Sender, and from then on `recv` returns at once on every clone: one
-//!    drop is a broadcast to every worker, however many are waiting;
-//! 2. two tokens: `stop` ("take no new job") and `abort` ("give up the job you are running").
-//!    `abort` fires `--grace-ms` after `stop`, so jobs in flight may finish within the grace;
-//! 3. each worker `select!`s between the next job and `stop` (Go: `select { case <-ctx.Done():
-//!    case job, ok := <-jobs: }`), and runs the job with `run_until(&work, &job, &abort)`
-//!    (`cancellable.rs`, beside this file: how a running job notices the abort), which returns
-//!    `Cancelled` within one tick of the abort instead of after the whole job;
-//! 4. main is the controller: one `select!` loop over the results, the deadline (`channel::at`,
-//!    Go's `context.WithTimeout`), Ctrl-C (`common::signal::ctrl_c()`'s channel, installed first
-//!    thing: Go's `signal.Notify`) and the end of the grace period. Whatever comes first cancels `stop`; the grace timer cancels `abort`;
-//! 5. the producer also `select!`s on `stop`, so it stops submitting; the jobs it never sent and
-//!    the jobs left in the channel are reported as `not_started`: nothing vanishes;
-//! 6. every thread is joined; each worker returns the instant it exited, which gives the cancel
-//!    latency (from the cancel instant until the last worker exited).
+//! ## What to watch for
+//! - The default run (3 workers, 20 jobs of 100 ms) ends before its 2 s deadline, exit code 0.
+//! - `--deadline-ms 250`: 6 jobs done, the 3 in flight cancelled at once ("Worker 1 cancelled job
+//!   7"), 11 never started; the summary names the cause and the cancel latency; exit code 1.
+//! - `--deadline-ms 250 --grace-ms 80`: the 3 jobs in flight finish instead (they need 50 ms more).
+//! - `--workload cpu`: CPU-bound jobs are interrupted too (`cancellable.rs`).
+//! - Ctrl-C in a long run (`--jobs 100`) cancels the same way (exit 130); a second exits at once.
 //!
-//! What to observe: `cargo run -p context-cancel` runs the Go original's numbers (3 workers, 20
-//! jobs, 100 ms each, 2 s deadline) and completes in about 700 ms, exit code 0.
-//! `cargo run -p context-cancel -- --deadline-ms 250` is cut short: 6 jobs done, the 3 in flight at
-//! 250 ms are cancelled at once ("Worker 1 cancelled job 7"), 11 never start, each worker prints
-//! "Worker 2 cancelled", and the summary names the cause and the cancel latency (well under 10 ms);
-//! exit code 1. Add `--grace-ms 80` and the 3 jobs in flight finish instead (they need 50 ms more);
-//! with `--grace-ms 20` they are cancelled 20 ms after the deadline. Press Ctrl-C during a long
-//! run (`--jobs 100`) to cancel it the same way (exit code 130); a second Ctrl-C exits at once.
-//! `--workload cpu` shows that CPU-bound jobs are interrupted too.
+//! ## Go original and what differs
+//! 002 "with Context" (3 workers, 20 jobs, 100 ms, `context.WithTimeout` 2 s) and "Graceful
+//! Shutdown", 004 "with Context" (a worker's `select` on the jobs and `ctx.Done()`).
+//! - Go's `select` picks at random when a job and `ctx.Done()` are both ready, so a Go worker may
+//!   start a job after the deadline; here a worker checks `stop` again and hands the job back.
+//! - In Go, cancelled and queued jobs just disappear; here each one is counted, and the exit code
+//!   (1 after a deadline, 130 after Ctrl-C) says the run was cut short.
+//! - Go's shutdown stops *waiting* after its timeout while goroutines run on; here the grace ends
+//!   by cancelling the jobs in flight, and every thread is joined before the summary.
 //!
-//! Go originals: 002 "with Context" (3 workers, 20 jobs, 100 ms, `context.WithTimeout` 2 s) and
-//! "Graceful Shutdown" (`cancel()`, then wait for the workers at most a timeout), 004 "with Context"
-//! (a worker's `select` on the input channel and `ctx.Done()`). What differs, and why:
-//! - Go's `select` picks at random when both the job and `ctx.Done()` are ready, so a Go worker may
-//!   start a job after the deadline. Here a worker checks `stop` again after taking a job and hands
-//!   it back as never started.
-//! - In Go, a cancelled job and the jobs left in the channel just disappear (`wg.Wait()` returns,
-//!   "Done!"). Here every job ends as done, cancelled in flight, or never started, and the
-//!   summary and the exit code (1 after a deadline, 130 after Ctrl-C) say which.
-//! - Go's graceful shutdown gives up *waiting* after its timeout and returns while goroutines may
-//!   still run. Here the grace period ends by cancelling the jobs still in flight, and every thread
-//!   is joined before the summary (which reports how long that took).
-//! - Ctrl-C (SIGINT, SIGTERM) cancels the same token as the deadline; Go's original has none.
-//!
-//! Run with: cargo run -p context-cancel
+//! ## How to run
+//! ```sh
+//! cargo run -p context-cancel
+//! cargo run -p context-cancel -- --deadline-ms 250 --grace-ms 80
+//! ```
 
 mod cancellable;
 

@@ -1,55 +1,36 @@
 //! # db-batch — a pool of workers batch-inserting into a real database
 //!
-//! A producer generates `--rows` order records from `--seed` and cuts them into batches of
-//! `--batch-size` rows. Each batch is one job: `--workers` threads, each with its own database
-//! connection, take batches from the jobs channel and insert each one in ONE transaction through
-//! a prepared statement with bound parameters (SQL in `db.rs`, never built from strings). The
-//! default database is a real SQLite file, `target/db-batch/orders.sqlite`; `--db postgres://…`
-//! (or `DATABASE_URL`) writes to PostgreSQL instead (`postgres.rs`), behind the same `Sink`.
+//! ## What it shows
+//! A producer cuts `--rows` generated orders into batches of `--batch-size`; each batch is a job.
+//! `--workers` threads, each owning a connection and a prepared statement, insert each batch in ONE
+//! transaction with bound parameters (SQL in `db.rs`, never built from strings). The database is a
+//! SQLite file under `target/db-batch/`, or PostgreSQL with `--db postgres://…` (`postgres.rs`,
+//! behind the same `Sink`). At the end the database itself counts the rows.
 //!
-//! The mechanics, all in this file:
-//! 1. a bounded `jobs` channel of batches and a `results` channel back to main (crossbeam);
-//! 2. `--workers` threads, each owning a connection, looping `for batch in jobs`;
-//! 3. a producer thread that generates the batches lazily and sends them, then drops its
-//!    `Sender` (Go's `close(jobs)`), which ends the workers' loops;
-//! 4. main collects one result per batch, joins every thread, and asks the database itself how
-//!    many rows it now holds (`SELECT count(*)`).
-//!
-//! What to observe:
-//! - When a pool of writers helps: SQLite admits ONE writer at a time (the workers queue for the
-//!   write lock), so 5 workers do not insert 5× faster: the pool only keeps the next batch ready
-//!   while one commits. A server database (PostgreSQL) takes N writers at once, each on its own
-//!   connection and CPU: there the pool is the speed-up (README has the figures). `--mode
-//!   single-tx` (one connection, one transaction, no pool) is the ceiling to compare with;
-//!   `--batch-size 1` shows why batching matters. Add `--fresh` when comparing.
-//! - Run it twice: the second run inserts 0 rows (`ON CONFLICT (id) DO NOTHING`, same rows for
-//!   the same `--seed`); rows already there are counted as `existing`, from the change count.
-//! - `--bad-rows 3`: 3 rows violate `CHECK (amount_cents >= 0)`. Their batch rolls back whole and
-//!   is retried row by row (a savepoint per row, `write.rs`): the good rows land, each bad row is
-//!   reported (`row_rejected`, with the database's reason) and the batch ends `failed` (exit 1).
+//! ## What to watch for
+//! - SQLite admits ONE writer at a time, so 5 workers do not insert 5× faster: the pool only keeps
+//!   the next batch ready. PostgreSQL takes N writers at once: there the pool is the speed-up.
+//!   Compare with `--mode single-tx` (no pool) and `--batch-size 1` (why batching matters).
+//! - Run it twice: the second run inserts 0 rows (`ON CONFLICT (id) DO NOTHING`), all `existing`.
+//! - `--bad-rows 3`: their batch rolls back and is retried row by row (a savepoint per row,
+//!   `write.rs`); the good rows land, each bad row is reported with its reason (exit code 1).
 //!   Always: inserted + existing + rejected + not written = generated.
-//! - PostgreSQL faults fail alone: a lost connection (server restart, `pg_terminate_backend`)
-//!   rolled its batch back, which is retried whole on a new connection (`batch_retry`); a lock
-//!   held past `--lock-timeout-ms` fails that batch only. A server gone for good (none within
-//!   `--reconnect-ms`) fails the batch and stops the run like Ctrl-C, with the error (exit 2).
-//! - Ctrl-C (SIGINT or SIGTERM, from the first instant: the handler is installed before the
-//!   database is opened) stops dispatching; a batch in its transaction commits or rolls back
-//!   whole; batches not taken are `not_started`. `durable_rows` (`SELECT count(*)` after every
-//!   worker ended) = rows before + rows inserted. Exit code 130.
+//! - PostgreSQL faults fail alone: a lost connection's batch is retried on a new connection.
+//! - Ctrl-C: a batch in its transaction commits or rolls back whole, the rest are `not_started`.
 //!
-//! Go original: 002 "Use Cases: 2. Database Batch Processing" (5 workers, `db.Exec(job.Query,
-//! job.Params...)` per job, errors only logged). What differs, and why: a job is a batch in one
-//! transaction, not one `Exec` (a transaction per row is what makes naive bulk inserts slow);
-//! each worker owns its connection and prepared statement instead of sending SQL text with every
-//! job; a bad row is rejected with its reason and counted while the rest of its batch lands (Go
-//! logs and moves on: nobody knows which rows are missing); the run ends with the rows really in
-//! the database, counted by it.
+//! ## Go original and what differs
+//! 002 "Use Cases: 2. Database Batch Processing" (5 workers, `db.Exec` per job, errors only
+//! logged). Here a job is a batch in one transaction, not one `Exec` (a transaction per row is
+//! what makes naive bulk inserts slow); each worker owns a connection and a prepared statement
+//! instead of sending SQL text with every job; a bad row is rejected with its reason while the
+//! rest of its batch lands (Go logs and moves on: nobody knows which rows are missing).
 //!
-//! Flags: no `--jobs` (`--rows` and `--batch-size` define the jobs); `--work-ms` adds simulated
-//! preparation per batch (Ctrl-C cancels it). Row totals, event details and the summary are in
-//! `stats.rs`, the flags in `cli.rs`, `--mode single-tx` in `ceiling.rs`.
-//!
-//! Run with: cargo run -p db-batch
+//! ## How to run
+//! ```sh
+//! cargo run -p db-batch
+//! cargo run -p db-batch -- --bad-rows 3
+//! cargo run -p db-batch -- --fresh --mode single-tx
+//! ```
 
 mod ceiling;
 mod cli;

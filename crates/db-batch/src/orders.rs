@@ -35,7 +35,7 @@ impl Batch {
     }
 }
 
-/// 2024-01-01T00:00:00Z: the generated orders fall in the year after it.
+/// The first second of 2024 (UTC) as a Unix time: the generated orders fall in the year after it.
 const EPOCH_2024: i64 = 1_704_067_200;
 const YEAR_SECONDS: i64 = 365 * 24 * 3600;
 

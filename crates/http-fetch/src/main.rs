@@ -1,56 +1,36 @@
 //! # http-fetch — a pool of workers fetching URLs over real HTTP
 //!
-//! Fetching a thousand URLs one after another takes a thousand round trips; one thread per URL
-//! opens a thousand connections at once. A pool of `--workers` threads sharing one HTTP client
-//! keeps exactly that many requests in flight, reuses their connections (keep-alive), and turns
-//! every URL into one result: a status, a byte count and a latency, or the reason it failed.
+//! ## What it shows
+//! Fetching a thousand URLs one after another takes a thousand round trips; a thread per URL opens a
+//! thousand connections at once. `--workers` threads sharing one HTTP client (a blocking ureq
+//! `Agent`, `fetch.rs`, its connection pool sized to the workers) keep exactly that many requests in
+//! flight, reuse their keep-alive connections, and turn every URL into one result: a status, a byte
+//! count and a latency, or the reason it failed.
 //!
-//! The mechanics, all in this file:
-//! 1. one `fetch::Client` (a blocking ureq `Agent`, its connection pool sized to the workers,
-//!    a per-request timeout `--timeout-ms`) shared by every worker;
-//! 2. two bounded channels, `jobs` (URLs) and `results`, and a producer that sends every URL,
-//!    then drops its `Sender` (Go's `close(jobs)`). It starts before the workers: starting 100
-//!    threads takes milliseconds, and the first ones find URLs waiting meanwhile;
-//! 3. `--workers` threads looping `for job in jobs`;
-//! 4. main collects one result per URL, joins every thread, and stops the test server.
+//! ## What to watch for
+//! - The default run starts a small HTTP server on 127.0.0.1 (`testbed`, not part of the lesson)
+//!   and fetches 100 URLs with 10 workers: mostly 200s, four 404s, two 500s and one `/slow` URL
+//!   that times out, so the exit code is 1 on purpose.
+//! - The summary counts ok, HTTP errors, timeouts and other errors, with latency percentiles, and
+//!   the server's view: at most 10 requests at once with a client waiting (the workers), but more
+//!   whose client had timed out and gone: a client timeout does not stop the work on the server.
+//! - `--workers 1` is ten times slower; `--retries 2 '{server}/flaky/a/2'` fails twice, then
+//!   succeeds; `--urls FILE` or URL arguments fetch your own list (`{server}` is the test server).
 //!
-//! What to observe: `cargo run -p http-fetch` starts a small HTTP server on 127.0.0.1 (OS-chosen
-//! port; `testbed::http_server`, a test bed, not part of the lesson) and fetches 100 URLs from it
-//! with 10 workers: mostly 200s that take 20–50 ms, some bodies of a few KiB, four 404s, two 500s
-//! and one `/slow` URL that times out. The summary counts ok / HTTP errors / timeouts / other
-//! errors, requests per second, latency percentiles, and the server's view: the most requests it
-//! served at once with a client waiting (at most 10, the workers), and the most counting requests
-//! whose client had timed out and gone (the server notices within 25 ms, so that one can exceed
-//! the workers: a client timeout does not stop the work on the server, and a retry adds to it).
-//! Exit code 1: the default list always has failures, on purpose.
-//! Try `--workers 1` (ten times slower), `--workers 50`, `--retries 2 '{server}/flaky/a/2'`
-//! (fails twice, then succeeds), `--max-bytes 100`, or your own list: `--urls FILE` (one URL a
-//! line; blank lines and `#` comments skipped) or URLs as arguments, http or https. A malformed
-//! URL fails alone ("invalid URL ..."). `{server}` in any URL means the test server (started
-//! whenever a URL mentions it): `--urls list.txt` with a line `{server}/status/418`.
+//! ## Go original and what differs
+//! 002 "Use Cases: 1. HTTP Request Processing" (10 workers, a 5 s `http.Client` timeout).
+//! - Go builds a client per worker; here one `Agent`, and so its connection pool, is shared.
+//! - Go's `io.ReadAll` reads a body of any size and ignores its error; here a body is read no
+//!   further than `--max-bytes`, and every error is a result with a kind.
+//! - Go sends "Error: ..." strings as results and counts a 404 as a success; here a status ≥ 400
+//!   fails with its status. Go's example needs the internet; this one brings its own server.
 //!
-//! Flags (`--help`): `--workers` (10), `--urls FILE`, `URL...`, `--timeout-ms` (5000, the Go
-//! original's client; 1000 for the generated list so its timeout shows in a second), `--max-bytes`
-//! (1 MiB; a longer body fails as `body_too_large`, read no further than the cap), `--retries N`
-//! (0; retries 5xx, timeouts and connection errors, exponential backoff from 50 ms plus jitter),
-//! and for the generated list: `--jobs` (its length, 100), `--work-ms` (its server latency, 20),
-//! `--seed`, `--mix mixed|delay` (`delay`: every URL `/delay/{work-ms}`, for benchmarks).
-//!
-//! Go original: 002 "Use Cases: 1. HTTP Request Processing" (10 workers, `http.Client{Timeout:
-//! 5 * time.Second}`, `client.Get`, `io.ReadAll`). What differs, and why:
-//! - Go builds a client per worker; here one `Agent` is shared, so its connection pool is too
-//!   (ureq keeps up to `--workers` idle keep-alive connections, one per worker).
-//! - Go's `io.ReadAll` reads a body of any size and ignores its error; here the body is read no
-//!   further than `--max-bytes` + 1 and every error is a result with a kind.
-//! - Go sends `"Error: ..."` strings down the results channel, and a 404 counts as a success;
-//!   here a status ≥ 400 is a failure with its status, and results are structured.
-//! - Go's example needs the internet; this one brings its own server, so it runs anywhere and
-//!   never sends traffic beyond 127.0.0.1 unless you give it other URLs.
-//! - Ctrl-C (SIGINT or SIGTERM, from the first instant): workers stop taking URLs, the requests
-//!   in flight finish or time out (no retries after it), the URLs never sent are reported as not
-//!   started, every thread (the server's too) is joined, exit 130. A second Ctrl-C exits at once.
-//!
-//! Run with: cargo run -p http-fetch
+//! ## How to run
+//! ```sh
+//! cargo run -p http-fetch
+//! cargo run -p http-fetch -- --workers 1
+//! cargo run -p http-fetch -- --retries 2 '{server}/flaky/a/2'
+//! ```
 
 mod cli;
 mod fetch;

@@ -1,55 +1,37 @@
 //! # image-resize — a CPU-bound pool that resizes real images, one worker per core
 //!
-//! Each PNG or JPEG file in a folder is one job: decode it, resize it to fit inside 800x600
-//! (or `--size`, keeping the aspect ratio; `--exact` stretches to the box), encode it in the same
-//! format, and write it to the output folder. The work is CPU-bound, so more workers than cores
-//! only adds switching: `--workers` defaults to the number of CPUs (`num_cpus::get()`).
+//! ## What it shows
+//! Each PNG or JPEG in a folder is one job: decode it, resize it to fit inside 800x600 (`--size`;
+//! `--exact` stretches), encode it in the same format, write it to the output folder. The work is
+//! CPU-bound, so more workers than cores only adds switching: `--workers` defaults to the number of
+//! CPUs. Each worker owns a `Resizer` whose buffers are reused from image to image: per-worker
+//! state that a pool makes cheap.
 //!
-//! The mechanics, all in this file:
-//! 1. list the input files (sorted by name: job ids 1..=n follow that order);
-//! 2. two bounded channels, `jobs` (capacity = workers, so Ctrl-C leaves the rest undispatched)
-//!    and `results`;
-//! 3. `--workers` threads, each owning one `Resizer` whose buffers are reused from image to
-//!    image (per-worker state the pool makes cheap), looping `for job in jobs`;
-//! 4. a producer sends the jobs and drops its `Sender` (Go's `close(jobs)`), unless Ctrl-C set
-//!    `stop` (`common::signal::ctrl_c()`, installed before anything else), in which case it stops
-//!    dispatching at once;
-//! 5. main collects results until every worker has dropped its results `Sender`, joins every
-//!    thread, reports the jobs that never ran as `not_started`, and prints the summary.
+//! ## What to watch for
+//! - The default run generates 48 sample images once under `target/image-resize/`, resizes them
+//!   into `target/image-resize/output/`, and reports images and megapixels per second.
+//! - `--workers 1` against `--workers 2` on a 2-core machine: the rate nearly doubles; `--workers
+//!   8` is no faster. Peak memory (`peak_rss_kb`) is the same for 48 or 480 images: only `workers`
+//!   images are decoded at once.
+//! - A broken file in `--input DIR` fails alone, with its reason (a JPEG cut short says
+//!   "truncated JPEG"), and the rest are resized (exit code 1).
+//! - Ctrl-C: the images in flight finish, the rest never start (exit 130), and no half-written file
+//!   is left: each output is written to a `.tmp` file and renamed into place.
 //!
-//! What to observe: `cargo run -p image-resize` generates 48 sample images (once) under
-//! `target/image-resize/samples-48-seed-42/`, resizes them into `target/image-resize/output/`,
-//! and prints "Worker 2 started job 5: sample-005.png (1387x912 png)" lines, then a summary with
-//! images per second and megapixels per second. Compare `--workers 1` with `--workers 2`: on a
-//! 2-core machine the rate nearly doubles; `--workers 8` does not go faster. Peak memory
-//! (`peak_rss_kb`) stays the same for 48 or 480 images: only `workers` images are decoded at
-//! once. Put a broken file in a folder and pass `--input DIR`: that image fails alone, with its
-//! reason (a JPEG cut short says "truncated JPEG: the file ends before its end-of-image marker"),
-//! and the rest are resized (exit code 1). Press Ctrl-C mid-run: the images being
-//! resized finish, the rest are reported as never started, exit code 130, and no half-written
-//! file is left (each output is written to `.image-resize-*.tmp` and renamed into place).
+//! ## Go original and what differs
+//! 002 "Use Cases: 3. Image Processing" (resize to 800x600 on CPU-count workers) and 000
+//! ("resizing thousands of images in parallel while limiting resource usage").
+//! - Go's `loadImage`/`resize`/`saveImage` are undefined and errors ignored; here they are real
+//!   (`image`'s codecs, fast_image_resize's Lanczos3), and a corrupt or oversized file fails alone.
+//! - Decoding is bounded (16384 pixels a side, 256 MiB of allocations), so a tiny "decompression
+//!   bomb" cannot exhaust memory: 000's "limiting resource usage", per image as well as per pool.
+//! - Go's 800x600 stretches every image; here the aspect ratio is kept unless `--exact`.
 //!
-//! Go originals: 002 "Use Cases: 3. Image Processing" (`imageWorker`, resize to 800x600, a pool
-//! of CPU-core workers) and 000 ("resizing thousands of images in parallel while limiting
-//! resource usage"). What differs, and why:
-//! - Go's `loadImage`/`resize`/`saveImage` are left undefined and errors are ignored; here they
-//!   are real (the `image` crate's PNG and JPEG codecs, fast_image_resize's SIMD Lanczos3), and
-//!   a corrupt, empty, non-image or oversized file fails its own job with the reason while the
-//!   others go on.
-//! - Decoding is bounded (at most 16384 pixels per side and 256 MiB of decoder allocations), so
-//!   a tiny "decompression bomb" cannot exhaust memory: that is the "limiting resource usage"
-//!   of original 000, applied per image as well as per pool.
-//! - Go's 800x600 stretches every image; here the default keeps the aspect ratio (fit inside
-//!   the box), and `--exact` gives Go's behaviour.
-//! - A truncated input fails instead of being resized: the file's structure is walked up to its
-//!   end marker before decoding (the JPEG decoder would fill the missing part with grey).
-//! - Outputs are written to a temporary file and renamed, and Ctrl-C stops dispatching and lets
-//!   in-flight images finish, so an interrupted run never leaves a truncated image. An output
-//!   folder that cannot be written is a usage error (exit 2) before any image is decoded.
-//! - The jobs are the files: there is no `--jobs`. `--buffer` sets the jobs channel capacity
-//!   (default: the number of workers). The sample generator lives in `testbed::images`.
-//!
-//! Run with: cargo run -p image-resize
+//! ## How to run
+//! ```sh
+//! cargo run -p image-resize
+//! cargo run -p image-resize -- --workers 1
+//! ```
 
 mod cli;
 mod codec;

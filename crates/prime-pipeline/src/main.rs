@@ -1,79 +1,38 @@
 //! # prime-pipeline — generator → fan-out → fan-in → take, with no leaked threads
 //!
-//! A pipeline: stages joined by channels, each stage a small generic function that starts one
-//! thread (or a few) and returns the `Receiver` of its output, so stages plug into each other like
-//! Go functions returning `<-chan T`:
+//! ## What it shows
+//! Stages joined by channels: a generator of random numbers, `--finders` prime finders sharing its
+//! channel (fan-out), one channel merging their primes (fan-in), then `take(n)`. Each stage is a
+//! function that starts its thread(s) and returns the `Receiver` of its output, like a Go function
+//! returning `<-chan T`. Nobody tells the stages to stop: when `take` returns it drops its
+//! `Receiver`, the next `send` upstream fails, and that stage returns and drops its own, one stage
+//! at a time; main joins every stage thread.
 //!
-//! ```text
-//!                       ┌─> prime_finder 1 ─┐
-//! repeat_fn(random) ────┼─> prime_finder 2 ─┼─> fan_in ─> take(n) ─> main prints each prime
-//!   (the generator)     └─> prime_finder F ─┘
+//! ## What to watch for
+//! - 13 random primes below 5,000,000, each with the finder that found it; the order changes from
+//!   run to run even with the same `--seed`, as the finders finish in any order.
+//! - The summary: stage threads started = joined (2 × finders + 2), 0 alive at exit. The price of
+//!   stopping by dropping: a finder notices only at its next prime, so a few numbers are checked
+//!   after `take` was satisfied.
+//! - `--finders 1` against the default on a multi-core machine: checks per second grow with the
+//!   finders; `--check sqrt` makes a check so cheap that the channels become the cost.
+//! - Ctrl-C during `--take 100000` ends it within one check, with the primes so far (exit 130).
+//!
+//! ## Go original and what differs
+//! 000's "Generator + Fan-out/Fan-in + Pipe-Line pattern" (`repeatFunc`, `primeFinder` ×
+//! `runtime.NumCPU()`, `fanIn`, `take(13)` of `rand.Intn(5000000)`).
+//! - Go's generator and finders block forever on sends nobody receives (leaked goroutines); here
+//!   each failed send ends its stage, and every stage thread is joined.
+//! - Go's `fanIn` needs a `WaitGroup` and one more goroutine to close the merged channel; here it
+//!   closes by itself when the last forwarder drops its clone of the `Sender`.
+//! - Go's `isPrime` calls 0 and 1 prime; here they are not. Channels are unbuffered in both
+//!   (`bounded(0)`) unless `--buffer N`.
+//!
+//! ## How to run
+//! ```sh
+//! cargo run -p prime-pipeline
+//! cargo run -p prime-pipeline -- --finders 1 --take 100
 //! ```
-//!
-//! 1. `repeat_fn(f)`, the generator, sends `f()` forever: random numbers below `--max`.
-//! 2. Fan-out: `--finders` prime finders (default: one per CPU) receive from the *same* generator
-//!    channel (a crossbeam `Receiver` clones; each number goes to exactly one finder). The
-//!    deliberately slow check (`--check naive`, the original's O(n) trial division) is the CPU
-//!    load that fan-out spreads over the cores.
-//! 3. `fan_in(inputs)`: one forwarder thread per finder copies its primes into one channel.
-//! 4. `take(input, n)` passes on the first n items and then returns.
-//!
-//! Clean shutdown, where Rust must do better than the Go original: nobody tells the stages to
-//! stop. When `take` returns, its thread drops its input `Receiver`, and that is the whole signal.
-//! A crossbeam `send` fails once every receiver of its channel is gone, so the signal travels
-//! upstream one stage at a time: the fan-in forwarders' next send fails, they return and drop the
-//! finders' receivers; each finder's next send of a prime fails, it returns and drops its clone of
-//! the generator's receiver; when the last clone is gone the generator's send fails and it returns
-//! too. Every stage hands its `JoinHandle` to one collector (`Stages`), and main joins them all
-//! before the summary, which counts stage threads started and joined and threads alive at exit (0).
-//! The price is visible too: a finder only notices at its next prime, so the finders check a few
-//! more numbers after `take` is satisfied ("checked after take was satisfied" in the summary).
-//!
-//! Ctrl-C (SIGINT or SIGTERM) is the one stop that comes from outside, so it is the one place a
-//! stage watches a stop: `take` selects on `stop.channel()` and returns (the same upstream
-//! shutdown follows), and each finder checks the stop between numbers so it does not wait for its
-//! next prime. The number being checked is finished, every stage is joined, the summary printed,
-//! and the exit code is 130.
-//!
-//! What to observe: `cargo run -p prime-pipeline` prints 13 random primes below 5,000,000 and the
-//! finder that found each, then numbers checked, primes found, numbers checked per second and the
-//! stage threads started = joined (2 × finders + 2). Which primes come out first depends on which
-//! finder finishes first, so the list changes from run to run even with the same `--seed`.
-//! Compare `--finders 1` with the default on a multi-core machine: the checks per second grow with
-//! the finders; `--check sqrt` makes each check so cheap that the channels become the cost.
-//! Ctrl-C during a long run (`--take 100000`) ends it within one check, with the primes delivered
-//! so far and the summary.
-//!
-//! Go original: 000, the "Generator + Fan-out/Fan-in + Pipe-Line pattern" (`repeatFunc`,
-//! `primeFinder` × `runtime.NumCPU()`, `fanIn`, `take(13)` of `rand.Intn(5000000)`).
-//! What differs, and why:
-//! - Go's goroutines run forever after `take` finishes: the generator and the finders block on
-//!   sends nobody will receive (leaked goroutines; the program only ends because `main` returns).
-//!   Here a dropped receiver makes each upstream send fail, each stage returns, and every stage
-//!   thread is joined: `threads_alive_at_exit` is 0.
-//! - Go's `fanIn` needs a `WaitGroup` and one more goroutine to close the merged channel. Here each
-//!   forwarder owns a clone of the `Sender`, and the merged channel closes by itself when the last
-//!   clone is dropped.
-//! - Go's `isPrime` calls 0 and 1 prime; here they are not. `--check sqrt` adds the sensible check.
-//! - Go's `take` wraps `taken <- <-stream` in a one-case `select`; here it is a plain loop.
-//! - Go's channels are unbuffered: here too by default (`bounded(0)`, a rendezvous channel);
-//!   `--buffer N` gives every stage channel room for N items. Numbers come from `--seed`.
-//!
-//! The workspace's `--json` contract, mapped onto a pipeline: each prime that `take` delivers is a
-//! job, id 1..=n in delivery order, `value` = the prime, `output` = 1 (prime), `worker` = the finder.
-//! Its `started`/`finished` events carry the times of that finder's check of that number (taken
-//! inside the in-flight gauge); the check ran before the job id existed, so main prints both events
-//! when the prime arrives. `peak_in_flight` = finders checking at once (every check, prime or not),
-//! `max_in_flight` = finders. A job exists only once its prime is delivered, so `submitted` is the
-//! number of primes delivered: `--take` after a full run, fewer after Ctrl-C, and `not_started` is
-//! always 0 (the summary's `take` says how many were asked for). The flags are this example's own
-//! (`--take`, `--finders`, `--max`, `--check`, `--buffer`, `--seed`, plus `--json`/`--quiet`): the
-//! shared simulated-job flags (`--jobs`, `--work-ms`, ...) do not apply. The JSON summary adds
-//! `take`, `finders`, `check`, `max`, `numbers_checked`, `checked_after_take`, `primes_found`,
-//! `checked_per_sec` (numbers checked until `take` was satisfied, per second of that time),
-//! `satisfied_ms`, `stage_threads_started` and `stage_threads_joined`.
-//!
-//! Run with: cargo run -p prime-pipeline
 
 mod args;
 mod summary;
@@ -263,6 +222,12 @@ fn run() -> anyhow::Result<ExitCode> {
     let stats = Arc::new(Stats::default());
     let mut stages = Stages::default();
 
+    // The pipeline built below, stage by stage:
+    //
+    //                       ┌─> prime_finder 1 ─┐
+    // repeat_fn(random) ────┼─> prime_finder 2 ─┼─> fan_in ─> take(n) ─> main prints each prime
+    //   (the generator)     └─> prime_finder F ─┘
+    //
     // 1. The generator: random numbers below --max, reproducible from --seed.
     let mut rng = StdRng::seed_from_u64(cli.seed);
     let max = cli.max;
@@ -319,6 +284,13 @@ fn run() -> anyhow::Result<ExitCode> {
 
 /// Prints a delivered prime: one line (`13 (finder 2)`), or with `--json` the job's `started` and
 /// `finished` events, stamped with the times of the finder's check of that number.
+///
+/// The workspace's `--json` contract, mapped onto a pipeline: each delivered prime is a job, id
+/// 1..=n in delivery order, `value` = the prime, `output` = 1 (prime), `worker` = the finder. The
+/// check ran before the job id existed, so both events are printed when the prime arrives. A job
+/// exists only once its prime is delivered, so `submitted` counts the primes delivered and
+/// `not_started` is always 0; `peak_in_flight` counts finders checking at once (every check, prime
+/// or not). The shared simulated-job flags (`--jobs`, `--work-ms`, ...) do not apply.
 fn report_prime(report: &Reporter, id: u64, found: &Found) {
     let job = Job {
         id,

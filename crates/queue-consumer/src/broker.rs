@@ -331,8 +331,8 @@ fn create_group(con: &mut Connection, names: &Names) -> RedisResult<()> {
 /// That includes a transaction the server discarded (`EXECABORT`) because it refused a command
 /// inside it for one of those reasons: after a restart, the acker's `MULTI … XACK … EXEC` gets
 /// `LOADING` for the `XACK` while the server reads its append-only file. Nothing in a discarded
-/// transaction ran, so it is retried whole. (Before, that error ended the acker and the pool
-/// worked on with nothing acknowledged: found by verify's `redis-restart` under CPU load.)
+/// transaction ran, so it is retried whole. (Otherwise that error would end the acker, and the
+/// pool would work on with nothing acknowledged: verify's `redis-restart` scenario covers it.)
 fn retryable(e: &RedisError) -> bool {
     let transient = |code: &str| matches!(code, "LOADING" | "TRYAGAIN" | "MASTERDOWN");
     let discarded_for_transient = || {

@@ -1,46 +1,37 @@
 //! # queue-consumer — the worker pool past one machine, on Redis Streams
 //!
+//! ## What it shows
 //! Many processes, on many machines, share one queue: a Redis stream read through one consumer
-//! group. Each process is the same pool as the other examples, with the broker at both ends:
-//! 1. a fetcher thread reads `XREADGROUP GROUP g <consumer> COUNT k BLOCK ms` into a bounded
-//!    crossbeam channel (backpressure: it holds at most one batch beyond the channel), and takes
-//!    over entries left idle longer than `--claim-idle-ms` by a dead consumer (`XAUTOCLAIM`);
-//! 2. `--workers` threads take entries from that channel and run the job (a panic is a failed
-//!    job; the worker lives);
-//! 3. an acker thread acknowledges finished entries in batches (`XACK` pipelined, one round trip
-//!    per batch); a job that failed stays pending and is delivered again after
-//!    `--claim-idle-ms`, until its `--max-deliveries`-th failure sends it, with its error, to the
-//!    dead-letter stream `<stream>:dead` (and acknowledges it);
-//! 4. main collects one result per delivery, and on Ctrl-C stops the fetcher, lets jobs in flight
-//!    finish (cancelling them after `--grace-ms`), acknowledges what finished and leaves the rest
-//!    pending for the other consumers (`not_started`), joins every thread, exit 130. A Ctrl-C
-//!    while producing stops between chunks of 1,000: `produced` is exactly what the stream got.
-//!    A lost connection is retried; a command Redis refuses for good (the stream replaced by a
-//!    string, say) ends the pool the same way, with a summary that carries the error (exit 2).
+//! group. Each process is the usual pool with the broker at both ends: a fetcher thread reads
+//! entries (`XREADGROUP`) into a bounded channel (backpressure), `--workers` threads run the jobs,
+//! and an acker thread acknowledges finished entries in batches (`XACK`, one round trip each).
+//! Entries a dead consumer left idle are taken over (`XAUTOCLAIM`): delivery is at-least-once.
 //!
-//! What to observe:
-//! - `cargo run -p queue-consumer` starts a private `redis-server` on a Unix socket (no
-//!   `REDIS_URL` set; it dies with the example, even on `kill -9`), produces 1,000 messages and
-//!   consumes them on 4 workers: every message acknowledged once, `pending_left` 0. Add
-//!   `--poison 7` to watch message 7 fail, come back after `--claim-idle-ms`, and end in the
-//!   dead-letter stream.
-//! - Run `consume` in several terminals (or machines) against one `REDIS_URL`: each process has
-//!   a unique consumer name (host, pid, random suffix) and the group spreads the entries. Kill one
-//!   with `kill -9`: its pending entries are claimed by the others after `--claim-idle-ms`.
-//! - Restart Redis mid-run: the `reconnect` lines, then the run goes on (the group is recreated
-//!   if it is gone).
+//! ## What to watch for
+//! - The default run starts a private `redis-server` on a Unix socket (unless `REDIS_URL` is set;
+//!   it dies with the example, even on `kill -9`), produces 1,000 messages and consumes them on 4
+//!   workers: every message acknowledged once, `pending_left` 0.
+//! - `--poison 7`: message 7 fails, comes back after `--claim-idle-ms`, and after
+//!   `--max-deliveries` ends in the dead-letter stream `<stream>:dead`.
+//! - `consume` in several terminals against one `REDIS_URL`: the group spreads the entries; kill
+//!   one with `kill -9` and the others claim its pending entries. Restart Redis mid-run: the
+//!   `reconnect` lines, then the run goes on.
+//! - Ctrl-C: the jobs in flight finish (cancelled after `--grace-ms`), what finished is
+//!   acknowledged, the rest stays pending for the other consumers (`not_started`), exit 130.
 //!
-//! Each delivery of an entry is a job: `job` numbers the deliveries this process took, `value` is
-//! the producer's message number (the entry's `job` field), events add `entry_id`, `deliveries`
-//! and `claimed`. Delivery is at-least-once: a job runs again after a crash or a failure.
+//! ## Go original and what differs
+//! No original ports it: 001 only names "Queue Processing" (a fixed number of consumers on a
+//! message queue), the Go idiom of N goroutines ranging over a broker client's deliveries. Here: a
+//! real broker, a unique consumer name per process (a fixed name reused after a restart hides the
+//! dead one's pending entries), crash recovery by claiming, retries by redelivery with a dead-letter
+//! stream, acknowledgements after the work (never before: that would be at-most-once), reconnects.
 //!
-//! Go original: 001's "Queue Processing" use case (a fixed number of consumers on a message
-//! queue), there only named. What differs: a real broker, a unique consumer name per process
-//! (a fixed name reused by a restarted process hides the dead one's pending entries), crash
-//! recovery by claiming, retries by redelivery with a dead-letter stream, acknowledgements after
-//! the work (never before: that would be at-most-once), reconnects with backoff.
-//!
-//! Run with: cargo run -p queue-consumer
+//! ## How to run
+//! ```sh
+//! cargo run -p queue-consumer
+//! cargo run -p queue-consumer -- --poison 7
+//! REDIS_URL=redis://127.0.0.1/ cargo run -p queue-consumer -- consume
+//! ```
 
 mod broker;
 mod cli;

@@ -1,54 +1,37 @@
 //! # rate-limit — a semaphore caps the jobs in flight, a rate limiter caps starts per second
 //!
-//! A worker pool bounds concurrency by its number of workers. Sometimes the bound must be lower
-//! than the pool, or independent of it: "send 100,000 emails, but never more than 100 requests at
-//! once", or "call this API at most 200 times a second". This example adds both limits to a pool:
+//! ## What it shows
+//! Two limits on a pool, lower than its worker count or independent of it. A counting semaphore
+//! (Go's `sem := make(chan struct{}, 2)`: a bounded channel of `--concurrency` tokens) whose permit
+//! is released by its `Drop` however the job ends, so none can leak: "at most 100 requests at
+//! once". A rate limiter (`--rate N/s --burst B`, `rate.rs`): in any span of `t` seconds at most
+//! `B + N × t` jobs start: "at most 200 calls a second".
 //!
-//! 1. a **counting semaphore** with an RAII permit ([`Semaphore`] below, Go's
-//!    `sem := make(chan struct{}, 2)`): a bounded channel of capacity `--concurrency`; acquiring
-//!    sends a token (blocks while the channel is full), and the permit's `Drop` takes one back
-//!    out. Drop runs however the job ends (ok, failed, or panicked), so a permit cannot leak;
-//! 2. a **rate limiter** (`--rate N/s`, `--burst B`; in `rate.rs`: governor's GCRA bucket, or
-//!    crossbeam's `tick` channel when there is no burst): in any span of `t` seconds at most
-//!    `B + N × t` jobs start;
-//! 3. the usual pool around them: a jobs channel, `--workers` threads, a results channel, the
-//!    producer dropping its `Sender` to close the jobs channel, and main joining every thread.
+//! ## What to watch for
+//! - The default run (10 jobs of 100 ms, 5 workers, 2 permits): each "started" line shows the
+//!   permits in use, never more than 2, and the run takes 5 rounds of 100 ms, not 2.
+//! - `--rate 20/s --burst 5 --jobs 40 --work-ms 10`: 5 jobs start at once, then one every 50 ms
+//!   (with `--json`, the `started` events' `t_ms` let anyone check the rate from outside).
+//! - `--panic-every 3`: the panicking jobs fail with their message (exit code 1), and their permits
+//!   are released, so the run still completes.
+//! - Ctrl-C, even during a slow `--rate 1/s`: workers waiting for a permit or the limiter wake at
+//!   once, and the summary shows `permits_in_use_at_exit: 0` (exit 130).
 //!
-//! Each worker takes a job, then a permit, then waits for the rate limiter, then runs the job.
-//! The order matters: a worker holding a rate "ticket" while queuing for a permit would start
-//! late, and several late starts can land together, over the rate. Both waits also watch the
-//! Ctrl-C stop (`select!` on `stop.channel()`), so a stop wakes them at once.
+//! ## Go original and what differs
+//! 002's `RateLimitedPool` (5 workers, semaphore of 2, 10 jobs of 100 ms), and 000/001's "100,000
+//! emails with at most 100 concurrent requests" (the third run below: 100 of 150 workers busy).
+//! - Go calls its semaphore "rate limiting", but it caps concurrency, not a rate: 2 jobs of 1 ms
+//!   each start 2,000 times a second. A real rate limiter is added (`--rate`).
+//! - Go releases its semaphore with `<-p.semaphore` after the work: a panic kills the program and
+//!   an early `return` leaks the slot; here the permit is a guard and a panic is the job's failure.
+//! - Go's `main` sleeps 100 ms hoping the printer is done; here main collects every result.
 //!
-//! What to observe: `cargo run -p rate-limit` runs Go's numbers, 10 jobs of 100 ms on 5 workers
-//! with 2 permits. Each "started" line shows the permits in use, never more than 2, and the
-//! summary's peak is 2 although 5 workers exist; the run takes 5 rounds of 100 ms, not 2.
-//! - `--rate 20/s --burst 5 --jobs 40 --work-ms 10`: 5 jobs start at once, then one every 50 ms;
-//!   with `--json`, each `started` event's `t_ms` lets anyone check the rate from outside.
-//! - the emails use case (a progress bar on stderr replaces the per-job lines):
-//!   `cargo run --release -p rate-limit -- --jobs 100000 --workers 150 --concurrency 100 --work-ms 20`
-//!   keeps exactly 100 of the 150 workers busy at a time.
-//! - `--panic-every 3`: every third job panics; the panic is caught, reported as a failed job
-//!   with its message (exit code 1), and its permit is released, so the run still completes.
-//! - `--fail-every 4`: failed jobs release their permits too.
-//! - Ctrl-C (or SIGTERM), even during a slow `--rate 1/s`: workers waiting for a permit or for the
-//!   rate limiter wake at once, the jobs in flight finish, every job not started is reported
-//!   "never started", the summary shows `permits_in_use_at_exit: 0`, and the exit code is 130.
-//!
-//! Go originals: 002 `RateLimitedPool` (5 workers, semaphore of 2, 10 jobs of 100 ms), 000/001
-//! "100,000 emails with at most 100 concurrent requests". What differs, and why:
-//! - Go calls its semaphore "rate limiting", but a semaphore caps concurrency, not a rate: 2 jobs
-//!   of 1 ms each start 2,000 times a second. A real rate limiter is added (`--rate`).
-//! - Go releases its semaphore with a plain `<-p.semaphore` after the work: a panicking job would
-//!   kill the program, and an early `return` would leak the slot forever. Here the permit is a
-//!   guard released by `Drop`, and a panic is caught and reported as the job's failure. (The
-//!   planned panics use `resume_unwind`: it unwinds exactly like `panic!`, but skips the panic
-//!   hook, so they print nothing on stderr.)
-//! - Go's `main` sleeps 100 ms hoping the results printer is done; here main itself collects
-//!   exactly one result per job and joins every thread.
-//! - `--concurrency` above `--workers` cannot be reached: the summary's `max_in_flight` is the
-//!   smaller of the two, and says so.
-//!
-//! Run with: cargo run -p rate-limit
+//! ## How to run
+//! ```sh
+//! cargo run -p rate-limit
+//! cargo run -p rate-limit -- --rate 20/s --burst 5 --jobs 40 --work-ms 10
+//! cargo run --release -p rate-limit -- --jobs 100000 --workers 150 --concurrency 100 --work-ms 20
+//! ```
 
 mod rate;
 mod stats;
@@ -148,7 +131,9 @@ struct Shared {
     stop: Stop,
 }
 
-/// One worker: for each job, a permit, then a start from the rate limiter, then the job.
+/// One worker: for each job, a permit, then a start from the rate limiter, then the job. The order
+/// matters: a worker holding a rate "ticket" while it queues for a permit would start late, and
+/// several late starts could land together, over the rate.
 fn worker(id: usize, jobs: Receiver<Job>, results: Sender<JobResult>, shared: &Shared) {
     for job in jobs {
         let stop = &shared.stop;

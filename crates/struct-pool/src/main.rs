@@ -1,39 +1,37 @@
 //! # struct-pool — a reusable `WorkerPool` type
 //!
-//! The pool as a value: `WorkerPool::new(workers, queue_capacity, job_fn)` starts the workers,
-//! which call `job_fn(worker_id, &job)`; `submit` queues a job and blocks while the queue is full (backpressure), `try_submit` gives the
-//! job back instead of blocking, `close` stops intake, `results()` iterates results as they come,
-//! `join` waits for everything. Each result hands its job back (Go's `Result{JobID}`), so a result
-//! always names its job, also after a panic. Dropping the pool closes it and joins every worker, so no thread
-//! can outlive it. The pool itself is in `src/lib.rs` (about 500 lines with its docs); this file
-//! uses it in the shape of Go original 003: a submitter thread, a results-printer thread, and the
-//! pool.
+//! ## What it shows
+//! The pool as a value (`src/lib.rs`): `WorkerPool::new(workers, queue_capacity, job_fn)` starts the
+//! workers; `submit` blocks while the queue is full (backpressure), `try_submit` hands the job back
+//! instead, `close` stops intake, `results()` yields results as they come, `join` waits for it all,
+//! and dropping the pool closes it and joins every worker. Each result hands its job back, so it
+//! names its job even after a panic. This file uses it the way Go 003 does: a submitter thread, a
+//! results printer, and the pool.
 //!
-//! What to observe: `cargo run -p struct-pool` runs 10 jobs on 3 workers (500 ms each) like the
-//! Go original. With `--panic-every 4` every fourth job panics: the panic is caught, reported as
-//! a failed job with its message, and the worker keeps serving (the run exits 1 because jobs
-//! failed). With `--ordered` results print in submission order although they complete out of
-//! order (a reorder buffer holds early arrivals; see `held_max` in the summary). With
-//! `--try-submit` the submitter never blocks: a full queue hands the job back and the submitter
-//! retries after a pause, counting the refusals. With `--batch 256` the submitter sends the jobs
-//! in chunks (`submit_batch`: one channel message per 256 jobs each way): compare
-//! `--workload dispatch --jobs 1000000 --quiet` with and without it to see what the per-job
-//! channel operations cost (`cargo xtask compare` does, and `cargo bench -p struct-pool`).
-//! Ctrl-C (or SIGTERM): the submitter stops submitting, queued jobs are handed back untouched, the
-//! jobs in flight finish, every job not run is reported "never started", and the exit code is 130.
+//! ## What to watch for
+//! - `--panic-every 4`: the panic is caught, reported as a failed job with its message, and the
+//!   worker keeps serving (exit code 1).
+//! - `--ordered`: results print in submission order though jobs complete out of order (a reorder
+//!   buffer holds early arrivals: `held_max`). `--try-submit`: a full queue hands the job back, and
+//!   the submitter retries and counts the refusals.
+//! - `--batch 256 --workload dispatch --jobs 1000000 --quiet` against the same without `--batch`:
+//!   one channel message per 256 jobs each way shows what per-job channel operations cost.
+//! - Ctrl-C: queued jobs are handed back untouched, the jobs in flight finish, exit code 130.
 //!
-//! Go originals: 000 and 003 (`NewWorkerPool`/`Start`/`AddJob`/`Wait`/`CollectResults`, 3
-//! workers × 10 jobs, 1 s of work; the defaults here are 001's 500 ms so runs stay short —
-//! `--work-ms 1000` gives 000's). What differs, and why:
+//! ## Go original and what differs
+//! 000 and 003 (`NewWorkerPool`/`Start`/`AddJob`/`Wait`/`CollectResults`, 3 workers × 10 jobs,
+//! 1 s of work; the default here is 001's 500 ms, `--work-ms 1000` gives 000's).
 //! - Go's pool leaks its goroutines if the caller forgets `Wait`; here `Drop` closes and joins.
-//! - Go's `AddJob` after `Wait` panics on a closed channel; here `submit` returns the job back in
-//!   `SubmitError::Closed`.
-//! - A panicking job kills a Go program unless every worker `recover`s; here the pool catches it
-//!   (`catch_unwind`) and turns it into a result, so nothing vanishes.
-//! - 003 needs two WaitGroups (workers, printer); here `thread::scope` joins the submitter and the
-//!   printer, and `join` the workers.
+//! - Go's `AddJob` after `Wait` panics on a closed channel; here `submit` hands the job back in
+//!   `SubmitError::Closed`. A panicking job kills a Go program unless every worker `recover`s;
+//!   here the pool catches it (`catch_unwind`) and turns it into a result.
+//! - 003 needs two WaitGroups; here `thread::scope` joins submitter and printer, `join` the workers.
 //!
-//! Run with: cargo run -p struct-pool
+//! ## How to run
+//! ```sh
+//! cargo run -p struct-pool
+//! cargo run -p struct-pool -- --panic-every 4 --ordered
+//! ```
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -1,36 +1,36 @@
 //! # waitgroup — knowing when every worker is done
 //!
-//! The same pool as `basic` (a jobs channel, workers, a results channel), written twice to show
-//! the two Rust answers to Go's `sync.WaitGroup`:
-//! - `--style waitgroup` (default): `crossbeam::sync::WaitGroup`, shaped like Go original 003 with
-//!   two WaitGroups: one for the workers, one for the results-printer thread. Cloning the
-//!   WaitGroup is Go's `wg.Add(1)`, dropping a clone is `wg.Done()`, `wait()` is `wg.Wait()`.
-//! - `--style scope`: `std::thread::scope`, where leaving the scope joins every thread spawned in
-//!   it: no counter to keep right at all.
+//! ## What it shows
+//! The same pool as `basic`, written twice to show the two Rust answers to Go's `sync.WaitGroup`.
+//! `--style waitgroup` (default) uses `crossbeam::sync::WaitGroup` (cloning it is `wg.Add(1)`,
+//! dropping a clone is `wg.Done()`, `wait()` is `wg.Wait()`), one for the workers and one for the
+//! results printer; `--style scope` uses `std::thread::scope`, where leaving the scope joins every
+//! thread spawned in it: no counter to keep right at all.
 //!
-//! What to observe: both styles print the same lines as `basic`, end with "All jobs completed!",
-//! and report 0 threads alive at exit. In the waitgroup style, note that `wait()` returning says
-//! "every worker said it is done", not "every thread is gone": the threads are still joined
-//! afterwards (a thread that signalled may still be unwinding its stack). Ctrl-C (or SIGTERM)
-//! in either style: the jobs in flight finish, every later job is handed back as "never started",
-//! the summary is printed and the exit code is 130.
+//! ## What to watch for
+//! - Both styles print the same lines as `basic`, end with "All jobs completed!", and report 0
+//!   threads alive at exit.
+//! - In the waitgroup style, `wait()` returning means "every worker said it is done", not "every
+//!   thread is gone": the threads are still joined afterwards (one may still be unwinding).
+//! - Ctrl-C in either style: the jobs in flight finish, later jobs are handed back as "never
+//!   started", exit code 130.
 //!
-//! Why Go's classic WaitGroup mistakes cannot be written here:
-//! - `wg.Add(1)` inside the goroutine (racing `wg.Wait()`): a crossbeam WaitGroup has no `add`;
-//!   the clone that counts a worker must be made *before* the thread exists and moved into it, so
-//!   `wait()` always sees it.
-//! - Closing `results` too early (or twice), so a late worker's send panics: a Rust channel is
-//!   closed by dropping its *last* `Sender`, and every worker owns one, so it closes exactly when
-//!   the last worker is finished — the `go func() { wg.Wait(); close(results) }()` goroutine
-//!   disappears. Forgetting to drop main's own `Sender` is the one way to hang, and the comment
-//!   where main drops it says so.
+//! ## Go original and what differs
+//! 002 "Worker Pool with WaitGroup", 003 (two WaitGroups: workers and the results printer), 004's
+//! "All jobs completed!"; 001/002's 10 jobs, 3 workers, 500 ms. Go's classic mistakes cannot be
+//! written here:
+//! - `wg.Add(1)` inside the goroutine, racing `wg.Wait()`: a crossbeam WaitGroup has no `add`; the
+//!   clone that counts a worker is made *before* its thread exists and moved into it.
+//! - Closing `results` too early or twice: a Rust channel closes when its *last* `Sender` is
+//!   dropped, and every worker owns one, so the `go func() { wg.Wait(); close(results) }()`
+//!   goroutine disappears. Forgetting to drop main's own `Sender` is the one way to hang.
+//! - Forgetting the printer's WaitGroup lets Go's `main` return mid-print; here every thread is joined.
 //!
-//! Go originals: 002 "Worker Pool with WaitGroup" (3 workers, wg.Wait then close(results)), 003
-//! (two WaitGroups: workers and the results printer), 004's "All jobs completed!". Defaults as in
-//! 001/002: 10 jobs, 3 workers, 500 ms. What differs: Go's WaitGroup lets `main` return while the
-//! printer may still be printing if the second WaitGroup is forgotten; here every thread is joined.
-//!
-//! Run with: cargo run -p waitgroup
+//! ## How to run
+//! ```sh
+//! cargo run -p waitgroup
+//! cargo run -p waitgroup -- --style scope
+//! ```
 
 use std::process::ExitCode;
 use std::sync::Arc;
