@@ -22,6 +22,7 @@
 pub mod bad_input;
 pub mod check;
 pub mod process;
+pub mod registry;
 mod scenario;
 
 pub use bad_input::assert_bad_input_file;

@@ -25,49 +25,42 @@ struct Need {
     binary: &'static str,
     package: &'static str,
     /// What needs it, for the messages.
-    for_what: &'static str,
-    /// The example that needs it (None: the full run's extras).
-    example: Option<&'static str>,
+    for_what: String,
     required: bool,
 }
 
-const NEEDS: &[Need] = &[
-    Need {
-        binary: "redis-server",
-        package: "redis-server",
-        for_what: "queue-consumer's tests and scenarios",
-        example: Some("queue-consumer"),
-        required: true,
-    },
-    Need {
-        binary: "redis-cli",
-        package: "redis-tools",
-        for_what: "queue-consumer's scenarios",
-        example: Some("queue-consumer"),
-        required: true,
-    },
-    Need {
-        binary: "initdb",
-        package: "postgresql",
-        for_what: "db-batch's PostgreSQL scenarios",
-        example: Some("db-batch"),
-        required: true,
-    },
-    Need {
-        binary: "go",
-        package: "golang-go",
-        for_what: "compare's go:* rows",
-        example: None,
-        required: false,
-    },
-    Need {
-        binary: "valgrind",
-        package: "valgrind",
-        for_what: "compare --instructions",
-        example: None,
-        required: false,
-    },
-];
+/// What `examples` need (their `needs` in `harness::registry`), and with `full` the extras:
+/// `go` for compare's `go:*` rows and `valgrind` for `compare --instructions`.
+fn needs(examples: &[String], full: bool) -> Vec<Need> {
+    let mut list: Vec<Need> = Vec::new();
+    for example in examples.iter().filter_map(|e| harness::registry::example(e)) {
+        for &(binary, package) in example.needs {
+            match list.iter_mut().find(|n| n.binary == binary) {
+                Some(need) => need.for_what.push_str(&format!(", {}", example.name)),
+                None => list.push(Need {
+                    binary,
+                    package,
+                    for_what: format!("the tests of {}", example.name),
+                    required: true,
+                }),
+            }
+        }
+    }
+    if full {
+        for (binary, package, for_what) in [
+            ("go", "golang-go", "compare's go:* rows"),
+            ("valgrind", "valgrind", "compare --instructions"),
+        ] {
+            list.push(Need {
+                binary,
+                package,
+                for_what: for_what.to_owned(),
+                required: false,
+            });
+        }
+    }
+    list
+}
 
 fn found(need: &Need) -> bool {
     let dirs = if need.package == "postgresql" {
@@ -89,14 +82,8 @@ pub struct Preflight {
 
 /// Finds or installs what `examples` (and, with `full`, the extras and Miri) need.
 pub fn run(examples: &[String], full: bool) -> anyhow::Result<Preflight> {
-    let wanted: Vec<&Need> = NEEDS
-        .iter()
-        .filter(|n| match n.example {
-            Some(example) => examples.iter().any(|e| e == example),
-            None => full,
-        })
-        .collect();
-    let missing: Vec<&Need> = wanted.iter().copied().filter(|n| !found(n)).collect();
+    let wanted = needs(examples, full);
+    let missing: Vec<&Need> = wanted.iter().filter(|n| !found(n)).collect();
     let mut report = Preflight::default();
     if !missing.is_empty() {
         let mut packages: Vec<&str> = missing.iter().map(|n| n.package).collect();
@@ -231,19 +218,15 @@ pub fn ensure_miri() -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::NEEDS;
+    use super::needs;
 
     #[test]
-    fn every_required_need_names_an_example_that_exists() {
-        let root = crate::workspace_root();
-        let examples = crate::examples(&root).expect("crates/ lists");
-        for need in NEEDS.iter().filter(|n| n.required) {
-            let example = need.example.expect("a required need names its example");
-            assert!(
-                examples.iter().any(|e| e == example),
-                "{} is required by {example}, which is not in crates/",
-                need.binary
-            );
-        }
+    fn the_registry_gives_each_example_its_programs_and_the_full_run_its_extras() {
+        let some = needs(&["basic".to_owned(), "queue-consumer".to_owned()], false);
+        let names: Vec<&str> = some.iter().map(|n| n.binary).collect();
+        assert_eq!(names, ["redis-server", "redis-cli"]);
+        assert!(some.iter().all(|n| n.required));
+        let full = needs(&[], true);
+        assert!(full.iter().any(|n| n.binary == "go" && !n.required));
     }
 }

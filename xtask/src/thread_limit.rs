@@ -28,30 +28,9 @@ pub enum Outcome {
     Failed(Vec<String>),
 }
 
-/// A short run of each example: few workers, so few limits to sweep. An example missing here
-/// fails the step, so a new one cannot be forgotten.
+/// The example's short run (`harness::registry`): few workers, so few limits to sweep.
 fn quick_args(example: &str) -> Option<&'static [&'static str]> {
-    let args: &[&str] = match example {
-        "basic" | "struct-pool" | "waitgroup" | "context-cancel" | "rate-limit" | "async-pool" => {
-            &["--jobs", "6", "--work-ms", "1", "--workers", "2"]
-        }
-        "http-fetch" => &[
-            "--jobs",
-            "6",
-            "--work-ms",
-            "1",
-            "--workers",
-            "2",
-            "--mix",
-            "delay",
-        ],
-        "db-batch" => &["--rows", "200", "--batch-size", "50", "--workers", "2"],
-        "image-resize" => &["--generate", "3", "--workers", "2"],
-        "prime-pipeline" => &[],
-        "queue-consumer" => &["--messages", "6", "--workers", "2"],
-        _ => return None,
-    };
-    Some(args)
+    harness::registry::example(example).map(|e| e.quick_args)
 }
 
 /// Why the sweep cannot run on this machine, if it cannot.
@@ -88,9 +67,7 @@ pub fn unavailable() -> Option<String> {
 /// until three runs in a row end normally.
 pub fn sweep(program: &Path, example: &str) -> Outcome {
     let Some(args) = quick_args(example) else {
-        return Outcome::Failed(vec![format!(
-            "no quick run for {example}: add one to quick_args in xtask/src/thread_limit.rs"
-        )]);
+        return Outcome::Failed(vec![format!("no entry for {example} in harness/src/registry.rs")]);
     };
     let dir = std::env::temp_dir().join(format!("xtask-thread-limit-{}-{example}", std::process::id()));
     let result = prepare(&dir, program).and_then(|binary| run_sweep(&dir, &binary, args));
