@@ -665,7 +665,7 @@ mod tests {
         assert_eq!(hung_up(&requests), [2]);
     }
 
-    /// Issue 12: a client that times out closes its connection and sends its next request at
+    /// A client that times out closes its connection and sends its next request at
     /// once, before the serving thread notices. The abandoned request may still count as being
     /// served, but not as open: the open peak stays at the one request the client waits for.
     #[test]

@@ -69,9 +69,9 @@ fn main() -> ExitCode {
     // A signal ignored by a parent stays ignored across exec; one with a handler is reset to its
     // default. A background job of a non-interactive shell (`cargo xtask stress &` in a script)
     // starts with SIGINT ignored, so would every example started from here, until its own
-    // handler is installed: stress's signal in the first milliseconds then vanished, and the run
-    // failed as "reported interrupted: false" (found by stress run 657 of seed 446910). With a
-    // handler here the examples start with the defaults. Ctrl-C still ends xtask at once.
+    // handler is installed: stress's signal in the first milliseconds would vanish, and the run
+    // fail as "reported interrupted: false". With a handler here the examples start with the
+    // defaults. Ctrl-C still ends xtask at once.
     if let Err(e) = ctrlc::set_handler(|| std::process::exit(130)) {
         eprintln!("xtask: cannot install a Ctrl-C handler ({e}); examples may inherit an ignored SIGINT");
     }

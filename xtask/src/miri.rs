@@ -16,8 +16,7 @@ use crate::workspace_root;
 
 /// Miri's scheduler seeds for `cargo xtask miri`.
 pub const SEEDS: &str = "0..8";
-/// verify's seeds: fewer, so CI stays within its budget (8 seeds take about 10 minutes on a
-/// busy 2-core machine; `cargo xtask miri` runs all 8).
+/// verify's seeds: fewer, so CI stays within its budget (`cargo xtask miri` runs all 8).
 pub const VERIFY_SEEDS: &str = "0..4";
 
 /// How the Miri step ended.

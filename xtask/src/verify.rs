@@ -331,7 +331,7 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
         }
         t.phase("compare", since);
 
-        // Issue 12: random flags, signals at random moments and kill -9, checked like the
+        // Stress: random flags, signals at random moments and kill -9, checked like the
         // scenarios, for a fixed budget; the seed is printed so a failure can be repeated.
         println!(
             "... stress: about {} runs or {} minutes of random flags and signals",

@@ -40,9 +40,8 @@ const BUSY_RETRY: Duration = Duration::from_micros(100);
 /// again, for up to `timeout` (`--lock-timeout-ms`: SQLite has one writer at a time, so the
 /// workers queue for it here instead of failing with "database is locked"). SQLite's own
 /// `busy_timeout` does the same, but backs off to sleeps of 1, 2, 5, ... 100 ms: fine between
-/// processes, but a batch commits in about a millisecond, and the lock would sit idle while the
-/// next worker sleeps. With this handler the next batch begins 0.03 to 0.05 ms after the last
-/// commit (per-batch timestamps, 5 workers).
+/// processes, but a batch commits much faster than that, and the lock would sit idle while the
+/// next worker sleeps. With this handler the next batch begins almost as soon as the last commits.
 fn wait_for_the_lock(timeout: Duration) -> impl FnMut(i32) -> bool + Send + 'static {
     let mut since = Instant::now();
     move |attempt| {
@@ -243,8 +242,8 @@ impl Sqlite {
             .with_context(|| format!("cannot open the database {path}"))?;
         // A bulk load checkpoints once, at the end ([`Sink::checkpoint`], from main), not every
         // 1,000 pages of log: that automatic checkpoint (copy the log into the file, two fsyncs)
-        // ran inside some worker's COMMIT and stalled the pool 35 to 50 ms of a 150 ms run, while
-        // `--mode single-tx` (one commit) never reached it before its timer stopped. The log holds
+        // runs inside some worker's COMMIT and stalls the whole pool, while `--mode single-tx`
+        // (one commit) never reaches it before its timer stops: an unfair comparison. The log holds
         // the whole run until then (about 40 bytes per row, as one transaction needs anyway), and
         // is fsynced then: a power cut before the end loses the run's batches, as it would lose
         // `--mode single-tx`'s one transaction; a killed process loses none (same in both modes).

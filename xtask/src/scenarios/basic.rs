@@ -29,7 +29,7 @@ pub(super) fn stopped(jobs_remain: bool) -> impl Fn(&Run<'_>) -> Result<(), Stri
 /// the loader or runtime start-up, kills any program), before any job of these runs could end.
 pub(super) const FIRST_INSTANT_MS: u64 = 1;
 
-/// Ctrl-C from the first instant (issue 11): SIGINT and SIGTERM after `after` jobs started (the
+/// Ctrl-C from the first instant: SIGINT and SIGTERM after `after` jobs started (the
 /// `mid` run must have jobs left then), a SIGINT [`FIRST_INSTANT_MS`] after the start (`first` must be a
 /// run that cannot end that soon), and two SIGINTs, which exit 130 at once. Named `<prefix>ctrl-c/...`.
 pub(super) fn ctrl_c(prefix: &str, mid: &str, after: usize, jobs_remain: bool, first: &str) -> Vec<Scenario> {

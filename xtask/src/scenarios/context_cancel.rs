@@ -131,7 +131,7 @@ pub fn scenarios() -> Vec<Scenario> {
                     ))
                 }
             }),
-        // issue 15: `cargo xtask timeline` draws this real run: one bar per started job, coloured
+        // `cargo xtask timeline` draws this real run: one bar per started job, coloured
         // by outcome, and the cancel marker (the SVG is parsed, never compared byte by byte).
         Scenario::run("timeline-of-a-deadline-run", &["--deadline-ms", "250"], 1)
             .partial_concurrency()

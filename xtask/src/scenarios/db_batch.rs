@@ -100,8 +100,8 @@ fn sqlite_scenarios() -> Vec<Scenario> {
             .interrupt(Interrupt::SignalAfterStarted(Signal::Term, 3))
             .partial_concurrency()
             .check(stopped_with_whole_batches),
-        // A signal in the first instants (issue 12: it used to kill the run before its handler
-        // was installed): still a summary, exit 130, and a database that agrees with it.
+        // A signal in the first instants (before the handler is installed, it would kill the
+        // run): still a summary, exit 130, and a database that agrees with it.
         Scenario::run("sigint-first-instant", LONG, 130)
             .interrupt(Interrupt::SignalAfterMs(Signal::Int, 1))
             .partial_concurrency()

@@ -2,7 +2,7 @@
 //! generated list, or URLs written with the `{server}` placeholder); nothing leaves the machine.
 //! Each route's outcome must match what the server was told to return, the server's peak of
 //! requests served at once with a client waiting stays within the workers (also when clients time
-//! out and retry: issue 12), and every URL is accounted for, also after SIGINT or SIGTERM.
+//! out and retry), and every URL is accounted for, also after SIGINT or SIGTERM.
 
 use std::time::Duration;
 
@@ -77,7 +77,7 @@ fn routes_match(run: &Run<'_>, max_bytes: u64) -> Result<usize, String> {
     Ok(checked)
 }
 
-/// The server's two peaks (issue 12): requests served at once with a client waiting, 1..=workers;
+/// The server's two peaks: requests served at once with a client waiting, 1..=workers;
 /// and all requests served at once, abandoned ones included, which is at least that. Returns
 /// (open, all).
 fn server_within_workers(run: &Run<'_>) -> Result<(u64, u64), String> {
@@ -196,7 +196,7 @@ pub fn scenarios() -> Vec<Scenario> {
             expect("server_abandoned", run.count("server_abandoned")?, 0)?;
             expect("server_requests", run.count("server_requests")?, 48)
         }),
-        // Issue 12: requests that time out on the client and are retried while the server still
+        // Requests that time out on the client and are retried while the server still
         // serves the abandoned attempt. The open peak stays within the workers; the all-requests
         // peak may exceed them (it is what the server really carried).
         run(

@@ -30,7 +30,7 @@ pub struct RunResult {
 const ENDED_FIRST: &str = "[xtask] the run ended before the SIGINT was due";
 
 /// The CPU time a process spends before its handler is in place that is still start-up (exec, the
-/// dynamic loader, the Rust runtime, argument parsing): 1-3 ms measured on every example.
+/// dynamic loader, the Rust runtime, argument parsing), with room to spare on a busy machine.
 const PRE_MAIN_CPU_MS: f64 = 5.0;
 
 /// How long after a signal a run may still go on before "it ignored the signal" is a failure.
