@@ -2,12 +2,12 @@
 //!
 //! - `cargo xtask verify [EXAMPLE...]`: fmt, clippy, tests, then every example through its
 //!   scenarios with the invariant checker (the CI command);
-//! - `cargo xtask compare [--workload ...] [--sweep ...] [--instructions]`: every variant and the
-//!   baselines on the same seeded jobs, tabled and charted, or their instructions per job counted
-//!   (`compare/`);
+//! - `cargo xtask compare [--workload ...] [--sweep ...] [--instructions]` and
+//!   `cargo xtask timeline RUN.jsonl -o run.svg`: run `bench`'s `compare` and `timeline` binaries
+//!   with the same arguments (`cargo run -p bench --bin ...`), so building xtask compiles none of
+//!   their charting;
 //! - `cargo xtask tidy`: the house rules (also a test).
 
-mod compare;
 mod miri;
 mod msrv;
 mod preflight;
@@ -22,7 +22,7 @@ mod verify;
 use harness::{check, process};
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, ExitStatus};
 
 use clap::{Parser, Subcommand};
 
@@ -41,8 +41,13 @@ enum Task {
         /// Run only these examples' scenarios (and skip fmt, clippy and the tests).
         examples: Vec<String>,
     },
-    /// Every variant and the baselines on the same seeded jobs, tabled and charted.
-    Compare(compare::CompareArgs),
+    /// Every variant and the baselines on the same seeded jobs, tabled and charted: bench's
+    /// `compare` (`cargo xtask compare --help` for its flags).
+    #[command(disable_help_flag = true)]
+    Compare {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// The house rules (also run as a test).
     Tidy,
     /// Random flags, signals at random moments and kill -9 on the examples, every run checked
@@ -50,8 +55,13 @@ enum Task {
     Stress(stress::StressArgs),
     /// struct-pool's and common's concurrency tests under Miri, with several scheduler seeds.
     Miri,
-    /// Draw a run's `--json` events as a timeline: workers as lanes, jobs as bars (`-o run.svg|png`).
-    Timeline(timeline::Args),
+    /// Draw a run's `--json` events as a timeline: workers as lanes, jobs as bars (`-o run.svg|png`):
+    /// bench's `timeline` (`cargo xtask timeline --help` for its flags).
+    #[command(disable_help_flag = true)]
+    Timeline {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,7 +87,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.task {
         Task::Verify { examples } => verify::verify(&examples),
-        Task::Compare(args) => compare::compare(&args),
+        Task::Compare { args } => return bench("compare", &args),
         Task::Tidy => tidy::tidy().and_then(|()| {
             let problems = msrv::check(&workspace_root())?;
             anyhow::ensure!(problems.is_empty(), "rust-version is false:\n{}", problems.join("\n"));
@@ -85,7 +95,7 @@ fn main() -> ExitCode {
         }),
         Task::Stress(args) => stress::stress(&args),
         Task::Miri => miri::miri(),
-        Task::Timeline(args) => return timeline::main(&args),
+        Task::Timeline { args } => return bench("timeline", &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,6 +103,32 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs `bench`'s binary `bin` with `args` (`$CARGO run --quiet -p bench --bin BIN -- ARGS`, from
+/// the current folder, so relative paths mean what they meant) and ends with its exit code.
+fn bench(bin: &str, args: &[String]) -> ExitCode {
+    let status = Command::new(cargo())
+        .args(["run", "--quiet", "-p", "bench", "--bin", bin, "--"])
+        .args(args)
+        .status();
+    match status {
+        Ok(status) => ExitCode::from(exit_code(status)),
+        Err(e) => {
+            eprintln!("xtask: cannot run cargo run -p bench --bin {bin}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A child's exit code as a shell reports it: its own code, or 128 + the signal that ended it.
+fn exit_code(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code).unwrap_or(1),
+        (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(1),
+        (None, None) => 1,
     }
 }
 

@@ -12,7 +12,6 @@
 //! Debian's packages are installed with apt-get when running as root (as CI does), after one
 //! `apt-get update`.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context as _;
@@ -126,24 +125,6 @@ pub fn run(examples: &[String], full: bool) -> anyhow::Result<Preflight> {
         }
     }
     Ok(report)
-}
-
-/// The path of `binary` (on `PATH` or in one of `extra_dirs`), installing Debian's `package`
-/// first if it is found nowhere and this process may (outside verify: `compare --instructions`).
-pub fn ensure_binary(binary: &str, package: &str, extra_dirs: &[PathBuf]) -> anyhow::Result<PathBuf> {
-    if let Some(path) = find_binary(binary, extra_dirs) {
-        return Ok(path);
-    }
-    let install = format!("apt-get update && apt-get install -y {package}");
-    if !is_root() || find_binary("apt-get", &[]).is_none() {
-        anyhow::bail!(
-            "{binary} is not installed: run `sudo sh -c '{install}'` (Debian's {package} package), then re-run"
-        );
-    }
-    println!("xtask: {binary} is missing; installing Debian's {package} package ({install})");
-    apt_install(&[package])?;
-    find_binary(binary, extra_dirs)
-        .with_context(|| format!("{package} is installed but {binary} is still not found"))
 }
 
 /// `apt-get update`, then `apt-get install -y packages`, non-interactive; apt's output is shown

@@ -256,7 +256,7 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
     }
     if full {
         // compare's tiny run below needs the baselines binary too.
-        build.extend(["-p", "xtask", "--bins"]);
+        build.extend(["-p", "bench", "--bins"]);
     }
     if !step(&mut t, &root, "build", &build) {
         return report(&t);
@@ -318,18 +318,10 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
     if full {
         // `cargo xtask compare` on a tiny workload with the debug binaries built above (plus the
         // baselines binary): every row must complete with every job accounted for; no timings.
-        println!("... compare: a tiny dispatch and sleep workload through every variant");
-        let since = Instant::now();
-        let why = crate::compare::smoke(&root, &bin_dir);
-        t.line(why.is_empty(), "compare (tiny workload)", since.elapsed());
-        if !why.is_empty() {
-            t.fail(
-                "compare",
-                why,
-                "cargo xtask compare --runs 1 --jobs 300 --workload dispatch".into(),
-            );
-        }
-        t.phase("compare", since);
+        let bin_dir = bin_dir.display().to_string();
+        let compare = ["run", "--quiet", "-p", "bench", "--bin", "compare", "--"];
+        let smoke = [&compare[..], &["smoke", "--bin-dir", &bin_dir]].concat();
+        step(&mut t, &root, "compare (tiny workload)", &smoke);
 
         // Stress: random flags, signals at random moments and kill -9, checked like the
         // scenarios, for a fixed budget; the seed is printed so a failure can be repeated.

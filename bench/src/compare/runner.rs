@@ -1,12 +1,13 @@
-//! Building the variants in release and running them: one child per run through verify's runner
-//! (`crate::process`), figures from the child's own JSON summary (`check::parse`).
+//! Building the variants in release and running them: one child per run through the examples'
+//! test runner (`harness::process`), figures from the child's own JSON summary
+//! (`harness::check::parse`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::workloads::{SEED, Spec, Variant, all_variants, runs_on, skip_reason};
-use crate::cargo;
+use super::workloads::{BASELINES_PACKAGE, SEED, Spec, Variant, all_variants, runs_on, skip_reason};
+use crate::workspace::{cargo, examples};
 
 /// One run's figures, from the child's summary line (and its threads, sampled from `/proc`).
 #[derive(Debug, Clone, Default)]
@@ -21,6 +22,9 @@ pub struct RunOutcome {
     pub problems: Vec<String>,
     /// The child refused the workload as bad input (exit 2): its one line.
     pub refused: Option<String>,
+    /// The wrapper itself gave up (valgrind aborting inside the program): the run says nothing
+    /// about the variant. Why, in one line.
+    pub wrapper_gave_up: Option<String>,
 }
 
 /// A row of a table: one variant on one workload at one worker count and queue capacity.
@@ -103,7 +107,7 @@ pub fn build_variants(
     profile: &str,
     bin_dir: &Path,
 ) -> anyhow::Result<(Vec<Variant>, Skipped)> {
-    let present = crate::examples(root)?;
+    let present = examples(root)?;
     let mut skipped = Vec::new();
     let mut wanted: Vec<Variant> = Vec::new();
     // The Go rows: built once, or left out with one line saying why (how to get Go).
@@ -121,7 +125,7 @@ pub fn build_variants(
             if go_built {
                 wanted.push(v.clone());
             }
-        } else if v.package == "xtask" || present.contains(&v.package) {
+        } else if v.package == BASELINES_PACKAGE || present.contains(&v.package) {
             wanted.push(v.clone());
         } else if !skipped.iter().any(|(n, _)| n == &v.name) {
             skipped.push((v.name.clone(), format!("crates/{} does not exist yet", v.package)));
@@ -130,7 +134,7 @@ pub fn build_variants(
     let mut packages: Vec<&str> = wanted
         .iter()
         .map(|v| v.package.as_str())
-        .filter(|p| *p != "xtask" && *p != super::go::PACKAGE)
+        .filter(|p| *p != BASELINES_PACKAGE && *p != super::go::PACKAGE)
         .collect();
     packages.dedup();
     let baselines = wanted.iter().any(|v| v.baseline);
@@ -153,7 +157,7 @@ pub fn build_variants(
                     profile,
                     "--quiet",
                     "-p",
-                    "xtask",
+                    BASELINES_PACKAGE,
                     "--bin",
                     "baselines",
                 ])
@@ -178,7 +182,7 @@ pub fn build_variants(
         }
     }
     if baselines && !build(&[], true) {
-        broken.push("xtask".to_owned());
+        broken.push(BASELINES_PACKAGE.to_owned());
     }
     let (ok, bad): (Vec<Variant>, Vec<Variant>) =
         wanted.into_iter().partition(|v| !broken.contains(&v.package));
@@ -196,6 +200,8 @@ pub fn build_variants(
 pub struct Wrapper {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Reads a failed run's stderr: why the wrapper itself gave up, if it did (not the program).
+    pub gave_up: fn(&str) -> Option<String>,
 }
 
 /// Where the binaries are, and what to say about the variants that were not built.
@@ -322,7 +328,7 @@ impl Ctx<'_> {
         // Generous: the slowest fixed run (cpu, serial) takes some seconds on 2 cores.
         let timeout = Duration::from_secs(600);
         let mut out = RunOutcome::default();
-        let watched = match crate::process::run(&program, &args, self.root, timeout, None) {
+        let watched = match harness::process::run(&program, &args, self.root, timeout, None) {
             Ok(watched) => watched,
             Err(e) => {
                 out.problems
@@ -332,6 +338,12 @@ impl Ctx<'_> {
         };
         out.threads = watched.peak_threads;
         let child = watched.output;
+        if child.code != Some(0)
+            && let Some(why) = wrapper.and_then(|w| (w.gave_up)(&child.stderr))
+        {
+            out.wrapper_gave_up = Some(why);
+            return out;
+        }
         let last_err = child.stderr.lines().last().unwrap_or("").to_owned();
         if child.code == Some(2) && child.stdout.trim().is_empty() {
             out.refused = Some(last_err);
@@ -344,7 +356,7 @@ impl Ctx<'_> {
             out.problems
                 .push(format!("exit code {:?} (stderr: {last_err})", child.code));
         }
-        let s = match crate::check::parse(&child.stdout) {
+        let s = match harness::check::parse(&child.stdout) {
             Ok(events) => events.summary,
             Err(e) => {
                 out.problems.push(e);

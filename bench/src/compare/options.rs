@@ -1,10 +1,10 @@
-//! compare's command line (`cargo xtask compare --help`).
+//! compare's command line (`cargo xtask compare --help`, the same as `compare --help`).
 
 use clap::{Args, ValueEnum};
 
 use super::workloads::{CPU, DISPATCH, SLEEP, Spec, WAITS};
 
-/// `cargo xtask compare`'s flags.
+/// compare's flags.
 #[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
     /// The fixed workload(s): `all` is dispatch, cpu and sleep; `waits` (20,000 jobs of 100 ms at

@@ -13,6 +13,11 @@
 //! callgrind's files stay in `target/compare/instructions/` (one per thread and run), for
 //! `callgrind_annotate` to say which functions the instructions are in.
 //!
+//! A variant valgrind cannot run is skipped with valgrind's own words, not failed: Debian's
+//! valgrind 3.19 aborts inside Go's runtime (an assertion of callgrind's signal handling) for every
+//! `go:*` row. Every other way a run can go wrong (an exit code, a job not accounted for, a
+//! timeout) stays a failure.
+//!
 //! What a count does not show: the kernel's instructions (a thread blocking and being woken
 //! through a futex), time spent waiting, cache misses, cores contending for one cache line. And
 //! callgrind runs one thread at a time, so a thread that spins while it waits (crossbeam's
@@ -52,7 +57,7 @@ pub fn compare(
     json: bool,
     out_dir: &Path,
 ) -> anyhow::Result<usize> {
-    let valgrind = crate::preflight::ensure_binary("valgrind", "valgrind", &[])?;
+    let valgrind = testbed::servers::require_binary("valgrind", "valgrind", &[])?;
     let dir = out_dir.join("instructions");
     std::fs::create_dir_all(&dir)?;
     let spec = Spec {
@@ -90,7 +95,7 @@ pub fn smoke(ctx: &Ctx<'_>, basic: &Variant) -> Vec<String> {
         println!("... compare --instructions: not checked, valgrind is not installed");
         return Vec::new();
     };
-    let dir = std::env::temp_dir().join(format!("xtask-instructions-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("bench-instructions-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return vec![format!("cannot create {}: {e}", dir.display())];
     }
@@ -148,8 +153,13 @@ fn count(ctx: &Ctx<'_>, valgrind: &Path, dir: &Path, v: &Variant, spec: Spec, wo
                 "--separate-threads=yes".into(),
                 format!("--callgrind-out-file={}", base.display()),
             ],
+            gave_up: valgrind_gave_up,
         };
         let run = ctx.run_wrapped(v, Spec { jobs, ..spec }, workers, Some(&wrapper));
+        if let Some(why) = run.wrapper_gave_up {
+            row.skipped = Some(format!("cannot count: {why}"));
+            return row;
+        }
         if let Some(why) = run.refused {
             row.skipped = Some(format!("refused: {why}"));
             return row;
@@ -180,6 +190,33 @@ fn count(ctx: &Ctx<'_>, valgrind: &Path, dir: &Path, v: &Variant, spec: Spec, wo
     row.busiest = busiest.filter(|_| v.thread_per_worker && !v.baseline);
     row.threads = Some(large.len());
     row
+}
+
+/// valgrind's own abort, read from a failed run's stderr, as one line: an assertion of its tool or
+/// core failed, or "the 'impossible' happened" (both end in valgrind's "host stacktrace:"). `None`
+/// when valgrind did not abort, so the failure is the program's.
+pub fn valgrind_gave_up(stderr: &str) -> Option<String> {
+    if !stderr.contains("host stacktrace:") {
+        return None;
+    }
+    let version = stderr
+        .split("Using Valgrind-")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map_or_else(String::new, |v| format!(" {v}"));
+    let mut lines = stderr.lines().map(str::trim);
+    let what = lines
+        .find(|l| l.contains("Assertion '") || l.contains("the 'impossible' happened"))
+        .map(|l| {
+            if l.contains("the 'impossible' happened") {
+                // The message is on the next line.
+                format!("{l} {}", lines.next().unwrap_or_default())
+            } else {
+                l.to_owned()
+            }
+        })
+        .unwrap_or_else(|| "no reason given".to_owned());
+    Some(format!("valgrind{version} aborted: {what}"))
 }
 
 /// Instructions per job from the per-thread counts of an `n`-job and a `2n`-job run: all threads
@@ -349,7 +386,7 @@ mod tests {
 
     #[test]
     fn thread_files_are_found_in_thread_order_and_old_ones_cleared() {
-        let dir = std::env::temp_dir().join(format!("xtask-instructions-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bench-instructions-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let base = dir.join("basic-100.callgrind");
         for (n, count) in [(2, 20), (10, 100), (1, 10)] {
@@ -368,6 +405,42 @@ mod tests {
             "another run's file stays"
         );
         std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn valgrind_aborting_is_told_from_the_program_failing() {
+        // Debian's valgrind 3.19 on a Go program (trimmed).
+        let go = "==28208== Callgrind, a call-graph generating cache profiler
+==28208== Using Valgrind-3.19.0 and LibVEX; rerun with -h for copyright info
+==28208== Command: go/basic --workload dispatch
+runtime.sigreturn.abi0
+BB# 45304
+
+Callgrind: threads.c:247 (vgCallgrind_post_signal): Assertion 'sigNum == vgCallgrind_current_state.sig' failed.
+
+host stacktrace:
+==28208==    at 0x5803B08A: ??? (in /usr/libexec/valgrind/callgrind-amd64-linux)
+
+sched status:
+If that doesn't help, please report this bug to: www.valgrind.org
+";
+        assert_eq!(
+            valgrind_gave_up(go).as_deref(),
+            Some(
+                "valgrind 3.19.0 aborted: Callgrind: threads.c:247 (vgCallgrind_post_signal): \
+                 Assertion 'sigNum == vgCallgrind_current_state.sig' failed."
+            )
+        );
+        let impossible =
+            "valgrind: the 'impossible' happened:\n   Killed by fatal signal\n\nhost stacktrace:\n";
+        assert_eq!(
+            valgrind_gave_up(impossible).as_deref(),
+            Some("valgrind aborted: valgrind: the 'impossible' happened: Killed by fatal signal")
+        );
+        // A program that fails under valgrind is a failure of the program, not valgrind's.
+        let panicked =
+            "==1== Using Valgrind-3.19.0\nthread 'main' panicked at src/main.rs:3:5\nerror: boom\n";
+        assert_eq!(valgrind_gave_up(panicked), None);
     }
 
     #[test]

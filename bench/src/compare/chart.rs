@@ -1,10 +1,11 @@
-//! Line charts (plotters, PNG and SVG, text in the DejaVu Sans font in `xtask/assets/`).
+//! Line charts (plotters, PNG and SVG; font and colours from `crate::palette`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::runner::Row;
 use super::workloads::all_variants;
+use crate::palette;
 
 /// A line chart: categories on x (worker counts, capacities), a figure per variant on y.
 pub struct Chart {
@@ -18,8 +19,6 @@ pub struct Chart {
     /// The legend goes bottom right instead of top left (where falling lines start high).
     pub legend_bottom: bool,
 }
-
-static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Groups rows into chart series (one per variant, in table order): x = the index `x_of` gives,
 /// y = what `y_of` gives; `extra` (the ideal) is drawn last, in grey.
@@ -54,8 +53,7 @@ impl Chart {
     /// Writes `<stem>.png` and `<stem>.svg`.
     pub fn write(&self, stem: &Path) -> anyhow::Result<()> {
         use plotters::prelude::*;
-        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
-            .map_err(|_| anyhow::anyhow!("the bundled font does not load"))?;
+        palette::register_font()?;
         let size = (960, 600);
         let png = stem.with_extension("png");
         let svg = stem.with_extension("svg");
@@ -107,7 +105,7 @@ impl Chart {
             let color = if name == "ideal" {
                 BLACK.mix(0.5)
             } else {
-                Palette99::pick(i).mix(1.0)
+                palette::series(i).mix(1.0)
             };
             let pts: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x as f64, y)).collect();
             chart

@@ -94,9 +94,9 @@ pub fn same_outputs(root: &Path, bin_dir: &Path) -> Vec<String> {
         .map(str::to_owned)
         .to_vec();
         let outputs = |program: PathBuf| -> Result<JobOutputs, String> {
-            let watched = crate::process::run(&program, &args, root, Duration::from_secs(120), None)
+            let watched = harness::process::run(&program, &args, root, Duration::from_secs(120), None)
                 .map_err(|e| format!("{}: {e:#}", program.display()))?;
-            let events = crate::check::parse(&watched.output.stdout)?;
+            let events = harness::check::parse(&watched.output.stdout)?;
             let mut jobs: Vec<_> = events
                 .events
                 .iter()

@@ -1,6 +1,6 @@
 //! # baselines — what a user would write instead of a worker pool
 //!
-//! `cargo xtask compare` runs these next to the pool examples, on the identical seeded jobs
+//! `compare` (`cargo xtask compare`) runs these next to the pool examples, on the identical seeded jobs
 //! (`common::work`, `--workload dispatch|cpu|sleep`), so the table shows what a pool buys:
 //! - `--strategy serial`: one loop on the main thread, the single-core limit (`--workers` ignored);
 //! - `--strategy thread-per-job`: `thread::spawn` for every job, all at once. Above `--max-threads`
@@ -13,7 +13,7 @@
 //! `--quiet`) and the summary line, with `--json` as JSON. The rayon pool's threads end on their
 //! own after the pool is dropped, so its `threads_alive_at_exit` may be above 0.
 //!
-//! Run with: cargo run --release -p xtask --bin baselines -- --strategy rayon --workload cpu --jobs 200
+//! Run with: cargo run --release -p bench --bin baselines -- --strategy rayon --workload cpu --jobs 200
 
 use std::process::ExitCode;
 use std::thread;

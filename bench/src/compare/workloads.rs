@@ -51,6 +51,9 @@ pub const SEED: u64 = 42;
 /// cap).
 pub const MAX_THREADS: usize = common::cli::MAX_WORKERS;
 
+/// The package whose `baselines` binary runs the baseline strategies: this one.
+pub const BASELINES_PACKAGE: &str = "bench";
+
 /// One program to compare: an example crate or a baseline strategy.
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -92,7 +95,7 @@ fn baseline(strategy: &str) -> Variant {
     Variant {
         name: strategy.to_owned(),
         binary: "baselines".to_owned(),
-        package: "xtask".to_owned(),
+        package: BASELINES_PACKAGE.to_owned(),
         args: vec!["--strategy".to_owned(), strategy.to_owned()],
         dispatch_only: false,
         has_queue: false,

@@ -1,9 +1,10 @@
-//! `cargo xtask compare`: every general variant and the baselines on the same seeded jobs.
+//! `compare` (`cargo xtask compare`): every general variant and the baselines on the same seeded
+//! jobs.
 //!
 //! Builds with `--profile` (`dist`, the root manifest's release plus fat LTO, unless
 //! `--profile release`), then runs each variant as a child process with `--json --quiet` through
-//! verify's runner (`crate::process`) and reads its summary line: wall time, peak in flight and
-//! its own peak RSS (`peak_rss_kb`); the runner samples its OS threads from `/proc`. Runs go in
+//! the examples' test runner (`harness::process`) and reads its summary line: wall time, peak in
+//! flight and its own peak RSS (`peak_rss_kb`); the runner samples its OS threads from `/proc`. Runs go in
 //! turns (A B C A B C …) so machine drift hits every variant alike; each row is the median of
 //! `--runs`.
 //!
@@ -33,9 +34,9 @@ use runner::{Ctx, Row};
 use table::{efficiencies, fmt_rate, print_rows};
 use workloads::{DISPATCH, SLEEP, Spec, Variant, WAITS_CONCURRENCY, all_variants};
 
-use crate::{target_dir, workspace_root};
+use crate::workspace::{examples, target_dir, workspace_root};
 
-/// `cargo xtask compare ...`
+/// `compare ...` (`cargo xtask compare ...`)
 pub fn compare(o: &CompareArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         !o.instructions || matches!(o.workload, WorkloadChoice::Dispatch | WorkloadChoice::All),
@@ -282,11 +283,11 @@ fn waits(
     Ok(failures)
 }
 
-/// verify's check that compare cannot rot: the variants and baselines on a tiny `dispatch` and
+/// verify's check that compare cannot rot (`compare smoke --bin-dir DIR`): the variants and baselines on a tiny `dispatch` and
 /// `sleep` workload, one run each, with the debug binaries in `bin_dir` (already built). Returns
 /// one line per row that did not complete with every job accounted for (timings are not judged).
 pub fn smoke(root: &Path, bin_dir: &Path) -> Vec<String> {
-    let present = crate::examples(root).unwrap_or_default();
+    let present = examples(root).unwrap_or_default();
     // With Go installed, its reference programs are rows too, and must compute what the Rust
     // ports compute for the same seed; without it they are left out (verify does not need Go).
     let with_go = go::go().is_some();
@@ -301,7 +302,9 @@ pub fn smoke(root: &Path, bin_dir: &Path) -> Vec<String> {
     let variants: Vec<Variant> = all_variants()
         .into_iter()
         .filter(|v| {
-            v.package == "xtask" || present.contains(&v.package) || (with_go && v.package == go::PACKAGE)
+            v.package == workloads::BASELINES_PACKAGE
+                || present.contains(&v.package)
+                || (with_go && v.package == go::PACKAGE)
         })
         .collect();
     let ctx = Ctx {
