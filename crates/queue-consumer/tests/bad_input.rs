@@ -1,0 +1,10 @@
+//! Every usage error queue-consumer prints, read from `tests/bad-input.txt` and checked exactly
+//! (I6).
+
+#[test]
+fn bad_input() {
+    harness::assert_bad_input_file(
+        env!("CARGO_BIN_EXE_queue-consumer"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad-input.txt"),
+    );
+}
