@@ -9,6 +9,8 @@
 //! - `/slow`: answers only after the client gave up (or after an hour): a timeout, whatever the
 //!   client's timeout is. It ends as soon as the client closes the connection or the server stops;
 //! - `/flaky/{key}/{k}`: 503 for the first `k` requests with this key, then 200 (for `--retries`);
+//! - `/truncated/{n}/{k}`: a 200 that promises `n` bytes (`Content-Length`) and sends only `k` <
+//!   `n`, then closes the connection: a body that fails part-way;
 //! - anything else: 404.
 //!
 //! What it counts ([`Stats`]). A request is *being served* from the moment its head has been read
@@ -388,6 +390,8 @@ fn read_head(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<Hea
 enum Reply {
     Status(u16, String),
     Bytes(u64),
+    /// `Content-Length: n`, then only `k` bytes, then the connection closes.
+    Truncated(u64, u64),
     /// Wait for the client to give up, then close.
     Slow,
 }
@@ -405,6 +409,12 @@ fn answer(stream: &TcpStream, head: &Head, stop: &AtomicBool, request: &mut InFl
         Reply::Slow => wait(stream, SLOW_LIMIT, stop) && respond(stream, 200, b"slow\n", request),
         Reply::Status(code, body) => respond(stream, code, body.as_bytes(), request),
         Reply::Bytes(n) => respond_bytes(stream, n, request),
+        Reply::Truncated(n, k) => {
+            // The answer is complete as far as the server means it: the missing bytes never come.
+            // The connection closes (false), so the client sees the end of the stream mid-body.
+            respond_truncated(stream, n, k, request);
+            false
+        }
     }
 }
 
@@ -435,6 +445,10 @@ fn route(path: &str, flaky: &Mutex<HashMap<String, u64>>) -> (Option<Duration>, 
             _ => bad("byte count"),
         },
         ["slow"] => Reply::Slow,
+        ["truncated", n, k] => match (n.parse::<u64>(), k.parse::<u64>()) {
+            (Ok(n), Ok(k)) if k < n && n <= MAX_BODY => Reply::Truncated(n, k),
+            _ => bad("truncation (expected /truncated/{n}/{k} with k < n)"),
+        },
         ["flaky", key, k] => match k.parse::<u64>() {
             Ok(k) => {
                 let seen = {
@@ -552,6 +566,17 @@ fn respond_bytes(mut stream: &TcpStream, n: u64, request: &mut InFlight<'_>) -> 
     true
 }
 
+/// Writes a head promising `n` bytes and only `k` of them, in one write; `request` stops counting
+/// just before it. The caller then closes the connection.
+fn respond_truncated(mut stream: &TcpStream, n: u64, k: u64, request: &mut InFlight<'_>) {
+    let head =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n");
+    let mut message = head.into_bytes();
+    message.resize(message.len() + usize::try_from(k).unwrap_or(0), b'x');
+    request.end(false);
+    let _ = stream.write_all(&message);
+}
+
 fn reason(code: u16) -> &'static str {
     match code {
         200 => "OK",
@@ -604,6 +629,27 @@ mod tests {
             })
             .collect();
         assert_eq!(codes, [503, 503, 200]);
+        assert_eq!(route("/truncated/100/40", &flaky).1, Reply::Truncated(100, 40));
+        assert!(matches!(
+            route("/truncated/40/40", &flaky).1,
+            Reply::Status(400, _)
+        ));
+    }
+
+    #[test]
+    fn a_truncated_body_ends_early() {
+        let server = Server::start(2).expect("start");
+        let base = server.base_url();
+        let reply = get(&base, "/truncated/1000/300");
+        assert!(reply.contains("\r\nContent-Length: 1000\r\n"), "{reply}");
+        let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        assert_eq!(
+            body.len(),
+            300,
+            "the connection closes after 300 of the 1000 bytes"
+        );
+        let stats = server.shutdown();
+        assert_eq!((stats.requests(), stats.abandoned()), (1, 0));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! timeout, a body read no further than `--max-bytes`, errors sorted into kinds, and retries with
 //! exponential backoff and jitter.
 
-use std::io::Read as _;
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use std::net::{IpAddr, SocketAddr};
@@ -59,7 +59,8 @@ impl ErrorKind {
 pub struct Fetch {
     /// The response status, if a response arrived.
     pub status: Option<u16>,
-    /// Body bytes read (at most `max_bytes` + 1 when the body was too large).
+    /// Body bytes received: all of them, at most `max_bytes` + 1 when the body was too large, and
+    /// those received before the error when it failed part-way.
     pub bytes: u64,
     /// From the first attempt's start to the last attempt's end, backoff included.
     pub latency: Duration,
@@ -167,15 +168,18 @@ impl Client {
         // Read at most max_bytes + 1: one byte over the cap is enough to know the body is too
         // large, and a huge body is never downloaded.
         let cap = self.max_bytes.saturating_add(1);
-        let mut reader = response.into_body().into_reader().take(cap);
-        let read = std::io::copy(&mut reader, &mut std::io::sink());
+        let read = read_body(response.into_body().into_reader(), cap);
         let code = status.as_u16();
         match read {
-            Err(err) => {
+            (n, Some(err)) => {
                 let (kind, text) = self.classify(ureq::Error::from(err));
-                (Some(code), 0, Some((kind, text)))
+                (
+                    Some(code),
+                    n,
+                    Some((kind, format!("body failed after {n} bytes: {text}"))),
+                )
             }
-            Ok(n) if n > self.max_bytes => (
+            (n, None) if n > self.max_bytes => (
                 Some(code),
                 n,
                 Some((
@@ -186,7 +190,7 @@ impl Client {
                     ),
                 )),
             ),
-            Ok(n) if code >= 400 => (
+            (n, None) if code >= 400 => (
                 Some(code),
                 n,
                 Some((
@@ -196,7 +200,7 @@ impl Client {
                         .to_owned(),
                 )),
             ),
-            Ok(n) => (Some(code), n, None),
+            (n, None) => (Some(code), n, None),
         }
     }
 
@@ -257,6 +261,22 @@ impl Resolver for LiteralFirst {
     }
 }
 
+/// Reads `body` to its end, but no further than `cap` bytes: the bytes received, and the error
+/// that ended it early, if one did (the bytes that arrived before it are still counted).
+fn read_body(body: impl Read, cap: u64) -> (u64, Option<std::io::Error>) {
+    let mut body = body.take(cap);
+    let mut chunk = [0u8; 16 << 10];
+    let mut received = 0;
+    loop {
+        match body.read(&mut chunk) {
+            Ok(0) => return (received, None),
+            Ok(n) => received += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (received, Some(e)),
+        }
+    }
+}
+
 fn as_millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -279,6 +299,34 @@ pub fn validate(url: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use testbed::http_server::Server;
+
+    /// A reader that hands out `data`, then fails.
+    struct Breaks<'a>(&'a [u8]);
+
+    impl Read for Breaks<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"));
+            }
+            let n = buf.len().min(self.0.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_body_that_breaks_counts_what_arrived() {
+        let (n, err) = read_body(Breaks(&[1; 40]), 1000);
+        assert_eq!(
+            (n, err.map(|e| e.kind())),
+            (40, Some(std::io::ErrorKind::ConnectionReset))
+        );
+        let (n, err) = read_body(Breaks(&[1; 40]), 21);
+        assert_eq!((n, err.is_none()), (21, true), "the cap comes first");
+        let (n, err) = read_body(&[1u8; 30][..], 1000);
+        assert_eq!((n, err.is_none()), (30, true));
+    }
 
     #[test]
     fn validation() {
