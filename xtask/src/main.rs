@@ -1,7 +1,8 @@
 //! Workspace automation, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
 //!
-//! - `cargo xtask verify [EXAMPLE...]`: fmt, clippy, tests, then every example through its
-//!   scenarios with the invariant checker (the CI command);
+//! - `cargo xtask verify [EXAMPLE...]`: the preflight, fmt, clippy, the workspace's tests (every
+//!   example's scenarios are its integration tests), thread-limit sweeps, a tiny compare, stress
+//!   and Miri (the CI command);
 //! - `cargo xtask compare [--workload ...] [--sweep ...] [--instructions]` and
 //!   `cargo xtask timeline RUN.jsonl -o run.svg`: run `bench`'s `compare` and `timeline` binaries
 //!   with the same arguments (`cargo run -p bench --bin ...`), so building xtask compiles none of
@@ -11,11 +12,9 @@
 mod miri;
 mod msrv;
 mod preflight;
-mod scenarios;
 mod stress;
 mod thread_limit;
 mod tidy;
-mod timeline;
 mod verify;
 
 // The child runner and the invariant checker live in `harness`, shared with the examples' tests.
@@ -36,9 +35,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Task {
-    /// fmt, clippy, tests, then every example through its scenarios (the CI command).
+    /// The preflight, fmt, clippy, the workspace's tests, thread-limit sweeps, a tiny compare,
+    /// stress and Miri (the CI command).
     Verify {
-        /// Run only these examples' scenarios (and skip fmt, clippy and the tests).
+        /// Only these examples' tests and thread-limit sweeps, for a quick loop.
         examples: Vec<String>,
     },
     /// Every variant and the baselines on the same seeded jobs, tabled and charted: bench's
@@ -90,7 +90,11 @@ fn main() -> ExitCode {
         Task::Compare { args } => return bench("compare", &args),
         Task::Tidy => tidy::tidy().and_then(|()| {
             let problems = msrv::check(&workspace_root())?;
-            anyhow::ensure!(problems.is_empty(), "rust-version is false:\n{}", problems.join("\n"));
+            anyhow::ensure!(
+                problems.is_empty(),
+                "rust-version is false:\n{}",
+                problems.join("\n")
+            );
             Ok(())
         }),
         Task::Stress(args) => stress::stress(&args),

@@ -3,23 +3,22 @@
 //! 0. the preflight (`preflight.rs`): every external program the run needs is found or installed
 //!    before anything runs, or the run stops at once with the command to run;
 //! 1. `cargo fmt --check`, `cargo clippy --workspace --all-targets -- -D warnings`,
-//!    `cargo test --workspace --no-fail-fast` (skipped when examples are named, for a quick loop);
-//!    cargo's own output is captured and shown only for a step that fails; the tests get one
-//!    pass/FAIL line per test binary that has tests;
-//! 2. builds the examples and runs each one through its scenarios (`scenarios/`) with `--json`
-//!    under a watchdog (`process.rs`), checking the invariants of `check.rs` and each scenario's
-//!    own checks, then under a rising limit on threads (`thread_limit.rs`: a refused thread
-//!    must end in one error line, never a panic, a hang or a leftover process);
-//! 3. a tiny `cargo xtask compare` (every row must complete with every job accounted for), and
-//!    `--instructions` on basic where valgrind is installed;
-//! 4. prints one pass/FAIL line per step, test binary and scenario, then every failure with the
-//!    command that re-runs it, the time per phase, and the total (which counts exactly those lines).
+//!    `cargo test --workspace --no-fail-fast`: every example's scenarios are its own integration
+//!    tests (`crates/<example>/tests/`, through `harness`); with examples named, only
+//!    `cargo test -p <example>...`, for a quick loop. cargo's output is captured and shown only
+//!    for a step that fails; the tests get one pass/FAIL line per test binary that ran tests;
+//! 2. builds the examples and runs each under a rising limit on threads (`thread_limit.rs`: a
+//!    refused thread must end in one error line, never a panic, a hang or a leftover process);
+//! 3. a tiny compare (`bench`: every row must complete with every job accounted for), stress for
+//!    a fixed budget, and Miri;
+//! 4. prints every failure with the command that re-runs it, the time per phase, and the total
+//!    (which counts exactly the pass/FAIL/SKIPPED lines).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::scenarios;
 use crate::{cargo, examples, target_dir, workspace_root};
 
 struct Failure {
@@ -119,14 +118,16 @@ fn step(t: &mut Tally, root: &Path, label: &str, args: &[&str]) -> bool {
     run.ok
 }
 
-/// `cargo test --workspace --no-fail-fast`, one pass/FAIL line per test binary with tests.
-fn tests(t: &mut Tally, root: &Path) {
-    let args = ["test", "--workspace", "--no-fail-fast"];
+/// `cargo test --no-fail-fast` on `packages` (`--workspace`, or `-p` each), one pass/FAIL line per
+/// test binary that ran tests.
+fn tests(t: &mut Tally, root: &Path, packages: &[&str]) {
+    let names = test_binary_names(root, packages);
+    let args = [&["test", "--no-fail-fast"][..], packages].concat();
     let command = format!("cargo {}", args.join(" "));
     println!("... test: {command} (builds the tests first; one line per test binary)");
     let since = Instant::now();
     let run = cargo_captured(root, &args);
-    let results = test_results(&run.text);
+    let results = test_results(&run.text, &names);
     for r in &results {
         t.line(
             r.ok,
@@ -149,6 +150,51 @@ fn tests(t: &mut Tally, root: &Path) {
     t.phase("test", since);
 }
 
+/// Each test binary's file name (`scenarios-0123abcd`) → `package (what)`, from cargo's JSON
+/// messages of a `--no-run` build: an integration test's `Running` line names only its file, and
+/// every example has a `tests/scenarios.rs`. Empty if that build fails (the run then shows why).
+fn test_binary_names(root: &Path, packages: &[&str]) -> HashMap<String, String> {
+    let args = [&["test", "--no-run", "--message-format=json"][..], packages].concat();
+    let run = cargo_captured(root, &args);
+    let mut names = HashMap::new();
+    for line in run.text.lines().filter(|l| l.starts_with('{')) {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(executable), Some(id), Some(target)) = (
+            message["executable"].as_str(),
+            message["package_id"].as_str(),
+            message["target"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        // "path+file:///work/crates/basic#0.1.0" or "registry+…#name@version": the package name
+        // is the last path segment before `#`, or the part before `@`.
+        let spec = id.rsplit('#').next().unwrap_or(id);
+        let package = match spec.split_once('@') {
+            Some((name, _)) => name,
+            None => id
+                .split('#')
+                .next()
+                .and_then(|p| p.rsplit('/').next())
+                .unwrap_or(id),
+        };
+        let kinds = message["target"]["kind"].as_array().cloned().unwrap_or_default();
+        let kind = kinds.first().and_then(|k| k.as_str()).unwrap_or("");
+        let what = match kind {
+            "lib" | "bin" if target == package.replace('-', "_") || target == package => {
+                format!("unit tests, {kind}")
+            }
+            "test" => format!("tests/{target}.rs"),
+            _ => format!("{kind} {target}"),
+        };
+        if let Some(file) = Path::new(executable).file_name() {
+            names.insert(file.to_string_lossy().into_owned(), format!("{package} ({what})"));
+        }
+    }
+    names
+}
+
 /// One test binary's result, from `cargo test`'s output.
 #[derive(Debug)]
 struct TestResult {
@@ -163,7 +209,7 @@ struct TestResult {
 
 /// Splits `cargo test` output into test binaries (`Running …` / `Doc-tests …` headers) and reads
 /// each one's `test result:` line; binaries that ran no test are left out.
-fn test_results(text: &str) -> Vec<TestResult> {
+fn test_results(text: &str, names: &HashMap<String, String>) -> Vec<TestResult> {
     let mut results = Vec::new();
     let mut binary = String::new();
     let mut section: Vec<String> = Vec::new();
@@ -173,8 +219,10 @@ fn test_results(text: &str) -> Vec<TestResult> {
             // "Running unittests src/lib.rs (target/debug/deps/common-0123abcd)"
             let (what, path) = rest.split_once(" (").unwrap_or((rest, ""));
             let file = path.trim_end_matches(')').rsplit('/').next().unwrap_or("");
-            let package = file.rsplit_once('-').map_or(file, |(name, _hash)| name);
-            binary = format!("{package} ({what})");
+            binary = names.get(file).cloned().unwrap_or_else(|| {
+                let target = file.rsplit_once('-').map_or(file, |(name, _hash)| name);
+                format!("{target} ({what})")
+            });
             section.clear();
         } else if let Some(package) = trimmed.strip_prefix("Doc-tests ") {
             binary = format!("{package} (doc-tests)");
@@ -223,10 +271,18 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
     let full = names.is_empty();
     let selected: Vec<String> = if full { all } else { names.to_vec() };
     println!(
-        "verify: {}{} example(s) through their scenarios{}; cargo's output is shown only for a step that fails",
-        if full { "fmt, clippy, tests, then " } else { "" },
+        "verify: {}{} example(s){}; cargo's output is shown only for a step that fails",
+        if full {
+            "fmt, clippy, the workspace's tests, "
+        } else {
+            "the tests of "
+        },
         selected.len(),
-        if full { ", then a tiny compare" } else { "" },
+        if full {
+            ", thread-limit sweeps, a tiny compare, stress and Miri"
+        } else {
+            " and their thread-limit sweeps"
+        },
     );
     let mut t = Tally::default();
 
@@ -247,7 +303,10 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
             "clippy",
             &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
         );
-        tests(&mut t, &root);
+        tests(&mut t, &root, &["--workspace"]);
+    } else {
+        let packages: Vec<&str> = selected.iter().flat_map(|n| ["-p", n.as_str()]).collect();
+        tests(&mut t, &root, &packages);
     }
 
     let mut build: Vec<&str> = vec!["build"];
@@ -263,57 +322,15 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
     }
     let target = target_dir(&root)?;
     let bin_dir = target.join("debug");
-    let scratch_root = target.join("xtask-verify");
     let thread_limit = crate::thread_limit::unavailable();
     if let Some(why) = &thread_limit {
         println!("SKIPPED thread-limit sweeps: {why}");
         t.skipped += 1;
     }
-
-    for name in &selected {
+    for name in selected.iter().filter(|_| thread_limit.is_none()) {
         let since = Instant::now();
-        if root.join("crates").join(name).join("tests").is_dir() {
-            // Its scenarios are its own integration tests: `cargo test --workspace` above ran
-            // them; a quick loop on named examples runs that example's tests here.
-            if !full {
-                step(&mut t, &root, &format!("{name} tests"), &["test", "-p", name]);
-            }
-            if thread_limit.is_none() {
-                thread_limit_sweep(&mut t, &bin_dir.join(name), name);
-            }
-            t.phase(name, since);
-            continue;
-        }
-        let Some(mut list) = scenarios::for_example(name) else {
-            t.line(false, &format!("{name}: no scenarios"), since.elapsed());
-            t.fail(
-                name,
-                vec![format!(
-                    "crates/{name} has no scenarios: add them in xtask/src/scenarios/"
-                )],
-                format!("cargo xtask verify {name}"),
-            );
-            continue;
-        };
-        list.extend(scenarios::standard_bad_input());
-        for scenario in &list {
-            let one = Instant::now();
-            let program = bin_dir.join(name);
-            let dir = scratch_root.join(name).join(scenario.name.replace('/', "-"));
-            let (why, rerun) = harness::run_scenario(&program, scenario, &dir);
-            let what = format!("{name}/{}", scenario.name);
-            t.line(why.is_empty(), &what, one.elapsed());
-            if !why.is_empty() {
-                for reason in &why {
-                    println!("       {reason}");
-                }
-                t.fail(&what, why, rerun);
-            }
-        }
-        if thread_limit.is_none() {
-            thread_limit_sweep(&mut t, &bin_dir.join(name), name);
-        }
-        t.phase(name, since);
+        thread_limit_sweep(&mut t, &bin_dir.join(name), name);
+        t.phase(&format!("{name} thread-limit"), since);
     }
     if full {
         // `cargo xtask compare` on a tiny workload with the debug binaries built above (plus the
@@ -420,6 +437,8 @@ fn report(t: &Tally) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::test_results;
 
     #[test]
@@ -449,7 +468,7 @@ boom
 
 test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.50s
 ";
-        let r = test_results(text);
+        let r = test_results(text, &HashMap::new());
         assert_eq!(r.len(), 2, "{r:?}");
         assert_eq!(r[0].binary, "common (unittests src/lib.rs)");
         assert!(r[0].ok);

@@ -376,7 +376,8 @@ fn whole_batches(plan: &Plan, durable: u64, rows: u64, batch_size: u64) -> Vec<S
     } else {
         let short = rows % batch_size;
         let full = durable - durable.min(short);
-        durable.is_multiple_of(batch_size) || (short > 0 && durable >= short && full.is_multiple_of(batch_size))
+        durable.is_multiple_of(batch_size)
+            || (short > 0 && durable >= short && full.is_multiple_of(batch_size))
     };
     if ok {
         Vec::new()
