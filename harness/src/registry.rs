@@ -151,6 +151,25 @@ pub const EXAMPLES: &[Example] = &[
         ],
         needs: &[],
     },
+    Example {
+        name: "errgroup",
+        // The default task: 6 paginated fetches from the loopback server, job 4 answers 500
+        // (exit 1 by design).
+        quick_args: &["--jobs", "6", "--work-ms", "20", "--limit", "2"],
+        // `--limit` is the bound. No `--style scope` row: it starts a thread per job, so the
+        // million dispatch jobs would measure thread creation, not the group.
+        compare: &[
+            row(
+                "errgroup tokio",
+                &["--task", "simulated", "--style", "tokio", "--limit", "{workers}"],
+            ),
+            row(
+                "errgroup rayon",
+                &["--task", "simulated", "--style", "rayon", "--limit", "{workers}"],
+            ),
+        ],
+        needs: &[],
+    },
 ];
 
 /// The entry of the example named `name`.
