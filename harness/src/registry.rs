@@ -93,6 +93,22 @@ pub const EXAMPLES: &[Example] = &[
         needs: &[],
     },
     Example {
+        name: "keyed-pool",
+        quick_args: SIMULATED_QUICK,
+        // Uniform keys, many more than workers: what per-key order costs against an unkeyed pool.
+        compare: &[
+            row(
+                "keyed-pool dynamic",
+                &["--strategy", "dynamic", "--keys", "1000"],
+            ),
+            row(
+                "keyed-pool shards",
+                &["--strategy", "shards", "--keys", "1000"],
+            ),
+        ],
+        needs: &[],
+    },
+    Example {
         name: "prime-pipeline",
         quick_args: &[],
         compare: &[],
