@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use common::OutputArgs;
 
-use crate::codec::{self, Size};
+use crate::codec::{self, Fit, Size};
 
 /// Resize a folder of PNG/JPEG images on a pool of CPU-bound workers.
 #[derive(Parser, Debug)]
@@ -42,6 +42,11 @@ pub struct Cli {
     #[arg(long)]
     pub exact: bool,
 
+    /// Enlarge images smaller than --size to fill it (by default a fit only makes images
+    /// smaller: one already inside the box keeps its size).
+    #[arg(long)]
+    pub enlarge: bool,
+
     /// Without --input: how many sample images to generate (sizes up to 1920x1080, from --seed).
     #[arg(long, value_name = "N", default_value_t = 48, conflicts_with = "input",
           value_parser = clap::value_parser!(u32).range(0..=10_000))]
@@ -54,4 +59,15 @@ pub struct Cli {
 
     #[command(flatten)]
     pub print: OutputArgs,
+}
+
+impl Cli {
+    /// How images are fitted: `--size`, `--exact`, `--enlarge`.
+    pub fn fit(&self) -> Fit {
+        Fit {
+            size: self.size,
+            exact: self.exact,
+            enlarge: self.enlarge,
+        }
+    }
 }

@@ -12,6 +12,12 @@
 //!   100000 x 100000 pixels fails on its own instead of taking the process down.
 //! - Resizing uses fast_image_resize (SIMD convolution, Lanczos3) on the decoded pixels as they
 //!   are (8-bit gray, gray + alpha, RGB or RGBA; other layouts are converted to 8-bit RGB(A)).
+//!   A fit never enlarges unless asked (`--enlarge`): an image already inside the box keeps its
+//!   size, as with ImageMagick's `-resize 800x600>` and Pillow's `thumbnail` ([`target_size`]).
+//! - The EXIF orientation (a JPEG's APP1 segment, a PNG's `eXIf` chunk, read by the `image`
+//!   decoders) is applied: the image is fitted as it is shown, and the small result is turned
+//!   (`DynamicImage::apply_orientation`). The outputs carry no EXIF, so no viewer turns them
+//!   again.
 //! - The output keeps the input's format (detected from the contents, not the file name) and is
 //!   written to a temporary file in the output folder (`tempfile`'s `NamedTempFile`, removed if
 //!   anything fails), then renamed into place (`persist`): a reader never sees half an image.
@@ -25,8 +31,10 @@ use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
+use image::metadata::Orientation;
 use image::{
-    DynamicImage, ExtendedColorType, ImageEncoder as _, ImageError, ImageFormat, ImageReader, Limits,
+    DynamicImage, ExtendedColorType, ImageBuffer, ImageDecoder as _, ImageEncoder as _, ImageError,
+    ImageFormat, ImageReader, Limits,
 };
 
 /// The largest width or height a decoded image may have.
@@ -86,22 +94,48 @@ pub fn parse_size(s: &str) -> Result<Size, String> {
     })
 }
 
-/// The output dimensions for a `width` x `height` image: exactly the box with `exact`, else the
-/// largest size that fits inside the box with the same aspect ratio (enlarging small images, as
-/// ImageMagick's `-resize 800x600` does). The limiting side equals the box; the other is rounded
-/// half up, and is at least 1.
-pub fn target_size(width: u32, height: u32, bounds: Size, exact: bool) -> (u32, u32) {
-    if exact || width == 0 || height == 0 {
+/// How an image is fitted into the `--size` box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fit {
+    pub size: Size,
+    /// `--exact`: the box itself, stretching (and enlarging) as needed.
+    pub exact: bool,
+    /// `--enlarge`: an image smaller than the box is enlarged to fill it.
+    pub enlarge: bool,
+}
+
+/// "to fit inside 800x600" / "exactly 800x600" / "to fit inside 800x600, enlarging".
+impl std::fmt::Display for Fit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.exact, self.enlarge) {
+            (true, _) => write!(f, "exactly {}", self.size),
+            (false, false) => write!(f, "to fit inside {} (never enlarging)", self.size),
+            (false, true) => write!(f, "to fit inside {}, enlarging small images", self.size),
+        }
+    }
+}
+
+/// The output dimensions for a `width` x `height` image: exactly the box with `exact`; else an
+/// image already inside the box keeps its size unless `enlarge` (a fit never enlarges by default,
+/// as ImageMagick's `-resize 800x600>` and Pillow's `thumbnail`); else the largest size that
+/// fits inside the box with the same aspect ratio. The limiting side equals the box; the other
+/// is rounded half up, and is at least 1.
+pub fn target_size(width: u32, height: u32, fit: Fit) -> (u32, u32) {
+    let bounds = fit.size;
+    if fit.exact || width == 0 || height == 0 {
         return (bounds.width, bounds.height);
+    }
+    if !fit.enlarge && width <= bounds.width && height <= bounds.height {
+        return (width, height);
     }
     let (w, h) = (u64::from(width), u64::from(height));
     let (bw, bh) = (u64::from(bounds.width), u64::from(bounds.height));
     // Both results are at most the box side (a u32), so the conversions cannot fail.
-    let fit = |n: u64| u32::try_from(n).unwrap_or(u32::MAX).max(1);
+    let side = |n: u64| u32::try_from(n).unwrap_or(u32::MAX).max(1);
     if w * bh >= h * bw {
-        (bounds.width, fit((2 * h * bw + w) / (2 * w)))
+        (bounds.width, side((2 * h * bw + w) / (2 * w)))
     } else {
-        (fit((2 * w * bh + h) / (2 * h)), bounds.height)
+        (side((2 * w * bh + h) / (2 * h)), bounds.height)
     }
 }
 
@@ -132,12 +166,17 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Probe {
     pub format: Format,
+    /// The dimensions as stored (before `orientation` is applied).
     pub width: u32,
     pub height: u32,
+    /// The EXIF orientation (JPEG's APP1 segment, PNG's `eXIf` chunk): how the stored image is
+    /// turned to be shown. `NoTransforms` without EXIF.
+    pub orientation: Orientation,
 }
 
-/// Reads only the header: the format (from the first bytes) and the dimensions, within
-/// [`limits`]. Cheap, so a worker can report the image's size as soon as it starts it.
+/// Reads only the header: the format (from the first bytes), the dimensions and the EXIF
+/// orientation, within [`limits`]. Cheap, so a worker can report the image's size as soon as it
+/// starts it.
 pub fn probe(path: &Path) -> anyhow::Result<Probe> {
     let file = File::open(path).context("cannot open")?;
     if file.metadata().context("cannot stat")?.len() == 0 {
@@ -154,13 +193,15 @@ pub fn probe(path: &Path) -> anyhow::Result<Probe> {
     };
     let mut reader = reader;
     reader.limits(limits());
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| describe(e, "cannot read the header"))?;
+    let header = |e| describe(e, "cannot read the header");
+    let mut decoder = reader.into_decoder().map_err(header)?;
+    let (width, height) = decoder.dimensions();
+    let orientation = decoder.orientation().map_err(header)?;
     Ok(Probe {
         format,
         width,
         height,
+        orientation,
     })
 }
 
@@ -286,71 +327,143 @@ fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// What one job will do: the input's header, and the output's size.
+/// What one job will do: the input's header, and the output's format and size (as shown, after
+/// the EXIF orientation is applied).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
     pub format: Format,
     pub width: u32,
     pub height: u32,
+    pub orientation: Orientation,
+    pub out_format: Format,
     pub out_width: u32,
     pub out_height: u32,
 }
 
-/// [`probe`]s `input` and works out its output size for `--size bounds` (and `--exact`).
-pub fn plan(input: &Path, bounds: Size, exact: bool) -> anyhow::Result<Plan> {
+impl Plan {
+    /// The size to resize the stored pixels to: the output's, turned back when the orientation
+    /// turns the image by a quarter (the small result is turned, not the full-size input).
+    fn stored_target(&self) -> (u32, u32) {
+        if turns_a_quarter(self.orientation) {
+            (self.out_height, self.out_width)
+        } else {
+            (self.out_width, self.out_height)
+        }
+    }
+}
+
+/// Whether `orientation` swaps width and height.
+pub fn turns_a_quarter(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// [`probe`]s `input` and works out its output size for `fit`, from the image as shown (a photo
+/// stored sideways with EXIF orientation 6 is fitted upright).
+pub fn plan(input: &Path, fit: Fit) -> anyhow::Result<Plan> {
     let Probe {
         format,
         width,
         height,
+        orientation,
     } = probe(input)?;
-    let (out_width, out_height) = target_size(width, height, bounds, exact);
+    let (shown_width, shown_height) = if turns_a_quarter(orientation) {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let (out_width, out_height) = target_size(shown_width, shown_height, fit);
     Ok(Plan {
         format,
         width,
         height,
+        orientation,
+        out_format: format,
         out_width,
         out_height,
     })
 }
 
 /// Reads `input` (whose header gave `plan`), checks that it is whole, decodes it, resizes it with
-/// the worker's own `resizer` (its buffers are reused from job to job), encodes it in the same
-/// format into a temporary file beside `output`, and renames that file to `output`. Returns the
-/// bytes written. On any error the temporary file is removed, so a failed job leaves nothing.
+/// the worker's own `resizer` (its buffers are reused from job to job), turns the result by the
+/// EXIF orientation, encodes it as `plan.out_format` into a temporary file beside `output`, and
+/// renames that file to `output`. Returns the bytes written. On any error the temporary file is
+/// removed, so a failed job leaves nothing.
 pub fn resize_file(input: &Path, plan: &Plan, resizer: &mut Resizer, output: &Path) -> anyhow::Result<u64> {
     let &Plan {
         format,
         width,
         height,
-        out_width,
-        out_height,
+        orientation,
+        out_format,
+        ..
     } = plan;
     let bytes = read_bounded(input)?;
     check_complete(&bytes, format)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits());
     let decoded = reader.decode().map_err(|e| describe(e, "cannot decode"))?;
-    let (pixels, pixel_type, color) = layout(decoded, format);
-    let src = ImageRef::new(width, height, &pixels, pixel_type)
-        .context("decoded buffer does not match the header's dimensions")?;
-    let mut dst = Image::new(out_width, out_height, pixel_type);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    resizer
-        .resize(&src, &mut dst, &options)
-        .context("cannot resize")?;
-    drop(pixels); // the full-size pixels are not needed while encoding
+    let (pixels, pixel_type, color) = layout(decoded, out_format);
+    let (target_width, target_height) = plan.stored_target();
+    let resized = if (target_width, target_height) == (width, height) {
+        pixels // already the size wanted: nothing to resample
+    } else {
+        let mut dst = Image::new(target_width, target_height, pixel_type);
+        let src = ImageRef::new(width, height, &pixels, pixel_type)
+            .context("decoded buffer does not match the header's dimensions")?;
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+        resizer
+            .resize(&src, &mut dst, &options)
+            .context("cannot resize")?;
+        drop(pixels); // the full-size pixels are not needed while encoding
+        dst.into_vec()
+    };
+    let (resized, out_width, out_height) = orient(resized, target_width, target_height, color, orientation)?;
 
     let dir = output.parent().context("the output has no folder")?;
     let mut temp = temp_builder()
         .tempfile_in(dir)
         .context("cannot create a temporary file in the output folder")?;
-    encode(&mut temp, format, dst.buffer(), out_width, out_height, color)?;
+    encode(&mut temp, out_format, &resized, out_width, out_height, color)?;
     let written = temp.as_file().metadata().context("cannot stat the output")?.len();
     // The rename is atomic: `output` is the old file or the whole new one, never a part.
     temp.persist(output)
         .map_err(|e| e.error)
         .context("cannot rename the temporary file into place")?;
     Ok(written)
+}
+
+/// Turns `pixels` (`width` x `height`, of `color`) by `orientation` (`image`'s
+/// `DynamicImage::apply_orientation`); returns them with their new width and height. The
+/// outputs carry no EXIF, so they are shown the right way up everywhere.
+fn orient(
+    pixels: Vec<u8>,
+    width: u32,
+    height: u32,
+    color: ExtendedColorType,
+    orientation: Orientation,
+) -> anyhow::Result<(Vec<u8>, u32, u32)> {
+    if orientation == Orientation::NoTransforms {
+        return Ok((pixels, width, height));
+    }
+    let image = match color {
+        ExtendedColorType::L8 => ImageBuffer::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8),
+        ExtendedColorType::La8 => ImageBuffer::from_raw(width, height, pixels).map(DynamicImage::ImageLumaA8),
+        ExtendedColorType::Rgb8 => ImageBuffer::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8),
+        ExtendedColorType::Rgba8 => {
+            ImageBuffer::from_raw(width, height, pixels).map(DynamicImage::ImageRgba8)
+        }
+        other => bail!("cannot turn an image of {other:?} pixels"),
+    };
+    let mut image = image.context("the resized buffer does not match its dimensions")?;
+    image.apply_orientation(orientation);
+    let (width, height) = (image.width(), image.height());
+    Ok((image.into_bytes(), width, height))
 }
 
 /// How the temporary files of the outputs are created: `.image-resize-XXXXXX.tmp`, with the
@@ -449,23 +562,62 @@ mod tests {
         }
     }
 
+    const BOX: Size = Size {
+        width: 800,
+        height: 600,
+    };
+    const SHRINK: Fit = Fit {
+        size: BOX,
+        exact: false,
+        enlarge: false,
+    };
+    const ENLARGE: Fit = Fit {
+        enlarge: true,
+        ..SHRINK
+    };
+    const EXACT: Fit = Fit {
+        exact: true,
+        ..SHRINK
+    };
+
     #[test]
     fn fitting_keeps_the_aspect_ratio_inside_the_box() {
-        let b = Size {
-            width: 800,
-            height: 600,
-        };
-        assert_eq!(target_size(1920, 1080, b, false), (800, 450));
-        assert_eq!(target_size(300, 200, b, false), (800, 533));
-        assert_eq!(target_size(120, 160, b, false), (450, 600));
-        assert_eq!(target_size(1000, 10, b, false), (800, 8));
-        assert_eq!(target_size(100_000, 1, b, false), (800, 1));
-        assert_eq!(target_size(1920, 1080, b, true), (800, 600));
+        for fit in [SHRINK, ENLARGE] {
+            assert_eq!(target_size(1920, 1080, fit), (800, 450));
+            assert_eq!(target_size(1000, 10, fit), (800, 8));
+            assert_eq!(target_size(100_000, 1, fit), (800, 1));
+            assert_eq!(target_size(800, 700, fit), (686, 600));
+        }
+        assert_eq!(target_size(300, 200, ENLARGE), (800, 533));
+        assert_eq!(target_size(120, 160, ENLARGE), (450, 600));
+        assert_eq!(target_size(1920, 1080, EXACT), (800, 600));
         for (w, h) in [(1, 1), (7, 3), (1919, 1081), (16_384, 5), (640, 480)] {
-            let (ow, oh) = target_size(w, h, b, false);
+            let (ow, oh) = target_size(w, h, ENLARGE);
             assert!(ow <= 800 && oh <= 600 && ow >= 1 && oh >= 1);
             assert!(ow == 800 || oh == 600, "{w}x{h} -> {ow}x{oh} touches no side");
         }
+    }
+
+    #[test]
+    fn a_fit_never_enlarges_unless_asked() {
+        for (w, h) in [(1, 1), (300, 200), (120, 160), (800, 600), (800, 1), (1, 600)] {
+            assert_eq!(target_size(w, h, SHRINK), (w, h), "{w}x{h} kept as it is");
+        }
+        assert_eq!(target_size(1, 1, ENLARGE), (600, 600));
+        assert_eq!(target_size(1, 1, EXACT), (800, 600));
+        assert_eq!(target_size(300, 200, EXACT), (800, 600));
+        // --exact enlarges whatever --enlarge says.
+        assert_eq!(
+            target_size(
+                300,
+                200,
+                Fit {
+                    enlarge: false,
+                    ..EXACT
+                }
+            ),
+            (800, 600)
+        );
     }
 
     fn temp_dir(name: &str) -> tempfile::TempDir {
@@ -493,11 +645,14 @@ mod tests {
         for (name, format) in [("a.png", Format::Png), ("b.jpg", Format::Jpeg)] {
             let input = dir.path().join(name);
             std::fs::write(&input, sample(format, 64, 40)).expect("write input");
-            let bounds = Size {
-                width: 16,
-                height: 16,
+            let fit = Fit {
+                size: Size {
+                    width: 16,
+                    height: 16,
+                },
+                ..SHRINK
             };
-            let p = plan(&input, bounds, false).expect("plan");
+            let p = plan(&input, fit).expect("plan");
             assert_eq!((p.format, p.width, p.height), (format, 64, 40));
             assert_eq!((p.out_width, p.out_height), (16, 10));
             let out = dir.path().join(format!("out-{name}"));
@@ -531,9 +686,12 @@ mod tests {
     #[test]
     fn truncated_files_fail_with_a_reason_and_leave_nothing() {
         let dir = temp_dir("truncated");
-        let bounds = Size {
-            width: 32,
-            height: 32,
+        let fit = Fit {
+            size: Size {
+                width: 32,
+                height: 32,
+            },
+            ..SHRINK
         };
         for format in [Format::Png, Format::Jpeg] {
             let whole = sample(format, 96, 64);
@@ -549,8 +707,8 @@ mod tests {
                 let input = dir.path().join(format!("cut-{cut}.{}", format.name()));
                 std::fs::write(&input, &whole[..cut]).expect("write");
                 let out = dir.path().join(format!("out-{cut}.{}", format.name()));
-                let failed = plan(&input, bounds, false)
-                    .and_then(|p| resize_file(&input, &p, &mut Resizer::new(), &out));
+                let failed =
+                    plan(&input, fit).and_then(|p| resize_file(&input, &p, &mut Resizer::new(), &out));
                 let reason = format!("{:#}", failed.expect_err("a cut file fails"));
                 assert!(
                     reason.contains("truncated"),

@@ -1,11 +1,11 @@
 //! # image-resize — a CPU-bound pool that resizes real images, one worker per core
 //!
 //! ## What it shows
-//! Each PNG or JPEG in a folder is one job: decode it, resize it to fit inside 800x600 (`--size`;
-//! `--exact` stretches), encode it in the same format, write it to the output folder. The work is
-//! CPU-bound, so more workers than cores only adds switching: `--workers` defaults to the number of
-//! CPUs. Each worker owns a `Resizer` whose buffers are reused from image to image: per-worker
-//! state that a pool makes cheap.
+//! Each PNG or JPEG in a folder is one job: decode it, fit it inside 800x600 as shown (EXIF
+//! orientation applied; `--size`; a smaller image is not enlarged unless `--enlarge`; `--exact`
+//! stretches), encode it, write it to the output folder. The work is CPU-bound, so more workers
+//! than cores only adds switching: `--workers` defaults to the number of CPUs. Each worker owns a
+//! `Resizer` whose buffers are reused from image to image: per-worker state a pool makes cheap.
 //!
 //! ## What to watch for
 //! - The default run generates 48 sample images once under `target/image-resize/`, resizes them
@@ -49,7 +49,7 @@ use crossbeam::channel::{self, Receiver, Sender};
 use fast_image_resize::Resizer;
 
 use cli::Cli;
-use codec::Size;
+use codec::Fit;
 use folders::ImageJob;
 use stats::Stats;
 
@@ -69,8 +69,7 @@ struct Shared {
     bar: ProgressBar,
     /// Set by Ctrl-C.
     stop: Stop,
-    size: Size,
-    exact: bool,
+    fit: Fit,
 }
 
 fn main() -> ExitCode {
@@ -86,7 +85,7 @@ fn worker(id: usize, jobs: Receiver<ImageJob>, results: Sender<Done>, shared: &S
         }
         let in_flight = shared.gauge.enter();
         // Read the header first, so the `started` event can say what is being resized.
-        let plan = codec::plan(&job.input, shared.size, shared.exact);
+        let plan = codec::plan(&job.input, shared.fit);
         let header = plan.as_ref().ok().copied();
         let report = &shared.report;
         shared
@@ -143,15 +142,13 @@ fn run() -> anyhow::Result<ExitCode> {
         gauge: InFlight::new(),
         bar: common::progress::bar(submitted, cli.print.json, cli.print.quiet),
         stop,
-        size: cli.size,
-        exact: cli.exact,
+        fit: cli.fit(),
     });
     shared.report.note(format!(
-        "Resizing {submitted} images from {} into {} ({} {}, {workers} workers)",
+        "Resizing {submitted} images from {} into {} ({}, {workers} workers)",
         input_dir.display(),
         output_dir.display(),
-        if cli.exact { "exactly" } else { "to fit inside" },
-        cli.size,
+        shared.fit,
     ));
 
     // 1. The two channels. A jobs queue as small as the pool: what is queued is dispatched.
@@ -211,7 +208,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
     let wall = shared.report.elapsed();
     let peak = shared.gauge.peak();
-    let mut summary = stats.summary(workers, peak, wall, &output_dir, cli.size, cli.exact);
+    let mut summary = stats.summary(workers, peak, wall, &output_dir, shared.fit);
     if panicked > 0 {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))

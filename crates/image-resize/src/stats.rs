@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{Detail, Outcome, Reporter, Summary, Tally};
 
-use crate::codec::{Plan, Size};
+use crate::codec::{Fit, Plan};
 use crate::folders::ImageJob;
 
 /// The counts main keeps while results come in.
@@ -26,15 +26,7 @@ impl Stats {
     }
 
     /// The summary of a run of `workers` workers that took `wall`, with its images' fields.
-    pub fn summary(
-        &self,
-        workers: usize,
-        peak: usize,
-        wall: Duration,
-        output: &Path,
-        size: Size,
-        exact: bool,
-    ) -> Summary {
+    pub fn summary(&self, workers: usize, peak: usize, wall: Duration, output: &Path, fit: Fit) -> Summary {
         let tally = self.tally;
         let secs = wall.as_secs_f64().max(1e-9);
         let images_per_sec = round2(tally.ok as f64 / secs);
@@ -51,8 +43,9 @@ impl Stats {
             .field("images_per_sec", images_per_sec)
             .field("megapixels_per_sec", megapixels_per_sec)
             .field("output_dir", output.display().to_string())
-            .field("size", size.to_string())
-            .field("exact", exact)
+            .field("size", fit.size.to_string())
+            .field("exact", fit.exact)
+            .field("enlarge", fit.enlarge)
     }
 }
 
@@ -60,17 +53,22 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// "Worker 2 started job 5: sample-005.png (1387x912 png)" / a `started` event with the file.
+/// "Worker 2 started job 5: sample-005.png (1387x912 png)" / a `started` event with the file
+/// (", EXIF orientation 6" when the image is stored turned).
 pub fn started(report: &Reporter, job: &ImageJob, worker: usize, plan: Option<&Plan>) {
     report.started_detail(&job.job, worker, || {
         let line = match plan {
             Some(p) => format!(
-                "Worker {worker} started job {}: {} ({}x{} {})",
+                "Worker {worker} started job {}: {} ({}x{} {}{})",
                 job.job.id,
                 job.name,
                 p.width,
                 p.height,
-                p.format.name()
+                p.format.name(),
+                match p.orientation.to_exif() {
+                    1 => String::new(),
+                    n => format!(", EXIF orientation {n}"),
+                }
             ),
             None => format!("Worker {worker} started job {}: {}", job.job.id, job.name),
         };
@@ -110,6 +108,8 @@ fn dimensions(detail: Detail, plan: Option<&Plan>) -> Detail {
             .field("format", p.format.name())
             .field("width", p.width)
             .field("height", p.height)
+            .field("orientation", p.orientation.to_exif())
+            .field("out_format", p.out_format.name())
             .field("out_width", p.out_width)
             .field("out_height", p.out_height),
         None => detail,

@@ -1,26 +1,23 @@
 //! image-resize's promises, each a run of the real binary checked against the invariants I1–I5
 //! (`harness`) and against the images it wrote: every ok output decodes whole (`image` crate),
-//! fits the box (or is the box with `--exact`) and keeps its input's format; bad, empty and
+//! fits the box (or is the box with `--exact`) in the format its name says; bad, empty and
 //! truncated files fail alone, naming why; Ctrl-C leaves no temporary or half-written file.
 //! `cargo test -p image-resize ctrl_c` runs the Ctrl-C cases.
+
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use common::event::{Finished, OutcomeKind};
-use harness::{Interrupt, Run, Scenario, Signal};
-use image::{ExtendedColorType, ImageFormat};
+use common::event::OutcomeKind;
+use harness::{Interrupt, Scenario, Signal};
 use testbed::images::Format;
 
-#[track_caller]
-fn check(scenario: Scenario) {
-    harness::assert_scenario(
-        env!("CARGO_BIN_EXE_image-resize"),
-        env!("CARGO_TARGET_TMPDIR"),
-        scenario,
-    );
-}
+use crate::support::{
+    DEFAULT_FIT, Fit, JPEG_EOI, PNG_IEND, check, decode_whole, files_with, final_files_complete,
+    finished_for, outputs_match, picture,
+};
 
 #[test]
 fn generated_samples_fit_inside_800x600() {
@@ -33,7 +30,7 @@ fn generated_samples_fit_inside_800x600() {
             0,
         )
         .timeout(Duration::from_secs(120))
-        .check(|run| outputs_match(run, (800, 600), false, 6)),
+        .check(|run| outputs_match(run, DEFAULT_FIT, 6)),
     );
 }
 
@@ -56,7 +53,18 @@ fn exact_size_stretches_to_the_box() {
             0,
         )
         .timeout(Duration::from_secs(120))
-        .check(|run| outputs_match(run, (320, 200), true, 4)),
+        .check(|run| {
+            outputs_match(
+                run,
+                Fit {
+                    width: 320,
+                    height: 200,
+                    exact: true,
+                    enlarge: false,
+                },
+                4,
+            )
+        }),
     );
 }
 
@@ -94,7 +102,7 @@ fn faults_fail_alone() {
                     ));
                 }
             }
-            outputs_match(run, (800, 600), false, 3)
+            outputs_match(run, DEFAULT_FIT, 3)
         }),
     );
 }
@@ -135,7 +143,7 @@ fn truncated_files_fail_naming_truncation() {
                     return Err(format!("{file} failed without naming truncation: {reason}"));
                 }
             }
-            outputs_match(run, (800, 600), false, 2)
+            outputs_match(run, DEFAULT_FIT, 2)
         }),
     );
 }
@@ -167,7 +175,7 @@ fn signal_run(name: &str, interrupt: Interrupt) -> Scenario {
             if !summary.interrupted {
                 return Err("the summary does not say interrupted".into());
             }
-            outputs_match(run, (800, 600), false, summary.ok)
+            outputs_match(run, DEFAULT_FIT, summary.ok)
         })
 }
 
@@ -258,173 +266,6 @@ fn bad_input_output_under_a_file() {
             Ok(std::fs::write(dir.join("file"), b"a regular file")?)
         }),
     );
-}
-
-/// The `finished` event for `file`.
-fn finished_for<'a>(run: &'a Run<'_>, file: &str) -> Result<&'a Finished, String> {
-    run.events()?
-        .finished()
-        .find(|e| file_of(e) == Some(file))
-        .ok_or_else(|| format!("no finished event for {file}"))
-}
-
-fn file_of(e: &Finished) -> Option<&str> {
-    e.detail.get("file").and_then(|v| v.as_str())
-}
-
-/// The files whose `finished` outcome is `outcome`.
-fn files_with(run: &Run<'_>, outcome: OutcomeKind) -> Result<BTreeSet<String>, String> {
-    Ok(run
-        .events()?
-        .finished()
-        .filter(|e| e.outcome == outcome)
-        .filter_map(|e| file_of(e).map(str::to_owned))
-        .collect())
-}
-
-/// Every ok image has a whole output in `{dir}/out` with the expected dimensions and its
-/// input's format; the folder holds exactly `ok` images and no temporary file (a run stopped
-/// before it made the folder has none).
-fn outputs_match(run: &Run<'_>, bounds: (u32, u32), exact: bool, ok: u64) -> Result<(), String> {
-    let out = run.dir.join("out");
-    let mut seen = 0;
-    for e in run.events()?.finished().filter(|e| e.outcome == OutcomeKind::Ok) {
-        let n = |k: &str| -> Result<u32, String> {
-            e.detail
-                .get(k)
-                .and_then(|v| v.as_u64())
-                .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| format!("finished event of job {} without {k}", e.job))
-        };
-        let (w, h, ow, oh) = (n("width")?, n("height")?, n("out_width")?, n("out_height")?);
-        let want = expected_size(w, h, bounds, exact);
-        if (ow, oh) != want {
-            return Err(format!("{w}x{h} was reported as {ow}x{oh}, expected {want:?}"));
-        }
-        let path = e.detail.get("out_path").and_then(|v| v.as_str());
-        let path = Path::new(path.ok_or("finished event without out_path")?);
-        if path.parent() != Some(out.as_path()) {
-            return Err(format!("{} is not in {}", path.display(), out.display()));
-        }
-        let bytes = std::fs::read(path).map_err(|err| format!("{}: {err}", path.display()))?;
-        let (format, actual) = decode_whole(&bytes).map_err(|err| format!("{}: {err}", path.display()))?;
-        if actual != want {
-            return Err(format!("{} is {actual:?}, expected {want:?}", path.display()));
-        }
-        let reported = e.detail.get("format").and_then(|v| v.as_str());
-        if reported != Some(format) {
-            return Err(format!(
-                "{} is {format}, its input was {reported:?}",
-                path.display()
-            ));
-        }
-        seen += 1;
-    }
-    if seen != ok {
-        return Err(format!("{seen} images resized, expected {ok}"));
-    }
-    let files = final_files_complete(run)?;
-    if let Some(temp) = files.temporary.first() {
-        return Err(format!("a temporary file was left behind: {temp}"));
-    }
-    if files.complete as u64 != ok {
-        return Err(format!(
-            "{} holds {} images, expected {ok}",
-            out.display(),
-            files.complete
-        ));
-    }
-    Ok(())
-}
-
-/// What `{dir}/out` holds.
-struct OutFolder {
-    /// Files under their final name, each a whole PNG or JPEG.
-    complete: usize,
-    /// Names of temporary files.
-    temporary: Vec<String>,
-}
-
-/// Fails if a file under a final name in `{dir}/out` is not a whole image; a missing folder is
-/// an empty one.
-fn final_files_complete(run: &Run<'_>) -> Result<OutFolder, String> {
-    let out = run.dir.join("out");
-    let mut folder = OutFolder {
-        complete: 0,
-        temporary: Vec::new(),
-    };
-    let entries = match std::fs::read_dir(&out) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(folder),
-        Err(e) => return Err(format!("{}: {e}", out.display())),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("{}: {e}", out.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".tmp") {
-            folder.temporary.push(name);
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).map_err(|e| format!("{name}: {e}"))?;
-        decode_whole(&bytes).map_err(|e| format!("{name} under its final name is not whole: {e}"))?;
-        folder.complete += 1;
-    }
-    Ok(folder)
-}
-
-/// The same rule as the example: the box exactly, or the largest same-ratio size inside it
-/// (the limiting side equals the box, the other is rounded half up, at least 1).
-fn expected_size(w: u32, h: u32, (bw, bh): (u32, u32), exact: bool) -> (u32, u32) {
-    if exact {
-        return (bw, bh);
-    }
-    let (w, h, bw64, bh64) = (u64::from(w), u64::from(h), u64::from(bw), u64::from(bh));
-    let side = |n: u64| u32::try_from(n).unwrap_or(u32::MAX).max(1);
-    if w * bh64 >= h * bw64 {
-        (bw, side((2 * h * bw64 + w) / (2 * w)))
-    } else {
-        (side((2 * w * bh64 + h) / (2 * h)), bh)
-    }
-}
-
-/// The last chunk of every PNG: `IEND`, empty, and its CRC.
-const PNG_IEND: &[u8] = b"\0\0\0\0IEND\xAE\x42\x60\x82";
-/// The JPEG end-of-image marker.
-const JPEG_EOI: &[u8] = &[0xFF, 0xD9];
-
-/// The format ("png" or "jpeg") and dimensions of a whole PNG or JPEG file: it decodes fully
-/// with the `image` crate (the PNG decoder checks the signature, IHDR first and each chunk's
-/// CRC), and it ends where its format ends, a PNG with its `IEND` chunk, a JPEG with its
-/// end-of-image marker (both decoders stop at the end of the pixels, and the JPEG one fills a
-/// cut-off scan with grey and succeeds).
-fn decode_whole(bytes: &[u8]) -> Result<(&'static str, (u32, u32)), String> {
-    let (format, name, end) = match image::guess_format(bytes) {
-        Ok(ImageFormat::Png) => (ImageFormat::Png, "png", PNG_IEND),
-        Ok(ImageFormat::Jpeg) => (ImageFormat::Jpeg, "jpeg", JPEG_EOI),
-        Ok(other) => return Err(format!("a {other:?} file, neither a PNG nor a JPEG")),
-        Err(_) => return Err("neither a PNG nor a JPEG file".into()),
-    };
-    if !bytes.ends_with(end) {
-        let what = if format == ImageFormat::Png {
-            "IEND chunk"
-        } else {
-            "EOI marker"
-        };
-        return Err(format!("{name}: truncated (does not end with its {what})"));
-    }
-    let decoded = image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| format!("{name}: does not decode: {e}"))?;
-    Ok((name, (decoded.width(), decoded.height())))
-}
-
-/// Writes a `w`x`h` RGB gradient to `path` with the sample generator's encoder
-/// (`testbed::images::encode`) and returns the file's bytes.
-fn picture(path: &Path, format: Format, w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
-    let pixels: Vec<u8> = (0..h)
-        .flat_map(|y| (0..w).flat_map(move |x| [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]))
-        .collect();
-    testbed::images::encode(path, format, &pixels, w, h, ExtendedColorType::Rgb8)?;
-    Ok(std::fs::read(path)?)
 }
 
 /// `{dir}/in`: three good PNGs and the four faults.
