@@ -9,6 +9,10 @@
 //! - `/slow`: answers only after the client gave up (or after an hour): a timeout, whatever the
 //!   client's timeout is. It ends as soon as the client closes the connection or the server stops;
 //! - `/flaky/{key}/{k}`: 503 for the first `k` requests with this key, then 200 (for `--retries`);
+//! - `/redirect/{n}`: 301 to `/redirect/{n-1}` (a path, to resolve against the request's URL);
+//!   `/redirect/0` answers 200: a chain of `n` redirects (n ≤ 1000);
+//! - `/redirect-loop`: 302 to itself, for ever;
+//! - `/redirect-to?url={u}`: 302 to `u` as written (everything after `url=`, not decoded);
 //! - `/truncated/{n}/{k}`: a 200 that promises `n` bytes (`Content-Length`) and sends only `k` <
 //!   `n`, then closes the connection: a body that fails part-way;
 //! - anything else: 404.
@@ -58,6 +62,8 @@ const POLL: Duration = Duration::from_millis(25);
 const STACK: usize = 256 << 10;
 /// `/bytes/{n}` refuses larger bodies (400): it is a test server, not a disk filler.
 const MAX_BODY: u64 = 256 << 20;
+/// `/redirect/{n}` refuses longer chains (400).
+const MAX_REDIRECTS: u64 = 1000;
 /// `/slow` gives up after this long even if nobody is waiting for it.
 const SLOW_LIMIT: Duration = Duration::from_secs(3600);
 
@@ -389,6 +395,8 @@ fn read_head(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<Hea
 #[derive(Debug, PartialEq, Eq)]
 enum Reply {
     Status(u16, String),
+    /// A redirect: its status and its `Location`.
+    Redirect(u16, String),
     Bytes(u64),
     /// `Content-Length: n`, then only `k` bytes, then the connection closes.
     Truncated(u64, u64),
@@ -406,8 +414,18 @@ fn answer(stream: &TcpStream, head: &Head, stop: &AtomicBool, request: &mut InFl
         return false; // the client gave up or the server stops
     }
     match reply {
-        Reply::Slow => wait(stream, SLOW_LIMIT, stop) && respond(stream, 200, b"slow\n", request),
-        Reply::Status(code, body) => respond(stream, code, body.as_bytes(), request),
+        Reply::Slow => wait(stream, SLOW_LIMIT, stop) && respond(stream, 200, "", b"slow\n", request),
+        Reply::Status(code, body) => respond(stream, code, "", body.as_bytes(), request),
+        Reply::Redirect(code, location) => {
+            let body = format!("redirect to {location}\n");
+            respond(
+                stream,
+                code,
+                &format!("Location: {location}\r\n"),
+                body.as_bytes(),
+                request,
+            )
+        }
         Reply::Bytes(n) => respond_bytes(stream, n, request),
         Reply::Truncated(n, k) => {
             // The answer is complete as far as the server means it: the missing bytes never come.
@@ -421,6 +439,11 @@ fn answer(stream: &TcpStream, head: &Head, stop: &AtomicBool, request: &mut InFl
 /// The route for `path`: an optional wait first, then the reply. Pure but for the flaky counters.
 fn route(path: &str, flaky: &Mutex<HashMap<String, u64>>) -> (Option<Duration>, Reply) {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    // `url=` takes the rest of the query, `&` included: it is the last parameter.
+    let (query, redirect_to) = match query.find("url=") {
+        Some(at) => (&query[..at], Some(&query[at + "url=".len()..])),
+        None => (query, None),
+    };
     let mut delay_ms: u64 = query
         .split('&')
         .filter_map(|kv| kv.strip_prefix("ms="))
@@ -445,6 +468,16 @@ fn route(path: &str, flaky: &Mutex<HashMap<String, u64>>) -> (Option<Duration>, 
             _ => bad("byte count"),
         },
         ["slow"] => Reply::Slow,
+        ["redirect", n] => match n.parse::<u64>() {
+            Ok(0) => Reply::Status(200, "redirected\n".to_owned()),
+            Ok(n) if n <= MAX_REDIRECTS => Reply::Redirect(301, format!("/redirect/{}", n - 1)),
+            _ => bad("redirect count"),
+        },
+        ["redirect-loop"] => Reply::Redirect(302, "/redirect-loop".to_owned()),
+        ["redirect-to"] => match redirect_to {
+            Some(url) if !url.is_empty() => Reply::Redirect(302, url.to_owned()),
+            _ => bad("redirect target (expected ?url=...)"),
+        },
         ["truncated", n, k] => match (n.parse::<u64>(), k.parse::<u64>()) {
             (Ok(n), Ok(k)) if k < n && n <= MAX_BODY => Reply::Truncated(n, k),
             _ => bad("truncation (expected /truncated/{n}/{k} with k < n)"),
@@ -526,10 +559,17 @@ fn hung_up(requests: &HashMap<u64, (Arc<TcpStream>, bool)>) -> Vec<u64> {
         .collect()
 }
 
-/// Writes a whole response in one write; `request` stops counting just before it.
-fn respond(mut stream: &TcpStream, code: u16, body: &[u8], request: &mut InFlight<'_>) -> bool {
+/// Writes a whole response in one write, with `headers` (whole lines, each ending in CRLF) after
+/// the standard ones; `request` stops counting just before it.
+fn respond(
+    mut stream: &TcpStream,
+    code: u16,
+    headers: &str,
+    body: &[u8],
+    request: &mut InFlight<'_>,
+) -> bool {
     let head = format!(
-        "HTTP/1.1 {code} {}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
+        "HTTP/1.1 {code} {}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n{headers}\r\n",
         reason(code),
         body.len()
     );
@@ -580,6 +620,11 @@ fn respond_truncated(mut stream: &TcpStream, n: u64, k: u64, request: &mut InFli
 fn reason(code: u16) -> &'static str {
     match code {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
@@ -629,6 +674,25 @@ mod tests {
             })
             .collect();
         assert_eq!(codes, [503, 503, 200]);
+    }
+
+    #[test]
+    fn redirect_and_truncation_routes() {
+        let flaky = Mutex::new(HashMap::new());
+        assert_eq!(
+            route("/redirect/3", &flaky).1,
+            Reply::Redirect(301, "/redirect/2".into())
+        );
+        assert!(matches!(route("/redirect/0", &flaky).1, Reply::Status(200, _)));
+        assert!(matches!(route("/redirect/1001", &flaky).1, Reply::Status(400, _)));
+        assert_eq!(
+            route("/redirect-loop", &flaky).1,
+            Reply::Redirect(302, "/redirect-loop".into())
+        );
+        let to = route("/redirect-to?ms=4&url=http://127.0.0.1:1/a?b=1&c=2", &flaky);
+        assert_eq!(to.0, Some(Duration::from_millis(4)));
+        assert_eq!(to.1, Reply::Redirect(302, "http://127.0.0.1:1/a?b=1&c=2".into()));
+        assert!(matches!(route("/redirect-to", &flaky).1, Reply::Status(400, _)));
         assert_eq!(route("/truncated/100/40", &flaky).1, Reply::Truncated(100, 40));
         assert!(matches!(
             route("/truncated/40/40", &flaky).1,
@@ -637,9 +701,12 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_body_ends_early() {
+    fn a_redirect_has_its_location_and_a_truncated_body_ends_early() {
         let server = Server::start(2).expect("start");
         let base = server.base_url();
+        let reply = get(&base, "/redirect/2");
+        assert!(reply.starts_with("HTTP/1.1 301 Moved Permanently\r\n"), "{reply}");
+        assert!(reply.contains("\r\nLocation: /redirect/1\r\n"), "{reply}");
         let reply = get(&base, "/truncated/1000/300");
         assert!(reply.contains("\r\nContent-Length: 1000\r\n"), "{reply}");
         let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body);
@@ -649,7 +716,7 @@ mod tests {
             "the connection closes after 300 of the 1000 bytes"
         );
         let stats = server.shutdown();
-        assert_eq!((stats.requests(), stats.abandoned()), (1, 0));
+        assert_eq!((stats.requests(), stats.abandoned()), (2, 0));
     }
 
     #[test]

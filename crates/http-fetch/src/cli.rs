@@ -22,7 +22,8 @@ pub struct Cli {
     /// Worker threads sharing the HTTP client: the most requests in flight (1..=4096).
     #[arg(long, default_value = "10", allow_negative_numbers = true, value_parser = parse_workers)]
     pub workers: usize,
-    /// Per-request timeout, connect to last body byte (default 5000; 1000 for the generated list).
+    /// Timeout of one attempt, connect to last body byte, its redirects included (default 5000;
+    /// 1000 for the generated list).
     #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = parse_timeout)]
     pub timeout_ms: Option<u64>,
     /// Largest body accepted (at least 1); a longer one fails as body_too_large (read no further).
@@ -31,6 +32,10 @@ pub struct Cli {
     /// Retries (0..=10) for 5xx, timeouts and connection errors (exponential backoff with jitter).
     #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, value_parser = parse_retries)]
     pub retries: u32,
+    /// Redirects followed at most per attempt (0..=1000), each one a request; one more fails as
+    /// too_many_redirects. 0 follows none: the 3xx is the outcome.
+    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = parse_redirects)]
+    pub redirects: u32,
     /// The generated list: its number of URLs.
     #[arg(long, default_value = "100", allow_negative_numbers = true, value_parser = parse_count)]
     pub jobs: u64,
@@ -73,6 +78,15 @@ fn parse_retries(s: &str) -> Result<u32, String> {
     }
 }
 
+fn parse_redirects(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n @ 0..=1000) => Ok(n),
+        _ => Err(format!(
+            "--redirects must be a whole number from 0 to 1000, got '{s}'"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +99,7 @@ mod tests {
         assert_eq!(parse_max_bytes("1"), Ok(1));
         assert!(parse_retries("11").is_err() && parse_retries("-1").is_err());
         assert_eq!(parse_retries("10"), Ok(10));
+        assert!(parse_redirects("1001").is_err() && parse_redirects("-1").is_err());
+        assert_eq!((parse_redirects("0"), parse_redirects("1000")), (Ok(0), Ok(1000)));
     }
 }

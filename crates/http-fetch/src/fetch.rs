@@ -1,6 +1,7 @@
 //! The HTTP side of a fetch: one shared ureq `Agent` (blocking, pooled connections), a GET with a
-//! timeout, a body read no further than `--max-bytes`, errors sorted into kinds, and retries with
-//! exponential backoff and jitter.
+//! timeout, redirects followed here one request at a time (so each is counted and reported), a
+//! body read no further than `--max-bytes`, errors sorted into kinds, and retries with exponential
+//! backoff and jitter.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -26,6 +27,8 @@ pub enum ErrorKind {
     ConnectionRefused,
     /// The body is longer than `--max-bytes`.
     BodyTooLarge,
+    /// A redirect more than `--redirects` allows.
+    TooManyRedirects,
     /// Not an http(s) URL with a host.
     InvalidUrl,
     /// Anything else: DNS, TLS, a reset connection, a protocol error.
@@ -39,6 +42,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::ConnectionRefused => "connection_refused",
             ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::TooManyRedirects => "too_many_redirects",
             ErrorKind::InvalidUrl => "invalid_url",
             ErrorKind::Other => "other",
         }
@@ -49,23 +53,34 @@ impl ErrorKind {
         match self {
             ErrorKind::HttpStatus => status.is_some_and(|s| s >= 500),
             ErrorKind::Timeout | ErrorKind::ConnectionRefused | ErrorKind::Other => true,
-            ErrorKind::BodyTooLarge | ErrorKind::InvalidUrl => false,
+            ErrorKind::BodyTooLarge | ErrorKind::TooManyRedirects | ErrorKind::InvalidUrl => false,
         }
     }
 }
 
 /// How one URL went (the last attempt, when there were retries).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Fetch {
-    /// The response status, if a response arrived.
+    /// The status of the last response, if one arrived.
     pub status: Option<u16>,
-    /// Body bytes received: all of them, at most `max_bytes` + 1 when the body was too large, and
-    /// those received before the error when it failed part-way.
+    /// Body bytes received from the last response: all of them, at most `max_bytes` + 1 when the
+    /// body was too large, and those received before the error when it failed part-way.
     pub bytes: u64,
     /// From the first attempt's start to the last attempt's end, backoff included.
     pub latency: Duration,
-    /// Requests sent for this URL (1 + retries used; 0 for an invalid URL).
+    /// Attempts made (1 + retries used; 0 for an invalid URL).
     pub attempts: u32,
+    /// Requests sent for this URL: every redirect of every attempt included.
+    pub requests: u32,
+    /// Redirects the last attempt followed.
+    pub redirects: u32,
+    /// Redirects followed over every attempt (more than `redirects` when a retry followed some).
+    pub redirects_all: u32,
+    /// The URL of the last request sent (after the redirects followed); `None` if none was sent.
+    pub final_url: Option<String>,
+    /// The `Location` of a redirect reported as the outcome (not followed: `--redirects 0`, or
+    /// one more than allowed).
+    pub location: Option<String>,
     pub error: Option<(ErrorKind, String)>,
 }
 
@@ -87,16 +102,31 @@ pub struct Client {
     timeout: Duration,
     max_bytes: u64,
     retries: u32,
+    max_redirects: u32,
+}
+
+/// What [`Client::new`] is told (`--timeout-ms`, `--max-bytes`, `--retries`, `--redirects`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// One attempt, from connecting to the last body byte, its redirects included.
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    pub retries: u32,
+    /// Redirects followed at most per attempt; 0 reports a redirect as the outcome.
+    pub max_redirects: u32,
 }
 
 impl Client {
-    /// A client keeping up to `workers` idle connections (one per worker), with a per-request
-    /// timeout covering everything from connecting to the last body byte.
-    pub fn new(workers: usize, timeout: Duration, max_bytes: u64, retries: u32) -> Client {
+    /// A client keeping up to `workers` idle connections (one per worker), with a timeout per
+    /// attempt covering everything from connecting to the last body byte, redirects included.
+    pub fn new(workers: usize, limits: Limits) -> Client {
         let config = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
+            .timeout_global(Some(limits.timeout))
             // A 404 or 500 is a response to report (status, body size), not an `Err`.
             .http_status_as_error(false)
+            // A redirect too: `attempt` follows it, so that every request is counted and each
+            // job can say where its answer came from (ureq would follow them out of sight).
+            .max_redirects(0)
             .max_idle_connections(workers)
             .max_idle_connections_per_host(workers)
             // Never route through a proxy from the environment: the embedded server is local.
@@ -111,9 +141,10 @@ impl Client {
         let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), LiteralFirst::default());
         Client {
             agent,
-            timeout,
-            max_bytes,
-            retries,
+            timeout: limits.timeout,
+            max_bytes: limits.max_bytes,
+            retries: limits.retries,
+            max_redirects: limits.max_redirects,
         }
     }
 
@@ -123,19 +154,21 @@ impl Client {
         let start = Instant::now();
         if let Err(why) = validate(url) {
             return Fetch {
-                status: None,
-                bytes: 0,
-                latency: Duration::ZERO,
-                attempts: 0,
                 error: Some((ErrorKind::InvalidUrl, format!("invalid URL {url:?}: {why}"))),
+                ..Fetch::default()
             };
         }
-        let mut attempts = 0;
+        let (mut attempts, mut requests, mut redirects_all) = (0, 0, 0);
         loop {
             attempts += 1;
-            let (status, bytes, error) = self.get_once(url);
+            let last = self.attempt(url);
+            requests += last.requests;
+            redirects_all += last.redirects;
             let retry = attempts <= self.retries
-                && error.as_ref().is_some_and(|(kind, _)| kind.retryable(status))
+                && last
+                    .error
+                    .as_ref()
+                    .is_some_and(|(kind, _)| kind.retryable(last.status))
                 && !stop.is_set();
             if retry {
                 let backoff = BACKOFF_BASE.saturating_mul(1 << (attempts - 1).min(16));
@@ -146,61 +179,100 @@ impl Client {
                 }
             }
             return Fetch {
-                status,
-                bytes,
                 latency: start.elapsed(),
                 attempts,
-                error,
+                requests,
+                redirects_all,
+                ..last
             };
         }
     }
 
-    /// One GET: the status, the body bytes read, and the error if it failed.
-    fn get_once(&self, url: &str) -> (Option<u16>, u64, Option<(ErrorKind, String)>) {
-        let response = match self.agent.get(url).call() {
-            Ok(response) => response,
-            Err(err) => {
-                let (kind, text) = self.classify(err);
-                return (None, 0, Some((kind, text)));
-            }
-        };
-        let status = response.status();
-        // Read at most max_bytes + 1: one byte over the cap is enough to know the body is too
-        // large, and a huge body is never downloaded.
-        let cap = self.max_bytes.saturating_add(1);
-        let read = read_body(response.into_body().into_reader(), cap);
-        let code = status.as_u16();
-        match read {
-            (n, Some(err)) => {
+    /// One attempt: a GET, then one more for each redirect followed (at most `max_redirects`),
+    /// all within one timeout. Returns the last response's status, bytes and error, with the
+    /// requests sent, the redirects followed and the last URL asked.
+    fn attempt(&self, url: &str) -> Fetch {
+        let deadline = Instant::now() + self.timeout;
+        let mut fetch = Fetch::default();
+        let mut current = url.to_owned();
+        loop {
+            fetch.requests += 1;
+            fetch.final_url = Some(current.clone());
+            let left = deadline.saturating_duration_since(Instant::now());
+            let call = match left.is_zero() {
+                true => Err(ureq::Error::Timeout(ureq::Timeout::Global)),
+                false => self
+                    .agent
+                    .get(&current)
+                    .config()
+                    .timeout_global(Some(left))
+                    .build()
+                    .call(),
+            };
+            let response = match call {
+                Ok(response) => response,
+                Err(err) => {
+                    fetch.error = Some(self.classify(err));
+                    return fetch;
+                }
+            };
+            let status = response.status();
+            let code = status.as_u16();
+            let location = is_redirect(code)
+                .then(|| response.headers().get(ureq::http::header::LOCATION))
+                .flatten()
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            fetch.status = Some(code);
+            // Read at most max_bytes + 1: one byte over the cap is enough to know the body is too
+            // large, and a huge body is never downloaded. A redirect's body is read too, so its
+            // connection goes back to the pool for the next request.
+            let (bytes, failed) = read_body(
+                response.into_body().into_reader(),
+                self.max_bytes.saturating_add(1),
+            );
+            fetch.bytes = bytes;
+            if let Some(err) = failed {
                 let (kind, text) = self.classify(ureq::Error::from(err));
-                (
-                    Some(code),
-                    n,
-                    Some((kind, format!("body failed after {n} bytes: {text}"))),
-                )
+                fetch.error = Some((kind, format!("body failed after {bytes} bytes: {text}")));
+                return fetch;
             }
-            (n, None) if n > self.max_bytes => (
-                Some(code),
-                n,
-                Some((
-                    ErrorKind::BodyTooLarge,
-                    format!(
-                        "body larger than --max-bytes {} (stopped reading there)",
-                        self.max_bytes
-                    ),
-                )),
-            ),
-            (n, None) if code >= 400 => (
-                Some(code),
-                n,
-                Some((
-                    ErrorKind::HttpStatus,
-                    format!("HTTP {code} {}", status.canonical_reason().unwrap_or(""))
-                        .trim_end()
-                        .to_owned(),
-                )),
-            ),
-            (n, None) => (Some(code), n, None),
+            if bytes > self.max_bytes {
+                let text = format!(
+                    "body larger than --max-bytes {} (stopped reading there)",
+                    self.max_bytes
+                );
+                fetch.error = Some((ErrorKind::BodyTooLarge, text));
+                return fetch;
+            }
+            match location {
+                Some(location) if self.max_redirects == 0 => fetch.location = Some(location),
+                Some(location) if fetch.redirects == self.max_redirects => {
+                    let text = format!(
+                        "too many redirects: {code} to {location} after the {} allowed by --redirects",
+                        self.max_redirects
+                    );
+                    fetch.location = Some(location);
+                    fetch.error = Some((ErrorKind::TooManyRedirects, text));
+                }
+                Some(location) => match resolve(&current, &location) {
+                    Ok(next) => {
+                        fetch.redirects += 1;
+                        current = next;
+                        continue;
+                    }
+                    Err(why) => {
+                        let text = format!("{code} to an invalid Location {location:?}: {why}");
+                        fetch.location = Some(location);
+                        fetch.error = Some((ErrorKind::Other, text));
+                    }
+                },
+                None if code >= 400 => {
+                    let text = format!("HTTP {code} {}", status.canonical_reason().unwrap_or(""));
+                    fetch.error = Some((ErrorKind::HttpStatus, text.trim_end().to_owned()));
+                }
+                None => {}
+            }
+            return fetch;
         }
     }
 
@@ -261,6 +333,20 @@ impl Resolver for LiteralFirst {
     }
 }
 
+/// The statuses that send the client elsewhere with a `Location` (300 and 304 do not).
+fn is_redirect(code: u16) -> bool {
+    matches!(code, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Where a redirect from `base` to `location` goes: `location` resolved against `base` (it may be
+/// a whole URL, a path, or relative to `base`'s path), and still an http(s) URL with a host.
+fn resolve(base: &str, location: &str) -> Result<String, String> {
+    let base = url::Url::parse(base).map_err(|e| e.to_string())?;
+    let next = base.join(location).map_err(|e| e.to_string())?.to_string();
+    validate(&next)?;
+    Ok(next)
+}
+
 /// Reads `body` to its end, but no further than `cap` bytes: the bytes received, and the error
 /// that ended it early, if one did (the bytes that arrived before it are still counted).
 fn read_body(body: impl Read, cap: u64) -> (u64, Option<std::io::Error>) {
@@ -299,6 +385,31 @@ pub fn validate(url: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use testbed::http_server::Server;
+
+    fn limits(timeout_ms: u64, max_bytes: u64, retries: u32) -> Limits {
+        Limits {
+            timeout: Duration::from_millis(timeout_ms),
+            max_bytes,
+            retries,
+            max_redirects: 10,
+        }
+    }
+
+    #[test]
+    fn a_location_resolves_against_the_url_that_answered() {
+        let base = "http://127.0.0.1:8080/a/b?x=1";
+        for (location, want) in [
+            ("/c", "http://127.0.0.1:8080/c"),
+            ("c?y=2", "http://127.0.0.1:8080/a/c?y=2"),
+            ("../c", "http://127.0.0.1:8080/c"),
+            ("//10.0.0.1:9/d", "http://10.0.0.1:9/d"),
+            ("https://example.invalid/e", "https://example.invalid/e"),
+        ] {
+            assert_eq!(resolve(base, location).as_deref(), Ok(want), "{location}");
+        }
+        assert!(resolve(base, "ftp://127.0.0.1/f").is_err());
+        assert!(resolve(base, "http://[::1").is_err());
+    }
 
     /// A reader that hands out `data`, then fails.
     struct Breaks<'a>(&'a [u8]);
@@ -348,7 +459,7 @@ mod tests {
         let server = Server::start(2).expect("server");
         let base = server.base_url();
         let stop = Stop::new();
-        let client = Client::new(2, Duration::from_millis(300), 1000, 0);
+        let client = Client::new(2, limits(300, 1000, 0));
 
         let ok = client.fetch(&format!("{base}/bytes/1000"), &stop);
         assert_eq!((ok.status, ok.bytes, ok.attempts), (Some(200), 1000, 1));
@@ -394,12 +505,12 @@ mod tests {
         let server = Server::start(2).expect("server");
         let base = server.base_url();
         let stop = Stop::new();
-        let twice = Client::new(1, Duration::from_secs(2), 1000, 2);
+        let twice = Client::new(1, limits(2000, 1000, 2));
         let fetched = twice.fetch(&format!("{base}/flaky/t/2"), &stop);
         assert_eq!((fetched.status, fetched.attempts), (Some(200), 3));
         assert!(fetched.error.is_none());
 
-        let once = Client::new(1, Duration::from_secs(2), 1000, 1);
+        let once = Client::new(1, limits(2000, 1000, 1));
         let failed = once.fetch(&format!("{base}/flaky/u/2"), &stop);
         assert_eq!((failed.status, failed.attempts), (Some(503), 2));
 

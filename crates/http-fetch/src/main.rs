@@ -48,7 +48,7 @@ use crossbeam::channel::{self, Receiver, Sender};
 use testbed::http_server::Server;
 
 use cli::Cli;
-use fetch::{Client, Fetch};
+use fetch::{Client, Fetch, Limits};
 use stats::{RunInfo, Stats};
 use urls::{Mix, UrlJob};
 
@@ -132,7 +132,15 @@ fn run() -> anyhow::Result<ExitCode> {
         ));
     }
     let gauge = Arc::new(InFlight::new());
-    let client = Client::new(cli.workers, timeout, cli.max_bytes, cli.retries);
+    let client = Client::new(
+        cli.workers,
+        Limits {
+            timeout,
+            max_bytes: cli.max_bytes,
+            retries: cli.retries,
+            max_redirects: cli.redirects,
+        },
+    );
 
     // 1. The two channels.
     let buffer = job_list.len().clamp(1, 1024);
@@ -212,6 +220,7 @@ fn run() -> anyhow::Result<ExitCode> {
         wall,
         fetch_wall,
         timeout,
+        max_redirects: cli.redirects,
         delay_ms: (generated && cli.mix == Mix::Delay).then_some(cli.work_ms),
         server,
         panicked,

@@ -1,6 +1,7 @@
 //! The run's figures and lines, kept out of `main.rs` so the pool stays in view: the detail each
-//! URL's events carry (url, status, bytes, latency, attempts, error kind, and the human line), and
-//! the summary (failures by kind, requests per second, latency percentiles, the server's view).
+//! URL's events carry (url, status, bytes, latency, attempts, requests, redirects, final URL, error
+//! kind, and the human line), and the summary (failures by kind, requests and redirects, requests
+//! per second, latency percentiles, the server's view).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,15 +22,23 @@ pub fn started(job: &UrlJob, worker: usize) -> Detail {
 /// The `finished` event's detail: how the fetch went.
 pub fn finished(job: &UrlJob, worker: usize, fetch: &Fetch) -> Detail {
     let latency_ms = round1(millis(fetch.latency));
+    let via = match (fetch.redirects, &fetch.final_url) {
+        (0, _) | (_, None) => String::new(),
+        (n, Some(at)) => format!(" via {n} redirect(s), ending at {at}"),
+    };
     let human = match &fetch.error {
         None => format!(
-            "Worker {worker} finished job {}: {} {} bytes in {latency_ms} ms",
+            "Worker {worker} finished job {}: {} {} bytes in {latency_ms} ms{via}{}",
             job.id,
             fetch.status.unwrap_or(0),
-            fetch.bytes
+            fetch.bytes,
+            fetch
+                .location
+                .as_ref()
+                .map_or_else(String::new, |to| format!(" (a redirect to {to}, not followed)"))
         ),
         Some((kind, reason)) => format!(
-            "Worker {worker} failed job {} ({}): {reason} [{}]",
+            "Worker {worker} failed job {} ({}): {reason} [{}]{via}",
             job.id,
             kind.name(),
             job.url
@@ -42,6 +51,10 @@ pub fn finished(job: &UrlJob, worker: usize, fetch: &Fetch) -> Detail {
         .field("bytes", fetch.bytes)
         .field("latency_ms", latency_ms)
         .field("attempts", fetch.attempts)
+        .field("requests", fetch.requests)
+        .field("redirects", fetch.redirects)
+        .field("final_url", fetch.final_url.as_deref())
+        .field("location", fetch.location.as_deref())
         .field("error_kind", fetch.error.as_ref().map(|(kind, _)| kind.name()))
 }
 
@@ -59,8 +72,10 @@ pub struct Stats {
     http_error: u64,
     timeout: u64,
     other: u64,
-    /// HTTP requests sent (retries included).
+    /// HTTP requests sent (retries and redirects included).
     requests: u64,
+    /// Redirects followed (over every attempt).
+    redirects: u64,
     latencies_ms: Vec<f64>,
 }
 
@@ -73,6 +88,8 @@ pub struct RunInfo {
     /// The time spent fetching (throughput is measured over it, not over the joins after it).
     pub fetch_wall: Duration,
     pub timeout: Duration,
+    /// `--redirects`.
+    pub max_redirects: u32,
     /// The server latency of every URL, for the generated `delay` list (its ideal time is known).
     pub delay_ms: Option<u64>,
     pub server: Option<Arc<ServerStats>>,
@@ -89,6 +106,7 @@ impl Stats {
             timeout: 0,
             other: 0,
             requests: 0,
+            redirects: 0,
             latencies_ms: Vec::new(),
         }
     }
@@ -102,7 +120,8 @@ impl Stats {
             Some((ErrorKind::Timeout, _)) => self.timeout += 1,
             Some(_) => self.other += 1,
         }
-        self.requests += u64::from(fetch.attempts);
+        self.requests += u64::from(fetch.requests);
+        self.redirects += u64::from(fetch.redirects_all);
         if fetch.attempts > 0 {
             self.latencies_ms.push(millis(fetch.latency));
         }
@@ -122,11 +141,12 @@ impl Stats {
         };
         self.latencies_ms.sort_by(f64::total_cmp);
         let [p50, p95, p99] = [0.50, 0.95, 0.99].map(|q| percentile(&self.latencies_ms, q));
-        let (t, requests) = (self.tally, self.requests);
+        let (t, requests, redirects) = (self.tally, self.requests, self.redirects);
         let mut summary = Summary::new("http-fetch", t, run.workers, run.peak_in_flight, run.wall)
             .with_interrupted_at(run.interrupted_at)
             .line(format!(
-                "{} ok, {} HTTP errors, {} timeouts, {} other errors; {requests} requests, {rps:.1} requests/s",
+                "{} ok, {} HTTP errors, {} timeouts, {} other errors; {requests} requests \
+                 ({redirects} redirects followed), {rps:.1} requests/s",
                 t.ok, self.http_error, self.timeout, self.other
             ))
             .line(format!(
@@ -136,11 +156,16 @@ impl Stats {
             .field("timeout", self.timeout)
             .field("other", self.other)
             .field("requests", requests)
+            .field("redirects", redirects)
+            .field("max_redirects", run.max_redirects)
             .field("requests_per_sec", round1(rps))
             .field("latency_p50_ms", round1(p50))
             .field("latency_p95_ms", round1(p95))
             .field("latency_p99_ms", round1(p99))
-            .field("timeout_ms", u64::try_from(run.timeout.as_millis()).unwrap_or(u64::MAX));
+            .field(
+                "timeout_ms",
+                u64::try_from(run.timeout.as_millis()).unwrap_or(u64::MAX),
+            );
         if let Some(ms) = run.delay_ms.filter(|_| t.submitted > 0) {
             // Every URL waits `ms` on the server: ceil(n / workers) rounds at best. The builder
             // drops the ideal after Ctrl-C (the wall time then includes the stop).
@@ -221,7 +246,8 @@ mod tests {
             bytes: 3,
             latency: Duration::from_millis(20),
             attempts: 1,
-            error: None,
+            requests: 1,
+            ..Fetch::default()
         };
         let mut stats = Stats::new(3);
         stats.record(&fetch);
@@ -233,6 +259,7 @@ mod tests {
             wall: Duration::from_millis(5),
             fetch_wall: Duration::from_millis(5),
             timeout: Duration::from_secs(1),
+            max_redirects: 10,
             delay_ms: Some(20),
             server: None,
             panicked: 0,
