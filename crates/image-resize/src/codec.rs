@@ -18,9 +18,11 @@
 //!   decoders) is applied: the image is fitted as it is shown, and the small result is turned
 //!   (`DynamicImage::apply_orientation`). The outputs carry no EXIF, so no viewer turns them
 //!   again.
-//! - The output keeps the input's format (detected from the contents, not the file name) and is
-//!   written to a temporary file in the output folder (`tempfile`'s `NamedTempFile`, removed if
-//!   anything fails), then renamed into place (`persist`): a reader never sees half an image.
+//! - The input is read as the format its contents say; the output is written in the format its
+//!   name (the input's) says, so a PNG named `.jpg` becomes a JPEG named `.jpg`, and its
+//!   `finished` event says so ([`Plan::format_note`]). It is written to a temporary file in the
+//!   output folder (`tempfile`'s `NamedTempFile`, removed if anything fails), then renamed into
+//!   place (`persist`): a reader never sees half an image.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Cursor, Write};
@@ -104,12 +106,13 @@ pub struct Fit {
     pub enlarge: bool,
 }
 
-/// "to fit inside 800x600" / "exactly 800x600" / "to fit inside 800x600, enlarging".
+/// "to fit inside 800x600, never enlarging" / "exactly 800x600" / "to fit inside 800x600,
+/// enlarging small images".
 impl std::fmt::Display for Fit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.exact, self.enlarge) {
             (true, _) => write!(f, "exactly {}", self.size),
-            (false, false) => write!(f, "to fit inside {} (never enlarging)", self.size),
+            (false, false) => write!(f, "to fit inside {}, never enlarging", self.size),
             (false, true) => write!(f, "to fit inside {}, enlarging small images", self.size),
         }
     }
@@ -154,6 +157,24 @@ impl Format {
         }
     }
 
+    /// "PNG" / "JPEG", for sentences.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Png => "PNG",
+            Format::Jpeg => "JPEG",
+        }
+    }
+
+    /// The format a file name says: `.png`, or `.jpg` / `.jpeg`, in any case.
+    pub fn from_name(name: &Path) -> Option<Format> {
+        let ext = name.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "png" => Some(Format::Png),
+            "jpg" | "jpeg" => Some(Format::Jpeg),
+            _ => None,
+        }
+    }
+
     fn image_format(self) -> ImageFormat {
         match self {
             Format::Png => ImageFormat::Png,
@@ -178,7 +199,13 @@ pub struct Probe {
 /// orientation, within [`limits`]. Cheap, so a worker can report the image's size as soon as it
 /// starts it.
 pub fn probe(path: &Path) -> anyhow::Result<Probe> {
-    let file = File::open(path).context("cannot open")?;
+    let file = File::open(path).with_context(|| match std::fs::read_link(path) {
+        Ok(target) => format!(
+            "cannot open {}, which this symbolic link points to",
+            target.display()
+        ),
+        Err(_) => "cannot open".to_owned(),
+    })?;
     if file.metadata().context("cannot stat")?.len() == 0 {
         bail!("empty file (0 bytes)");
     }
@@ -341,6 +368,22 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What a person should know about a file whose name says another format than its contents:
+    /// "a PNG image named .jpg: written as JPEG, as its name says".
+    pub fn format_note(&self, name: &str) -> Option<String> {
+        if self.format == self.out_format {
+            return None;
+        }
+        let ext = Path::new(name)
+            .extension()
+            .map_or_else(String::new, |e| e.to_string_lossy().into_owned());
+        Some(format!(
+            "a {} image named .{ext}: written as {}, as its name says",
+            self.format.label(),
+            self.out_format.label()
+        ))
+    }
+
     /// The size to resize the stored pixels to: the output's, turned back when the orientation
     /// turns the image by a quarter (the small result is turned, not the full-size input).
     fn stored_target(&self) -> (u32, u32) {
@@ -363,9 +406,10 @@ pub fn turns_a_quarter(orientation: Orientation) -> bool {
     )
 }
 
-/// [`probe`]s `input` and works out its output size for `fit`, from the image as shown (a photo
-/// stored sideways with EXIF orientation 6 is fitted upright).
-pub fn plan(input: &Path, fit: Fit) -> anyhow::Result<Plan> {
+/// [`probe`]s `input` and works out its output, written as `out_format` (the format its name
+/// says), and its size for `fit`, from the image as shown (a photo stored sideways with EXIF
+/// orientation 6 is fitted upright).
+pub fn plan(input: &Path, out_format: Format, fit: Fit) -> anyhow::Result<Plan> {
     let Probe {
         format,
         width,
@@ -383,7 +427,7 @@ pub fn plan(input: &Path, fit: Fit) -> anyhow::Result<Plan> {
         width,
         height,
         orientation,
-        out_format: format,
+        out_format,
         out_width,
         out_height,
     })
@@ -492,9 +536,15 @@ fn read_bounded(input: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The decoded pixels as a buffer fast_image_resize understands, with the matching encoder
-/// color type. JPEG has no alpha channel, so an alpha channel is only kept for PNG outputs.
+/// color type, for an output of `format`. JPEG has no alpha channel, so an alpha channel is only
+/// kept for PNG outputs; for a JPEG one, transparent pixels are laid on white (whatever colour
+/// they hide: often black).
 fn layout(decoded: DynamicImage, format: Format) -> (Vec<u8>, PixelType, ExtendedColorType) {
-    let keep_alpha = format == Format::Png && decoded.color().has_alpha();
+    let has_alpha = decoded.color().has_alpha();
+    let keep_alpha = format == Format::Png && has_alpha;
+    if has_alpha && !keep_alpha {
+        return (on_white(&decoded), PixelType::U8x3, ExtendedColorType::Rgb8);
+    }
     match decoded {
         DynamicImage::ImageLuma8(img) => (img.into_raw(), PixelType::U8, ExtendedColorType::L8),
         DynamicImage::ImageLumaA8(img) if keep_alpha => {
@@ -515,6 +565,21 @@ fn layout(decoded: DynamicImage, format: Format) -> (Vec<u8>, PixelType, Extende
             ExtendedColorType::Rgb8,
         ),
     }
+}
+
+/// `image` as 8-bit RGB laid on a white background: each colour weighted by its alpha.
+fn on_white(image: &DynamicImage) -> Vec<u8> {
+    let rgba = image.to_rgba8();
+    let mut rgb = Vec::with_capacity(rgba.as_raw().len() / 4 * 3);
+    for px in rgba.as_raw().chunks_exact(4) {
+        let alpha = u32::from(px[3]);
+        for &c in &px[..3] {
+            // c * alpha + 255 * (255 - alpha) is at most 255 * 255: the result fits in a u8.
+            let blended = (u32::from(c) * alpha + 255 * (255 - alpha) + 127) / 255;
+            rgb.push(u8::try_from(blended).unwrap_or(u8::MAX));
+        }
+    }
+    rgb
 }
 
 /// Encodes `pixels` as `format` into `out`.
@@ -652,7 +717,7 @@ mod tests {
                 },
                 ..SHRINK
             };
-            let p = plan(&input, fit).expect("plan");
+            let p = plan(&input, format, fit).expect("plan");
             assert_eq!((p.format, p.width, p.height), (format, 64, 40));
             assert_eq!((p.out_width, p.out_height), (16, 10));
             let out = dir.path().join(format!("out-{name}"));
@@ -707,8 +772,8 @@ mod tests {
                 let input = dir.path().join(format!("cut-{cut}.{}", format.name()));
                 std::fs::write(&input, &whole[..cut]).expect("write");
                 let out = dir.path().join(format!("out-{cut}.{}", format.name()));
-                let failed =
-                    plan(&input, fit).and_then(|p| resize_file(&input, &p, &mut Resizer::new(), &out));
+                let failed = plan(&input, format, fit)
+                    .and_then(|p| resize_file(&input, &p, &mut Resizer::new(), &out));
                 let reason = format!("{:#}", failed.expect_err("a cut file fails"));
                 assert!(
                     reason.contains("truncated"),

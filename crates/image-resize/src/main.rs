@@ -85,7 +85,7 @@ fn worker(id: usize, jobs: Receiver<ImageJob>, results: Sender<Done>, shared: &S
         }
         let in_flight = shared.gauge.enter();
         // Read the header first, so the `started` event can say what is being resized.
-        let plan = codec::plan(&job.input, shared.fit);
+        let plan = codec::plan(&job.input, job.out_format, shared.fit);
         let header = plan.as_ref().ok().copied();
         let report = &shared.report;
         shared
@@ -134,7 +134,9 @@ fn run() -> anyhow::Result<ExitCode> {
         return Ok(report.summary(&summary));
     };
     let output_dir = cli.output.clone().unwrap_or_else(|| root.join("output"));
-    let list = folders::image_jobs(&input_dir, &output_dir)?; // an unwritable output: exit 2 here
+    // Every entry of the folder: a job, or skipped with its reason (a hidden file, a folder…).
+    let listing = folders::list(&input_dir, &output_dir)?; // an unwritable output: exit 2 here
+    let list = listing.jobs;
     let submitted = list.len() as u64;
 
     let shared = Arc::new(Shared {
@@ -150,6 +152,7 @@ fn run() -> anyhow::Result<ExitCode> {
         output_dir.display(),
         shared.fit,
     ));
+    stats::skipped(&shared.report, &listing.skipped);
 
     // 1. The two channels. A jobs queue as small as the pool: what is queued is dispatched.
     let capacity = cli
@@ -187,7 +190,7 @@ fn run() -> anyhow::Result<ExitCode> {
     handles.push(producer);
 
     // 4. Collect until every worker has exited (the results channel is then closed).
-    let mut stats = Stats::new(submitted);
+    let mut stats = Stats::new(submitted, &listing.skipped);
     let mut ended = vec![false; list.len()];
     for done in &results_rx {
         stats.tally.record(&done.outcome);

@@ -16,7 +16,7 @@ use testbed::images::Format;
 
 use crate::support::{
     DEFAULT_FIT, Fit, JPEG_EOI, PNG_IEND, check, decode_whole, files_with, final_files_complete,
-    finished_for, outputs_match, picture,
+    finished_for, outputs_match, picture, skipped,
 };
 
 #[test]
@@ -70,8 +70,8 @@ fn exact_size_stretches_to_the_box() {
 
 #[test]
 fn faults_fail_alone() {
-    // A corrupt (truncated) PNG, a zero-byte file, a text file and a decompression bomb fail
-    // alone; the three good PNGs are resized.
+    // A corrupt (truncated) PNG, a zero-byte file, a text file named .png and a decompression
+    // bomb fail alone; the three good PNGs are resized; a text file named .txt is skipped.
     check(
         Scenario::run(
             "faults-fail-alone",
@@ -83,7 +83,7 @@ fn faults_fail_alone() {
         .setup(write_fault_folder)
         .check(|run| {
             let failed = files_with(run, OutcomeKind::Failed)?;
-            let expected: BTreeSet<String> = ["bomb.png", "corrupt.png", "empty.jpg", "notes.txt"]
+            let expected: BTreeSet<String> = ["bomb.png", "corrupt.png", "empty.jpg", "notes.png"]
                 .map(str::to_owned)
                 .into();
             if failed != expected {
@@ -93,8 +93,18 @@ fn faults_fail_alone() {
             if !reason.contains("decode limits") {
                 return Err(format!("the bomb failed for another reason: {reason}"));
             }
+            let reason = finished_for(run, "notes.png")?.reason.clone().unwrap_or_default();
+            if !reason.contains("not a PNG or JPEG") {
+                return Err(format!("notes.png failed for another reason: {reason}"));
+            }
+            let skipped = skipped(run)?;
+            if skipped.len() != 1 || skipped[0].0 != "notes.txt" || skipped[0].1 != "not_png_or_jpeg" {
+                return Err(format!(
+                    "expected notes.txt skipped as not_png_or_jpeg, got {skipped:?}"
+                ));
+            }
             let summary = &run.events()?.summary;
-            for (key, want) in [("images_ok", 3), ("images_failed", 4)] {
+            for (key, want) in [("images_ok", 3), ("images_failed", 4), ("skipped", 1)] {
                 if summary.count(key) != Some(want) {
                     return Err(format!(
                         "summary {key} should be {want}, got {:?}",
@@ -268,7 +278,7 @@ fn bad_input_output_under_a_file() {
     );
 }
 
-/// `{dir}/in`: three good PNGs and the four faults.
+/// `{dir}/in`: three good PNGs, the four faults, and a text file named .txt.
 fn write_fault_folder(dir: &Path) -> anyhow::Result<()> {
     let input = dir.join("in");
     std::fs::create_dir_all(&input)?;
@@ -280,6 +290,7 @@ fn write_fault_folder(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(input.join("corrupt.png"), &good[..good.len() / 2])?;
     std::fs::write(input.join("empty.jpg"), b"")?;
     std::fs::write(input.join("notes.txt"), b"hello, this is not an image\n")?;
+    std::fs::write(input.join("notes.png"), b"hello, this is not an image either\n")?;
     // A 100000 x 100000 header (valid CRC) in front of a few bytes of data: 40 GB if decoded.
     let mut bomb = picture(&input.join("bomb.png"), Format::Png, 4, 4)?;
     anyhow::ensure!(&bomb[12..16] == b"IHDR", "the PNG does not start with IHDR");
