@@ -6,8 +6,10 @@
 //!
 //! - a key is in `ready` exactly when it is not running and has queued jobs;
 //! - [`KeyedQueue::take`] hands out the front job of the front ready key and marks it running;
-//! - [`KeyedQueue::done`] clears running and, if more jobs of the key wait, puts the key at the
-//!   back of `ready` (so a hot key takes turns with the others instead of holding a worker).
+//! - [`KeyedQueue::done`] either hands the caller the key's next job at once (the worker keeps
+//!   the key: no wait behind other keys for the key on the critical path), or clears running
+//!   and, if more jobs of the key wait, puts the key at the back of `ready` (so a key with a long
+//!   backlog takes turns with the others instead of holding a worker for ever).
 //!
 //! A worker waits only while `ready` is empty: no worker idles while a ready key waits.
 
@@ -112,12 +114,20 @@ impl<T> KeyedQueue<T> {
         }
     }
 
-    /// The caller's job of `key` is over: the key's next job, if any, becomes ready.
-    pub fn done(&self, key: u64) {
+    /// The caller's job of `key` is over. With `keep` true and another job of the key waiting,
+    /// the caller keeps the key and gets that job at once (no hand-off, no wait behind other
+    /// keys); else the key's next job, if any, becomes ready for any worker.
+    pub fn done(&self, key: u64, keep: bool) -> Option<T> {
         let mut state = self.lock();
-        let Some(mailbox) = state.mailboxes.get_mut(&key) else {
-            return;
-        };
+        let mailbox = state.mailboxes.get_mut(&key)?;
+        if keep && let Some(job) = mailbox.jobs.pop_front() {
+            state.queued -= 1;
+            self.space.notify_one();
+            if state.closed && state.queued == 0 {
+                self.work.notify_all();
+            }
+            return Some(job);
+        }
         mailbox.running = false;
         if mailbox.jobs.is_empty() {
             state.mailboxes.remove(&key);
@@ -125,6 +135,7 @@ impl<T> KeyedQueue<T> {
             state.ready.push_back(key);
             self.work.notify_one();
         }
+        None
     }
 }
 
@@ -145,10 +156,12 @@ mod tests {
         // Key 2 fits now that 1a left the queue, and is ready while key 1 runs.
         queue.submit(2, "2a");
         assert_eq!(queue.take(), Some((2, "2a")));
-        queue.done(1);
+        assert_eq!(queue.done(1, false), None);
         assert_eq!(queue.take(), Some((1, "1b")));
-        queue.done(2);
-        queue.done(1);
+        assert_eq!(queue.done(2, true), None); // nothing more of key 2
+        queue.submit(1, "1c");
+        assert_eq!(queue.done(1, true), Some("1c")); // kept: key 1 stays on this worker
+        assert_eq!(queue.done(1, true), None);
         queue.close();
         assert_eq!(queue.take(), None);
     }
@@ -164,13 +177,17 @@ mod tests {
             .map(|_| {
                 let (queue, busy, seen) = (Arc::clone(&queue), Arc::clone(&busy), Arc::clone(&seen));
                 std::thread::spawn(move || {
-                    while let Some((key, id)) = queue.take() {
-                        let slot = &busy[key as usize];
-                        assert!(!slot.swap(true, Ordering::SeqCst), "key {key} on two workers");
-                        seen.lock().expect("not poisoned")[key as usize].push(id);
-                        std::thread::yield_now();
-                        slot.store(false, Ordering::SeqCst);
-                        queue.done(key);
+                    while let Some((key, first)) = queue.take() {
+                        let (mut next, mut turn) = (Some(first), 0);
+                        while let Some(id) = next {
+                            let slot = &busy[key as usize];
+                            assert!(!slot.swap(true, Ordering::SeqCst), "key {key} on two workers");
+                            seen.lock().expect("not poisoned")[key as usize].push(id);
+                            std::thread::yield_now();
+                            slot.store(false, Ordering::SeqCst);
+                            turn += 1;
+                            next = queue.done(key, turn % 3 != 0);
+                        }
                     }
                 })
             })

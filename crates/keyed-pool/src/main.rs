@@ -13,7 +13,8 @@
 //! - Each line names the account; per account the job ids only increase.
 //! - `--skew zipf:1.1 --keys 1000` or `--slow-key 1`: compare the two strategies' `jobs/s`, the
 //!   longest wait of a ready job behind other keys, and how busy each worker was. No strategy
-//!   beats the hottest key's serial work (the summary's key bound).
+//!   beats the hottest key's serial work (the summary's key bound). Under `dynamic` a worker keeps
+//!   its key while it has jobs; `--turn 1` sends it back to the ready-queue after every job.
 //! - Ctrl-C: jobs in flight finish, the rest are reported never started, exit 130.
 //!
 //! ## Go original and what differs
@@ -69,9 +70,23 @@ struct Cli {
     #[arg(long, default_value = "uniform", value_parser = keys::parse_skew)]
     skew: Skew,
 
+    /// `dynamic`: the most jobs of one key a worker runs in a row before the key goes back to the
+    /// ready-queue, behind the other ready keys (default: no limit, the key stays while it has
+    /// jobs).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_turn)]
+    turn: Option<u64>,
+
     /// Make every job of this account 10 times slower (the `sleep` workload).
     #[arg(long, value_name = "KEY", allow_negative_numbers = true, value_parser = common::cli::parse_count)]
     slow_key: Option<u64>,
+}
+
+/// `--turn`: at least one job.
+fn parse_turn(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("a turn is a whole number of jobs, 1 or more, got '{s}'")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,6 +130,7 @@ struct Ctx {
     work: Work,
     slow_work: Work,
     slow_key: Option<u64>,
+    turn: Option<u64>,
     gauge: InFlight,
     report: Reporter,
     stop: Stop,
@@ -243,11 +259,19 @@ fn start_dynamic(
             .name(format!("worker-{id}"))
             .spawn(move || {
                 let mut busy = Duration::ZERO;
-                while let Some((key, p)) = queue.take() {
-                    let done = run_one(id, p, &ctx);
-                    queue.done(key); // after its `finished` event: the key's next job may start
-                    if !send(&results, done, &mut busy) {
-                        break;
+                while let Some((key, first)) = queue.take() {
+                    // A worker keeps its key while the key has more jobs, for up to `--turn` in
+                    // a row (an actor's throughput setting): the hottest key, which bounds the
+                    // run, never waits behind other keys; a turn lets a long backlog give way.
+                    let (mut next, mut turn) = (Some(first), 0);
+                    while let Some(p) = next {
+                        let done = run_one(id, p, &ctx);
+                        turn += 1;
+                        // After its `finished` event: the key's next job may start.
+                        next = queue.done(key, ctx.turn.is_none_or(|t| turn < t));
+                        if !send(&results, done, &mut busy) {
+                            return busy; // the collector is gone (not planned)
+                        }
                     }
                 }
                 busy
@@ -332,6 +356,7 @@ fn run() -> anyhow::Result<ExitCode> {
         work,
         slow_work,
         slow_key: cli.slow_key,
+        turn: cli.turn,
         gauge: InFlight::new(),
         report: Reporter::new(&args.output),
         stop,
@@ -435,6 +460,7 @@ fn summary(
         .field("keys", cli.keys)
         .field("skew", cli.skew.to_string())
         .field("slow_key", cli.slow_key)
+        .field("turn", cli.turn)
         .field("jobs_per_sec", jobs_per_sec)
         .field("longest_wait_behind_other_keys_ms", longest_wait_ms)
         .field("longest_wait_job", longest_wait_job)

@@ -42,6 +42,27 @@ fn dynamic() {
     check(run("dynamic", "--strategy dynamic --jobs 40 --keys 8 --work-ms 20").check(strategy_is("dynamic")));
 }
 
+/// A key goes back to the ready-queue after each job (`--turn 1`): the hand-off path.
+#[test]
+fn dynamic_turn_1() {
+    check(run(
+        "dynamic-turn-1",
+        "--strategy dynamic --turn 1 --jobs 40 --keys 8 --work-ms 20",
+    ));
+}
+
+/// A turn of 3 through a small buffer, with thousands of jobs that do nothing.
+#[test]
+fn dynamic_turn_3_many_jobs() {
+    check(
+        run(
+            "dynamic-turn-3-many-jobs",
+            "--strategy dynamic --turn 3 --jobs 5000 --keys 5 --workers 4 --workload dispatch --buffer 16",
+        )
+        .partial_concurrency(),
+    );
+}
+
 /// Fewer keys than workers: never more jobs in flight than keys, whatever the strategy.
 fn fewer_keys_than_workers(strategy: &'static str) {
     check(
