@@ -2,7 +2,8 @@
 //! whether the run kept the workspace's promises. Each failure names its check (I1…I6).
 //!
 //! - I1 accounting: every submitted job id ends in exactly one terminal event (`finished` or
-//!   `not_started`); the summary's counts add up to `submitted` and match the events.
+//!   `not_started`); the summary's counts add up to `submitted` and match the events; its
+//!   `efficiency`, where present, is at most 1 (`ideal_ms` counts only the work that ran).
 //! - I2 bound: peak in flight ≤ the bound (`max_in_flight` in the summary, else `workers`), both as
 //!   reported and as reconstructed from the events' timestamps; = the bound when jobs ≥ bound.
 //! - I3 outputs: every `ok` output is what the job's value should give.
@@ -201,6 +202,15 @@ pub fn check_events(ev: &Events, expect: &Expect) -> Vec<String> {
     if s.accounted() != submitted {
         errors.push(format!(
             "I1 accounting: ok {ok} + failed {failed} + cancelled {cancelled} + not_started {not_started} != submitted {submitted}"
+        ));
+    }
+
+    // I1: the ideal is the best possible wall time for the work that ran, so the wall time never
+    // beats it. `efficiency` is rounded to 3 places, and rounding keeps a ratio ≤ 1 at most 1.
+    if let Some(efficiency) = s.efficiency.filter(|e| *e > 1.0) {
+        errors.push(format!(
+            "I1 accounting: efficiency {efficiency} > 1: ideal_ms {:?} counts more work than ran in wall_ms {}",
+            s.ideal_ms, s.wall_ms
         ));
     }
 
@@ -533,6 +543,24 @@ mod tests {
             ..out
         };
         assert_fails(&check_run(&hung, &expect()).1, "I4", "watchdog");
+    }
+
+    #[test]
+    fn an_efficiency_over_1_fails_i1() {
+        // An ideal that counts a job which panicked before its work as a round of work (async-pool
+        // `--jobs 4 --fail-every 2 --panic-every 3` on 3 tasks): 2 rounds against a wall of 1.
+        let mut s = summary();
+        s["ideal_ms"] = json!(20.0);
+        s["wall_ms"] = json!(11.7);
+        s["efficiency"] = json!(1.709);
+        assert_fails(&run(&good_events(), &s), "I1", "efficiency 1.709 > 1");
+        // At most 1 passes, exactly 1 included (a ratio just under 1, rounded up).
+        s["ideal_ms"] = json!(20.0);
+        s["wall_ms"] = json!(20.5);
+        for efficiency in [0.976, 1.0] {
+            s["efficiency"] = json!(efficiency);
+            assert_eq!(run(&good_events(), &s), Vec::<String>::new());
+        }
     }
 
     #[test]

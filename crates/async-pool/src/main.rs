@@ -38,6 +38,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -64,6 +65,8 @@ struct JobList {
 struct Pool {
     work: Work,
     panic_every: u64,
+    /// Jobs that panicked before their work (`--panic-every`): the sleep ideal leaves them out.
+    panicked: AtomicU64,
     /// Go's `ctx`: cancelled once, by the deadline or Ctrl-C; every task can wait on it.
     token: CancellationToken,
     cancelled_by: OnceLock<CancelCause>,
@@ -113,6 +116,7 @@ impl Pool {
 /// The job's work, on the task that runs it. It may panic (`--panic-every`).
 async fn work_on(pool: &Pool, job: Job) -> Outcome {
     if pool.panic_every > 0 && job.id.is_multiple_of(pool.panic_every) {
+        pool.panicked.fetch_add(1, Ordering::Relaxed); // read after every task is joined
         panic!("job {} panics {SIMULATED_PANIC}", job.id);
     }
     // What a job whose wait is over produces: value × 2, unless --fail-every picks it.
@@ -357,6 +361,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let pool = Arc::new(Pool {
         work: args.work(),
         panic_every: cli.panic_every,
+        panicked: AtomicU64::new(0),
         token: CancellationToken::new(),
         cancelled_by: OnceLock::new(),
         report: Reporter::new(&args.output),
@@ -424,6 +429,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
     let mut summary = Summary::new("async-pool", tally, n, pool.gauge.peak(), pool.report.elapsed())
         .with_sleep_ideal(args.work(), args.workers)
+        .with_failed_at_once(pool.panicked.load(Ordering::Relaxed))
         .with_interrupted_at(common::signal::interrupted_at())
         .field("style", cli.style.name())
         .field("runtime_threads", threads)

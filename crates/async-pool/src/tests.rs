@@ -7,6 +7,7 @@ fn pool(work: Work, panic_every: u64, n: usize) -> Arc<Pool> {
     Arc::new(Pool {
         work,
         panic_every,
+        panicked: AtomicU64::new(0),
         token: CancellationToken::new(),
         cancelled_by: OnceLock::new(),
         report: Reporter::with_flags(false, true),
@@ -57,6 +58,8 @@ fn every_style_accounts_for_every_job_and_survives_panics() {
             "{style:?}"
         );
         assert!(p.gauge.peak() <= 4 && p.gauge.current() == 0, "{style:?}");
+        // The 8 panics came before any work: the sleep ideal leaves them out.
+        assert_eq!(p.panicked.load(Ordering::Relaxed), 8, "{style:?}");
     }
 }
 

@@ -167,10 +167,14 @@ impl Stats {
                 u64::try_from(run.timeout.as_millis()).unwrap_or(u64::MAX),
             );
         if let Some(ms) = run.delay_ms.filter(|_| t.submitted > 0) {
-            // Every URL waits `ms` on the server: ceil(n / workers) rounds at best. The builder
-            // drops the ideal after Ctrl-C (the wall time then includes the stop).
-            let rounds = u32::try_from(t.submitted.div_ceil(run.workers as u64)).unwrap_or(u32::MAX);
-            summary = summary.with_ideal(Duration::from_millis(ms).saturating_mul(rounds));
+            // Every URL waits `ms` on the server. The work that ran is the URLs answered (a URL
+            // that timed out held its worker for the timeout, not for `ms`): ceil(answered /
+            // workers) rounds at best, and none when nothing was answered. The builder drops
+            // the ideal after Ctrl-C (the wall time then includes the stop).
+            let rounds = u32::try_from(t.ok.div_ceil(run.workers as u64)).unwrap_or(u32::MAX);
+            if rounds > 0 {
+                summary = summary.with_ideal(Duration::from_millis(ms).saturating_mul(rounds));
+            }
             let limit = run.workers as f64 * 1000.0 / ms.max(1) as f64;
             summary = summary.field("limit_requests_per_sec", round1(limit));
             if run.interrupted_at.is_none() {
@@ -269,5 +273,41 @@ mod tests {
         assert_eq!((summary.tally.ok, summary.tally.not_started), (1, 2));
         assert_eq!((summary.ideal(), summary.efficiency()), (None, None));
         assert_eq!(summary.exit_code(), 130);
+    }
+
+    /// The delay ideal counts the URLs answered: 3 of 5 on 2 workers is 2 rounds of 20 ms; none
+    /// answered, no ideal.
+    #[test]
+    fn the_delay_ideal_counts_only_the_answered_urls() {
+        let run = |ok: u64, timed_out: u64| {
+            let mut stats = Stats::new(ok + timed_out);
+            let answered = Fetch {
+                status: Some(200),
+                latency: Duration::from_millis(20),
+                attempts: 1,
+                requests: 1,
+                ..Fetch::default()
+            };
+            let timeout = Fetch {
+                error: Some((ErrorKind::Timeout, "timeout after 5 ms".to_owned())),
+                ..answered.clone()
+            };
+            (0..ok).for_each(|_| stats.record(&answered));
+            (0..timed_out).for_each(|_| stats.record(&timeout));
+            stats.summary(&RunInfo {
+                workers: 2,
+                peak_in_flight: 2,
+                wall: Duration::from_millis(45),
+                fetch_wall: Duration::from_millis(45),
+                timeout: Duration::from_millis(5),
+                max_redirects: 10,
+                delay_ms: Some(20),
+                server: None,
+                panicked: 0,
+                interrupted_at: None,
+            })
+        };
+        assert_eq!(run(3, 2).ideal(), Some(Duration::from_millis(40)));
+        assert_eq!(run(0, 5).ideal(), None);
     }
 }
