@@ -109,6 +109,14 @@ pub const EXAMPLES: &[Example] = &[
         needs: &[],
     },
     Example {
+        name: "elastic-pool",
+        // All at once (no idle gaps to wait through), on up to two workers.
+        quick_args: &["--jobs", "6", "--work-ms", "1", "--max", "2", "--arrivals", "steady"],
+        // Its point is a bursty workload, which compare's tables do not have yet.
+        compare: &[],
+        needs: &[],
+    },
+    Example {
         name: "prime-pipeline",
         quick_args: &[],
         compare: &[],
@@ -187,6 +195,18 @@ pub const EXAMPLES: &[Example] = &[
         needs: &[],
     },
 ];
+
+/// Arguments stress always passes to an example before its random ones, where its default task
+/// is not the shared simulated jobs (their outputs are what stress checks).
+const STRESS_ARGS: &[(&str, &[&str])] = &[("errgroup", &["--task", "simulated"])];
+
+/// The fixed arguments of the example's stress runs (see [`STRESS_ARGS`]).
+pub fn stress_args(name: &str) -> &'static [&'static str] {
+    STRESS_ARGS
+        .iter()
+        .find(|(example, _)| *example == name)
+        .map_or(&[], |(_, args)| args)
+}
 
 /// The entry of the example named `name`.
 pub fn example(name: &str) -> Option<&'static Example> {
