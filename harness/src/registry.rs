@@ -97,21 +97,24 @@ pub const EXAMPLES: &[Example] = &[
         quick_args: SIMULATED_QUICK,
         // Uniform keys, many more than workers: what per-key order costs against an unkeyed pool.
         compare: &[
-            row(
-                "keyed-pool dynamic",
-                &["--strategy", "dynamic", "--keys", "1000"],
-            ),
-            row(
-                "keyed-pool shards",
-                &["--strategy", "shards", "--keys", "1000"],
-            ),
+            row("keyed-pool dynamic", &["--strategy", "dynamic", "--keys", "1000"]),
+            row("keyed-pool shards", &["--strategy", "shards", "--keys", "1000"]),
         ],
         needs: &[],
     },
     Example {
         name: "elastic-pool",
         // All at once (no idle gaps to wait through), on up to two workers.
-        quick_args: &["--jobs", "6", "--work-ms", "1", "--max", "2", "--arrivals", "steady"],
+        quick_args: &[
+            "--jobs",
+            "6",
+            "--work-ms",
+            "1",
+            "--max",
+            "2",
+            "--arrivals",
+            "steady",
+        ],
         // Its point is a bursty workload, which compare's tables do not have yet.
         compare: &[],
         needs: &[],

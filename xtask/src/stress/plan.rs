@@ -271,8 +271,11 @@ pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Pl
             outputs = Some(OutputRule::IsPrime);
         }
         _ => {
-            a.args
-                .extend(harness::registry::stress_args(example).iter().map(|s| (*s).to_owned()));
+            a.args.extend(
+                harness::registry::stress_args(example)
+                    .iter()
+                    .map(|s| (*s).to_owned()),
+            );
             pool = simulated(&mut a, &mut rng, example);
             // Only an example that takes --workload runs the cpu work.
             outputs = Some(if pool.workload == "cpu" && a.has("--workload") {
