@@ -1,0 +1,448 @@
+//! The elastic pool itself, after tokio's blocking pool (`runtime/blocking/pool.rs`): one mutex
+//! over the queue and the counts, one condvar the idle workers wait on (with a timeout: the
+//! keep-alive), one the blocked submitters wait on, one for "nothing queued or running".
+//!
+//! - `idle` counts the workers waiting for a job; `notified` those of them a submit has already
+//!   woken for a job it queued. `idle > notified` means a worker is free to take the next one.
+//! - A submit that finds no free worker spawns one while fewer than `max` are alive (or, with
+//!   `queue-first`, only once the queue is full: Java's rule), else queues the job, else applies
+//!   the `--on-full` policy.
+//! - An idle worker whose wait times out exits if more than `min` are alive and nothing is queued;
+//!   the decision is taken under the lock, so a submit either sees it idle or sees it gone.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use common::{Job, Reporter};
+use elastic_pool::{WorkerRetired, WorkerSpawned};
+
+/// When the pool grows past the workers it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Grow {
+    /// No idle worker: spawn one while fewer than `--max` are alive; queue only at `--max`
+    /// (tokio's blocking pool, pond, ants).
+    SpawnFirst,
+    /// No idle worker: queue while the queue has room; spawn only when it is full (Java's
+    /// `ThreadPoolExecutor`: with a large queue it never grows past `--min`).
+    QueueFirst,
+}
+
+/// What a submit does when no worker is free, none may be spawned and the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFull {
+    /// Wait until there is room (Go's blocking send on a full channel).
+    Block,
+    /// Return the job to the caller as an error (Java's `AbortPolicy`).
+    Abort,
+    /// The caller runs the job itself, on its own thread (Java's `CallerRunsPolicy`).
+    CallerRuns,
+    /// Drop the oldest queued job to make room for this one (Java's `DiscardOldestPolicy`).
+    DropOldest,
+    /// Drop this job (Java's `DiscardPolicy`; here it is reported, not silent).
+    DropNewest,
+}
+
+impl OnFull {
+    pub fn name(self) -> &'static str {
+        match self {
+            OnFull::Block => "block",
+            OnFull::Abort => "abort",
+            OnFull::CallerRuns => "caller-runs",
+            OnFull::DropOldest => "drop-oldest",
+            OnFull::DropNewest => "drop-newest",
+        }
+    }
+}
+
+/// The pool's bounds and policies.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub min: usize,
+    pub max: usize,
+    pub keep_alive: Duration,
+    /// Jobs that may wait in the queue (jobs handed to a woken idle worker do not count).
+    pub queue: usize,
+    pub grow: Grow,
+    pub on_full: OnFull,
+}
+
+/// What [`Pool::submit`] did with a job it did not refuse.
+#[derive(Debug)]
+pub enum Submitted {
+    /// Handed to an idle worker, queued, or given to a new worker as its first job.
+    Taken,
+    /// The pool is full and the policy is caller-runs: run it yourself, now.
+    RunHere(Job),
+    /// The pool is full and the policy is drop-newest: this job was dropped.
+    Dropped(Job),
+    /// The pool is full and the policy is drop-oldest: this new job was queued, and the oldest
+    /// waiting job was taken out to make room.
+    DroppedOldest(Job),
+    /// The pool was stopped (Ctrl-C) or closed: the job was not taken.
+    Stopped(Job),
+    /// No worker could be started for it (the OS refused a thread): the job was not taken.
+    NoThread(Job, String),
+}
+
+/// The abort policy's error: the pool is full, and here is your job back.
+#[derive(Debug)]
+pub struct Full(pub Job);
+
+/// Counts the summary reports, read once every worker has exited.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    pub peak_workers: usize,
+    /// Live workers when the pool was closed or stopped.
+    pub final_workers: usize,
+    pub spawned: u64,
+    pub retired_idle: u64,
+    /// Every worker's lifetime, added up.
+    pub worker_time: Duration,
+    /// Submits that had to wait (policy block).
+    pub blocked_submits: u64,
+    /// The most jobs waiting in the queue at once.
+    pub peak_queued: usize,
+}
+
+type Run = dyn Fn(usize, Job) + Send + Sync;
+
+struct State {
+    queue: VecDeque<Job>,
+    /// Live worker threads.
+    workers: usize,
+    /// Workers waiting for a job.
+    idle: usize,
+    /// Idle workers woken for a queued job that have not taken it yet.
+    notified: usize,
+    /// Jobs being run by workers.
+    running: usize,
+    /// No more submits; the workers drain the queue and exit.
+    closed: bool,
+    next_id: usize,
+    handles: Vec<JoinHandle<()>>,
+    panicked: usize,
+    stats: Stats,
+}
+
+impl State {
+    /// Jobs waiting for a worker: the queue minus those an idle worker was woken for.
+    fn waiting(&self) -> usize {
+        self.queue.len().saturating_sub(self.notified)
+    }
+
+    fn push(&mut self, job: Job) {
+        self.queue.push_back(job);
+        self.stats.peak_queued = self.stats.peak_queued.max(self.waiting());
+    }
+}
+
+struct Inner {
+    cfg: Config,
+    state: Mutex<State>,
+    /// Idle workers wait here, at most the keep-alive.
+    work_ready: Condvar,
+    /// Submitters blocked on a full pool wait here.
+    space: Condvar,
+    /// The bursts' producer waits here until nothing is queued or running.
+    quiet: Condvar,
+    run: Box<Run>,
+    report: Arc<Reporter>,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A worker never panics while holding the lock (jobs run outside it), so a poisoned lock
+        // still holds consistent counts.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// An elastic pool of worker threads.
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+impl Pool {
+    /// Starts `cfg.min` workers. `run(worker, job)` runs one job (and reports it).
+    pub fn start(
+        cfg: Config,
+        report: Arc<Reporter>,
+        run: impl Fn(usize, Job) + Send + Sync + 'static,
+    ) -> anyhow::Result<Pool> {
+        let pool = Pool {
+            inner: Arc::new(Inner {
+                cfg,
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    workers: 0,
+                    idle: 0,
+                    notified: 0,
+                    running: 0,
+                    closed: false,
+                    next_id: 1,
+                    handles: Vec::new(),
+                    panicked: 0,
+                    stats: Stats::default(),
+                }),
+                work_ready: Condvar::new(),
+                space: Condvar::new(),
+                quiet: Condvar::new(),
+                run: Box::new(run),
+                report,
+            }),
+        };
+        let mut st = pool.inner.lock();
+        for _ in 0..cfg.min {
+            if let Err(e) = spawn(&pool.inner, &mut st, None, "start") {
+                drop(st);
+                pool.close();
+                pool.join();
+                return Err(anyhow::anyhow!("cannot start a worker thread: {e}"));
+            }
+        }
+        drop(st);
+        Ok(pool)
+    }
+
+    /// Submits `job`: hands it to an idle worker, spawns a worker for it, queues it, or applies
+    /// the `--on-full` policy (abort returns it as [`Full`]).
+    pub fn submit(&self, job: Job) -> Result<Submitted, Full> {
+        let inner = &self.inner;
+        let cfg = inner.cfg;
+        let mut st = inner.lock();
+        let mut counted_block = false;
+        loop {
+            if st.closed {
+                return Ok(Submitted::Stopped(job));
+            }
+            // 1. A free idle worker: queue the job and wake exactly one worker for it.
+            if st.idle > st.notified {
+                st.push(job);
+                st.notified += 1;
+                inner.work_ready.notify_one();
+                return Ok(Submitted::Taken);
+            }
+            // 2. Grow, or queue, in the order the growth policy says.
+            let can_spawn = st.workers < cfg.max;
+            let has_room = st.waiting() < cfg.queue;
+            let spawn_now = match cfg.grow {
+                Grow::SpawnFirst => can_spawn,
+                Grow::QueueFirst => can_spawn && !has_room,
+            };
+            if spawn_now {
+                return Ok(match spawn(inner, &mut st, Some(job), "grow") {
+                    Ok(()) => Submitted::Taken,
+                    Err(e) => Submitted::NoThread(job, e.to_string()),
+                });
+            }
+            if has_room {
+                st.push(job);
+                // Java's one exception to queue-first: a queue with no worker at all gets one.
+                if st.workers == 0
+                    && let Err(e) = spawn(inner, &mut st, None, "grow")
+                {
+                    let job = st.queue.pop_back().unwrap_or(job);
+                    return Ok(Submitted::NoThread(job, e.to_string()));
+                }
+                return Ok(Submitted::Taken);
+            }
+            // 3. Full: no free worker, none may be spawned, no room in the queue.
+            return match cfg.on_full {
+                OnFull::Block => {
+                    if !counted_block {
+                        st.stats.blocked_submits += 1;
+                        counted_block = true;
+                    }
+                    st = inner.space.wait(st).unwrap_or_else(PoisonError::into_inner);
+                    continue;
+                }
+                OnFull::Abort => Err(Full(job)),
+                OnFull::CallerRuns => Ok(Submitted::RunHere(job)),
+                OnFull::DropNewest => Ok(Submitted::Dropped(job)),
+                // The oldest *waiting* job: the first `notified` are promised to woken workers.
+                OnFull::DropOldest if st.queue.len() > st.notified => {
+                    let index = st.notified;
+                    let oldest = st.queue.remove(index).unwrap_or(job);
+                    st.push(job);
+                    Ok(Submitted::DroppedOldest(oldest))
+                }
+                OnFull::DropOldest => Ok(Submitted::Dropped(job)),
+            };
+        }
+    }
+
+    /// Waits until nothing is queued or running (or the pool is closed).
+    pub fn wait_quiet(&self) {
+        let inner = &*self.inner;
+        let mut st = inner.lock();
+        while !st.closed && (st.running > 0 || !st.queue.is_empty()) {
+            st = inner.quiet.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Live workers right now.
+    pub fn workers(&self) -> usize {
+        self.inner.lock().workers
+    }
+
+    /// Closes the pool: no more submits; the workers run what is queued, then exit.
+    pub fn close(&self) {
+        let mut st = self.inner.lock();
+        if !st.closed {
+            st.closed = true;
+            st.stats.final_workers = st.workers;
+        }
+        drop(st);
+        self.wake_all();
+    }
+
+    /// Ctrl-C: closes the pool and takes back every job still waiting in the queue (the jobs in
+    /// flight finish). A blocked submitter wakes and gets its job back as [`Submitted::Stopped`].
+    pub fn stop(&self) -> Vec<Job> {
+        let mut st = self.inner.lock();
+        if !st.closed {
+            st.closed = true;
+            st.stats.final_workers = st.workers;
+        }
+        st.notified = 0;
+        let left: Vec<Job> = st.queue.drain(..).collect();
+        drop(st);
+        self.wake_all();
+        left
+    }
+
+    fn wake_all(&self) {
+        self.inner.work_ready.notify_all();
+        self.inner.space.notify_all();
+        self.inner.quiet.notify_all();
+    }
+
+    /// Joins every worker (call after [`Pool::close`] or [`Pool::stop`]); returns the stats and
+    /// how many workers panicked.
+    pub fn join(&self) -> (Stats, usize) {
+        loop {
+            let handles = std::mem::take(&mut self.inner.lock().handles);
+            if handles.is_empty() {
+                break;
+            }
+            let panicked = common::join_all(handles);
+            self.inner.lock().panicked += panicked;
+        }
+        let st = self.inner.lock();
+        (st.stats, st.panicked)
+    }
+}
+
+/// Starts worker number `next_id` (with `first` as its first job), counted before it runs.
+fn spawn(
+    inner: &Arc<Inner>,
+    st: &mut State,
+    first: Option<Job>,
+    reason: &'static str,
+) -> std::io::Result<()> {
+    // Join the workers that retired since the last spawn: their threads are gone or going.
+    let (done, alive): (Vec<_>, Vec<_>) = st.handles.drain(..).partition(|h| h.is_finished());
+    st.handles = alive;
+    st.panicked += common::join_all(done);
+
+    let id = st.next_id;
+    let pool = Arc::clone(inner);
+    let handle = thread::Builder::new()
+        .name(format!("worker-{id}"))
+        .spawn(move || worker(&pool, id, first))?;
+    st.next_id += 1;
+    st.workers += 1;
+    if first.is_some() {
+        st.running += 1;
+    }
+    st.handles.push(handle);
+    st.stats.spawned += 1;
+    st.stats.peak_workers = st.stats.peak_workers.max(st.workers);
+    // Printed under the lock, so the events' `workers` counts appear in the order they happened.
+    inner.report.example_event(
+        || format!("Worker {id} spawned ({reason}): {} alive", st.workers),
+        |t_ms| WorkerSpawned {
+            worker: id,
+            reason: reason.to_owned(),
+            workers: st.workers,
+            t_ms,
+        },
+    );
+    Ok(())
+}
+
+/// One worker: run its first job, then take jobs from the queue; idle, wait at most the
+/// keep-alive for one, and exit if more than `min` are alive.
+fn worker(inner: &Inner, id: usize, first: Option<Job>) {
+    let born = Instant::now();
+    let mut next = first;
+    let (mut st, reason) = loop {
+        if let Some(job) = next.take() {
+            (inner.run)(id, job);
+            let mut st = inner.lock();
+            st.running -= 1;
+            if st.running == 0 && st.queue.is_empty() {
+                inner.quiet.notify_all();
+            }
+            drop(st);
+        }
+        let mut st = inner.lock();
+        if let Some(job) = st.queue.pop_front() {
+            st.running += 1;
+            inner.space.notify_all(); // a slot in the queue is free
+            next = Some(job);
+            continue;
+        }
+        if st.closed {
+            break (st, "closed");
+        }
+        // Idle: wait for a submit to pick this worker, at most the keep-alive.
+        st.idle += 1;
+        inner.space.notify_all(); // a blocked submitter may hand its job over
+        let mut deadline = Instant::now() + inner.cfg.keep_alive;
+        let retire = loop {
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            st = inner
+                .work_ready
+                .wait_timeout(st, timeout)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if st.notified > 0 {
+                st.notified -= 1; // woken for a job: take it (or find it taken, and wait again)
+                break false;
+            }
+            if st.closed || st.waiting() > 0 {
+                break false; // go drain the queue, or take a job no one was woken for
+            }
+            if Instant::now() >= deadline {
+                if st.workers > inner.cfg.min && st.queue.is_empty() {
+                    break true;
+                }
+                deadline = Instant::now() + inner.cfg.keep_alive; // one of the `min`: stay
+            }
+        };
+        st.idle -= 1;
+        if retire {
+            break (st, "idle");
+        }
+        drop(st);
+    };
+    st.workers -= 1;
+    st.stats.worker_time += born.elapsed();
+    if reason == "idle" {
+        st.stats.retired_idle += 1;
+    }
+    inner.report.example_event(
+        || format!("Worker {id} retired ({reason}): {} alive", st.workers),
+        |t_ms| WorkerRetired {
+            worker: id,
+            reason: reason.to_owned(),
+            workers: st.workers,
+            t_ms,
+        },
+    );
+    inner.space.notify_all(); // below `max` again: a blocked submitter may spawn
+}
