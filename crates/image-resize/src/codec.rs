@@ -6,7 +6,16 @@
 //! - A truncated file fails: [`check_complete`] walks the file's structure before decoding (a
 //!   PNG's chunks, each CRC, up to `IEND`; a JPEG's segments and scans up to the end-of-image
 //!   marker). The decoders alone are not enough: the JPEG decoder fills the part of a cut-off
-//!   file that is missing with grey and reports success.
+//!   file that is missing with grey and reports success. Two border cases, decided so:
+//!   - A PNG that ends right after a whole chunk, its image data begun, but without `IEND` (some
+//!     encoders leave it out) is resized when its image data decodes whole, as Pillow loads it:
+//!     an `IEND` is added in memory for the `png` decoder, which wants one after the image data.
+//!     If the data stops short it fails, as truncated. A file that ends inside a chunk,
+//!     `IEND` included, is truncated.
+//!   - Half a JPEG with an end-of-image marker appended passes: its structure is whole, and
+//!     only an entropy decoder can tell that its scan stops early. The decoder fills the missing
+//!     blocks (libjpeg only warns of it, and Pillow loads it), so that output is flat where the
+//!     data is missing. Refusing it would take a second Huffman decoder here.
 //! - Decoding is bounded by [`limits`]: at most [`MAX_SIDE`] pixels per side and [`MAX_ALLOC`]
 //!   bytes of decoder allocations, so a 100-byte "decompression bomb" whose header claims
 //!   100000 x 100000 pixels fails on its own instead of taking the process down.
@@ -239,7 +248,10 @@ fn describe(err: ImageError, what: &str) -> anyhow::Error {
         let mut text = e.to_string();
         let mut source = e.source();
         while let Some(s) = source {
-            text = format!("{text}: {s}");
+            let more = s.to_string();
+            if !text.contains(&more) {
+                text = format!("{text}: {more}"); // some errors print their source themselves
+            }
             source = s.source();
         }
         text
@@ -258,26 +270,47 @@ fn describe(err: ImageError, what: &str) -> anyhow::Error {
     }
 }
 
+/// How a file passed [`check_complete`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Complete {
+    /// Its structure is whole, up to its end marker.
+    Whole,
+    /// A PNG whose chunks are whole, with image data, that ends without `IEND`: it is resized if
+    /// its image data decodes whole.
+    PngWithoutIend,
+}
+
+/// The `IEND` chunk: no data, and the CRC of its type.
+const PNG_IEND: &[u8] = b"\0\0\0\0IEND\xAE\x42\x60\x82";
+
 /// Fails unless `bytes` is a whole `format` file: a truncated or structurally corrupt file is
 /// refused with the reason (naming truncation when the file ends too early).
-pub fn check_complete(bytes: &[u8], format: Format) -> anyhow::Result<()> {
+pub fn check_complete(bytes: &[u8], format: Format) -> anyhow::Result<Complete> {
     match format {
         Format::Png => png_complete(bytes),
-        Format::Jpeg => jpeg_complete(bytes),
+        Format::Jpeg => jpeg_complete(bytes).map(|()| Complete::Whole),
     }
 }
 
 /// A PNG is its signature, then chunks (length, type, data, CRC of type + data) up to `IEND`.
-fn png_complete(bytes: &[u8]) -> anyhow::Result<()> {
+/// One that ends right after a whole chunk, once its image data (`IDAT`) has begun, is a PNG
+/// without `IEND` ([`Complete::PngWithoutIend`]).
+fn png_complete(bytes: &[u8]) -> anyhow::Result<Complete> {
     let mut rest = bytes
         .strip_prefix(b"\x89PNG\r\n\x1a\n")
         .context("not a PNG file (no PNG signature)")?;
+    let mut image_data = false;
     loop {
+        if rest.is_empty() && image_data {
+            return Ok(Complete::PngWithoutIend);
+        }
         let Some(header) = rest.get(..8) else {
-            bail!(
-                "truncated PNG: the file ends before its IEND chunk ({} bytes)",
-                bytes.len()
-            );
+            let where_ = if rest.is_empty() {
+                "before its image data (no IDAT chunk)"
+            } else {
+                "inside a chunk's header, before its IEND chunk"
+            };
+            bail!("truncated PNG: the file ends {where_} ({} bytes)", bytes.len());
         };
         let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let name = String::from_utf8_lossy(&header[4..8]).into_owned();
@@ -292,15 +325,18 @@ fn png_complete(bytes: &[u8]) -> anyhow::Result<()> {
             bail!("corrupt PNG: the {name} chunk fails its CRC check");
         }
         rest = &rest[12 + len..];
-        if name == "IEND" {
-            return Ok(());
+        match name.as_str() {
+            "IEND" => return Ok(Complete::Whole),
+            "IDAT" => image_data = true,
+            _ => {}
         }
     }
 }
 
 /// A JPEG is SOI, then segments (marker, 2-byte length, data); each scan (SOS) is followed by
 /// entropy-coded data that runs until the next marker other than a stuffed `FF 00` or a restart
-/// marker; EOI ends the image. Bytes after EOI are allowed (some cameras append data).
+/// marker; EOI ends the image. Bytes after EOI are allowed (some cameras append data). The
+/// entropy-coded data is not decoded, so a scan cut short and followed by EOI passes.
 fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<()> {
     let truncated = || {
         anyhow::anyhow!(
@@ -447,11 +483,22 @@ pub fn resize_file(input: &Path, plan: &Plan, resizer: &mut Resizer, output: &Pa
         out_format,
         ..
     } = plan;
-    let bytes = read_bounded(input)?;
-    check_complete(&bytes, format)?;
+    let mut bytes = read_bounded(input)?;
+    let complete = check_complete(&bytes, format)?;
+    if complete == Complete::PngWithoutIend {
+        bytes.extend_from_slice(PNG_IEND); // the decoder reads on to the chunk after the data
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits());
-    let decoded = reader.decode().map_err(|e| describe(e, "cannot decode"))?;
+    let decoded = reader.decode().map_err(|e| {
+        let e = describe(e, "cannot decode");
+        match complete {
+            Complete::PngWithoutIend => anyhow::anyhow!(
+                "truncated PNG: the file ends without its IEND chunk, and its image data does not decode whole ({e})"
+            ),
+            Complete::Whole => e,
+        }
+    })?;
     let (pixels, pixel_type, color) = layout(decoded, out_format);
     let (target_width, target_height) = plan.stored_target();
     let resized = if (target_width, target_height) == (width, height) {
@@ -762,8 +809,13 @@ mod tests {
             let whole = sample(format, 96, 64);
             check_complete(&whole, format).expect("a whole file passes");
             let n = whole.len();
-            // Cut at a third, half and two thirds, and without its last bytes (the end marker).
-            for cut in [n / 3, n / 2, n * 2 / 3, n - 1, n - 2, n - 12] {
+            // Cut at a third, half and two thirds, inside the end marker, and just before it (a
+            // PNG without its whole IEND chunk is a case of its own: the next test).
+            let before_end = match format {
+                Format::Png => n - 13, // inside the CRC of the last IDAT chunk
+                Format::Jpeg => n - 12,
+            };
+            for cut in [n / 3, n / 2, n * 2 / 3, n - 1, n - 2, before_end] {
                 let reason = format!("{:#}", check_complete(&whole[..cut], format).expect_err("cut"));
                 assert!(
                     reason.contains("truncated"),
@@ -797,6 +849,50 @@ mod tests {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| n.starts_with("cut-")), "{names:?}");
+    }
+
+    #[test]
+    fn a_png_without_iend_is_resized_when_its_image_data_is_whole() {
+        let dir = temp_dir("no-iend");
+        let whole = sample(Format::Png, 96, 64);
+        let n = whole.len();
+        assert_eq!(check_complete(&whole, Format::Png).ok(), Some(Complete::Whole));
+        assert_eq!(
+            check_complete(&whole[..n - PNG_IEND.len()], Format::Png).ok(),
+            Some(Complete::PngWithoutIend)
+        );
+        // The signature and IHDR alone: no image data at all.
+        let reason = format!(
+            "{:#}",
+            check_complete(&whole[..33], Format::Png).expect_err("no IDAT")
+        );
+        assert!(reason.contains("truncated"), "{reason}");
+        let fit = Fit {
+            size: Size {
+                width: 32,
+                height: 32,
+            },
+            ..SHRINK
+        };
+        let mut outputs = Vec::new();
+        for (name, bytes) in [("whole.png", &whole[..]), ("no-iend.png", &whole[..n - 12])] {
+            let input = dir.path().join(name);
+            std::fs::write(&input, bytes).expect("write");
+            let out = dir.path().join(format!("out-{name}"));
+            let p = plan(&input, Format::Png, fit).expect("plan");
+            resize_file(&input, &p, &mut Resizer::new(), &out).expect("resized");
+            outputs.push(std::fs::read(&out).expect("read"));
+        }
+        assert_eq!(outputs[0], outputs[1], "the same image comes out");
+    }
+
+    #[test]
+    fn half_a_jpeg_with_an_end_marker_passes_the_walker() {
+        // Decided, not detected: only an entropy decoder sees that the scan stops early.
+        let whole = sample(Format::Jpeg, 96, 64);
+        let mut half = whole[..whole.len() / 2].to_vec();
+        half.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(check_complete(&half, Format::Jpeg).ok(), Some(Complete::Whole));
     }
 
     #[test]

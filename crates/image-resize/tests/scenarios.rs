@@ -126,13 +126,15 @@ const TRUNCATED: [&str; 8] = [
     "cut-third.png",
     "cut-half.png",
     "cut-two-thirds.png",
-    "no-iend.png",
+    "cut-inside-iend.png",
 ];
 
 #[test]
 fn truncated_files_fail_naming_truncation() {
-    // JPEG and PNG files cut at a third, half, two thirds, or just before their end marker fail
-    // alone, each with a reason that names truncation; the two whole files are resized.
+    // JPEG and PNG files cut at a third, half, two thirds, or just before (JPEG) or inside (PNG)
+    // their end marker fail alone, each with a reason that names truncation; the two whole files
+    // are resized, and so is the PNG without its IEND chunk, its image data whole
+    // (tests/truncation.rs has the border cases).
     check(
         Scenario::run(
             "truncated-files-fail",
@@ -153,7 +155,7 @@ fn truncated_files_fail_naming_truncation() {
                     return Err(format!("{file} failed without naming truncation: {reason}"));
                 }
             }
-            outputs_match(run, DEFAULT_FIT, 2)
+            outputs_match(run, DEFAULT_FIT, 3)
         }),
     );
 }
@@ -303,7 +305,8 @@ fn write_fault_folder(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// `{dir}/in`: a whole PNG and a whole JPEG, two of the example's own generated samples
-/// (`testbed::images`, drawn into `{dir}/samples`), and the [`TRUNCATED`] cuts of them.
+/// (`testbed::images`, drawn into `{dir}/samples`), the [`TRUNCATED`] cuts of them, and the PNG
+/// without its IEND chunk.
 fn write_truncated_folder(dir: &Path) -> anyhow::Result<()> {
     let samples = dir.join("samples");
     testbed::images::ensure(&samples, 2, 42, 1, || false)?;
@@ -326,8 +329,12 @@ fn write_truncated_folder(dir: &Path) -> anyhow::Result<()> {
         ] {
             std::fs::write(input.join(format!("{name}.{ext}")), &bytes[..cut])?;
         }
-        let name = if ext == "jpg" { "no-eoi.jpg" } else { "no-iend.png" };
-        std::fs::write(input.join(name), &bytes[..n - end_marker.len()])?;
+        if ext == "jpg" {
+            std::fs::write(input.join("no-eoi.jpg"), &bytes[..n - end_marker.len()])?;
+        } else {
+            std::fs::write(input.join("no-iend.png"), &bytes[..n - end_marker.len()])?;
+            std::fs::write(input.join("cut-inside-iend.png"), &bytes[..n - 6])?;
+        }
     }
     Ok(())
 }
