@@ -46,21 +46,6 @@ pub struct Stats {
     pub density: bool,
 }
 
-impl Stats {
-    /// One JSON object (`timeline --stats-json`, for a caller in another process).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "events": self.events,
-            "started": self.started,
-            "bars": self.bars,
-            "lanes": self.lanes,
-            "not_started": self.not_started,
-            "markers": self.markers,
-            "density": self.density,
-        })
-    }
-}
-
 struct Bar {
     lane: usize,
     job: u64,

@@ -22,10 +22,6 @@ struct Args {
     /// The title's first line (default: the pattern and the run's key settings).
     #[arg(long)]
     title: Option<String>,
-    /// Also print what was drawn as one JSON object on stdout (for xtask, which draws through
-    /// this program).
-    #[arg(long, hide = true)]
-    stats_json: bool,
 }
 
 /// Exit 0 on success, 2 with one line on stderr for bad input.
@@ -55,9 +51,6 @@ fn main() -> ExitCode {
                 args.out.display(),
                 started.elapsed().as_secs_f64() * 1000.0
             );
-            if args.stats_json {
-                println!("{}", stats.to_json());
-            }
             ExitCode::SUCCESS
         }
         Err(e) => {
