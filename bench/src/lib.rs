@@ -14,4 +14,4 @@
 pub mod compare;
 pub mod palette;
 pub mod timeline;
-pub mod workspace;
+pub use harness::workspace;

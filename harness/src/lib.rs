@@ -24,6 +24,7 @@ pub mod check;
 pub mod process;
 pub mod registry;
 mod scenario;
+pub mod workspace;
 
 pub use bad_input::assert_bad_input_file;
 pub use check::{Events, Expect, Output, OutputRule};

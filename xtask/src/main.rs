@@ -18,9 +18,9 @@ mod tidy;
 mod verify;
 
 // The child runner and the invariant checker live in `harness`, shared with the examples' tests.
+use harness::workspace::{cargo, examples, target_dir, workspace_root};
 use harness::{check, process};
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 
 use clap::{Parser, Subcommand};
@@ -134,44 +134,4 @@ fn exit_code(status: ExitStatus) -> u8 {
         (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(1),
         (None, None) => 1,
     }
-}
-
-/// The cargo that runs us (`$CARGO`), so the same toolchain builds everything.
-pub fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
-/// The workspace root: the parent of this crate's folder.
-pub fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-/// The workspace's target folder (`cargo metadata`, so `CARGO_TARGET_DIR` is honoured).
-pub fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
-    use anyhow::Context as _;
-    let out = std::process::Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(root)
-        .output()
-        .context("cargo metadata")?;
-    anyhow::ensure!(out.status.success(), "cargo metadata failed");
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
-    let dir = meta["target_directory"]
-        .as_str()
-        .context("cargo metadata has no target_directory")?;
-    Ok(PathBuf::from(dir))
-}
-
-/// The example crates: the folders of `crates/`, sorted.
-pub fn examples(root: &Path) -> anyhow::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(root.join("crates"))? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    names.sort();
-    Ok(names)
 }

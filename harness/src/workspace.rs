@@ -1,4 +1,5 @@
-//! Where things are: the cargo that runs us, the workspace root, its target folder, its examples.
+//! Where things are, for the tools (xtask, bench): the cargo that runs us, the workspace root, its
+//! target folder, its examples.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
-/// The workspace root: the parent of this crate's folder.
+/// The workspace root: the parent of this crate's folder (`harness/`).
 pub fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
