@@ -105,36 +105,21 @@ fn baseline(strategy: &str) -> Variant {
     }
 }
 
-/// async-pool: `--concurrency` sets the tasks in flight (up to 1,000,000); its `--workers` is
-/// common's, capped at 4096, and overridden by `--concurrency`.
-fn tasks(style: &str) -> Variant {
-    Variant {
-        thread_per_worker: false,
-        ..variant(
-            &format!("async-pool {style}"),
-            "async-pool",
-            &["--style", style, "--concurrency", "{workers}"],
-        )
-    }
-}
-
-/// Every variant compare knows, in table order.
+/// Every variant compare knows, in table order: each example's rows as `harness::registry`
+/// lists them, then the Go reference programs, then the baselines.
 pub fn all_variants() -> Vec<Variant> {
-    vec![
-        variant("basic", "basic", &[]),
-        variant("struct-pool", "struct-pool", &[]),
-        Variant {
-            dispatch_only: true,
-            ..variant("struct-pool --batch 256", "struct-pool", &["--batch", "256"])
-        },
-        variant("waitgroup", "waitgroup", &[]),
-        // No deadline: the largest its parser takes (a day).
-        variant("context-cancel", "context-cancel", &["--deadline-ms", "86400000"]),
-        // The semaphore's cap equals the workers, and no rate limit.
-        variant("rate-limit", "rate-limit", &["--concurrency", "{workers}"]),
-        tasks("workers"),
-        tasks("buffer-unordered"),
-        tasks("joinset"),
+    let mut list: Vec<Variant> = harness::registry::EXAMPLES
+        .iter()
+        .flat_map(|example| example.compare.iter().map(move |row| (example.name, row)))
+        .map(|(package, row)| Variant {
+            dispatch_only: row.dispatch_only,
+            // Tasks, not OS threads: not capped at common's workers (async-pool's
+            // `--concurrency` takes up to 1,000,000).
+            thread_per_worker: !row.tasks,
+            ..variant(row.row, package, row.args)
+        })
+        .collect();
+    list.extend([
         // The Go reference programs (reference/go), where `go` is installed: goroutines, not OS
         // threads, so they are not capped at common's 4,096 workers.
         super::go::variant("basic", "basic", &[], false),
@@ -150,7 +135,8 @@ pub fn all_variants() -> Vec<Variant> {
         baseline("thread-per-job"),
         baseline("rayon"),
         baseline("serial"),
-    ]
+    ]);
+    list
 }
 
 /// Why `v` is not run on `spec` at `workers`, if it is not.
