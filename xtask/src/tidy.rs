@@ -31,11 +31,10 @@ pub fn tidy() -> anyhow::Result<()> {
 pub fn problems(root: &Path) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
     let examples = examples(root)?;
-    let mut members: Vec<(String, PathBuf)> = vec![
-        ("common".into(), root.join("common")),
-        ("testbed".into(), root.join("testbed")),
-        ("xtask".into(), root.join("xtask")),
-    ];
+    let mut members: Vec<(String, PathBuf)> = ["bench", "common", "harness", "testbed", "xtask"]
+        .into_iter()
+        .map(|name| (name.to_owned(), root.join(name)))
+        .collect();
     for name in &examples {
         let dir = root.join("crates").join(name);
         let main = dir.join("src/main.rs");
