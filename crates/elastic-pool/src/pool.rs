@@ -357,6 +357,8 @@ fn spawn(
     st.workers += 1;
     if first.is_some() {
         st.running += 1;
+    } else {
+        st.idle += 1; // it starts idle (see `worker`)
     }
     st.handles.push(handle);
     st.stats.spawned += 1;
@@ -375,9 +377,11 @@ fn spawn(
 }
 
 /// One worker: run its first job, then take jobs from the queue; idle, wait at most the
-/// keep-alive for one, and exit if more than `min` are alive.
+/// keep-alive for one, and exit if more than `min` are alive. A worker spawned without a job
+/// starts idle: [`spawn`] counted it so, so a submit can hand it a job before it runs.
 fn worker(inner: &Inner, id: usize, first: Option<Job>) {
     let born = Instant::now();
+    let mut counted_idle = first.is_none();
     let mut next = first;
     let (mut st, reason) = loop {
         if let Some(job) = next.take() {
@@ -390,26 +394,24 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
             drop(st);
         }
         let mut st = inner.lock();
-        if let Some(job) = st.queue.pop_front() {
-            st.running += 1;
-            inner.space.notify_all(); // a slot in the queue is free
-            next = Some(job);
-            continue;
+        if !counted_idle {
+            if let Some(job) = st.queue.pop_front() {
+                st.running += 1;
+                inner.space.notify_all(); // a slot in the queue is free
+                next = Some(job);
+                continue;
+            }
+            if st.closed {
+                break (st, "closed");
+            }
+            st.idle += 1;
+            inner.space.notify_all(); // a blocked submitter may hand its job over
         }
-        if st.closed {
-            break (st, "closed");
-        }
-        // Idle: wait for a submit to pick this worker, at most the keep-alive.
-        st.idle += 1;
-        inner.space.notify_all(); // a blocked submitter may hand its job over
+        counted_idle = false;
+        // Idle: wait for a submit to pick this worker, at most the keep-alive. Each check comes
+        // before the wait, so a wake-up sent before this worker began waiting is not lost.
         let mut deadline = Instant::now() + inner.cfg.keep_alive;
         let retire = loop {
-            let timeout = deadline.saturating_duration_since(Instant::now());
-            st = inner
-                .work_ready
-                .wait_timeout(st, timeout)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
             if st.notified > 0 {
                 st.notified -= 1; // woken for a job: take it (or find it taken, and wait again)
                 break false;
@@ -417,12 +419,19 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
             if st.closed || st.waiting() > 0 {
                 break false; // go drain the queue, or take a job no one was woken for
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 if st.workers > inner.cfg.min && st.queue.is_empty() {
                     break true;
                 }
-                deadline = Instant::now() + inner.cfg.keep_alive; // one of the `min`: stay
+                deadline = now + inner.cfg.keep_alive; // one of the `min`: stay
             }
+            let timeout = deadline.saturating_duration_since(now);
+            st = inner
+                .work_ready
+                .wait_timeout(st, timeout)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         };
         st.idle -= 1;
         if retire {
