@@ -8,6 +8,7 @@ use clap::{Args, Parser, error::ErrorKind};
 use crate::exit::{EXIT_USAGE, print_error_line};
 use crate::job::Job;
 pub use crate::report::OutputArgs;
+pub use crate::watchdog::WatchdogArgs;
 use crate::work::{Work, Workload};
 
 /// The most worker threads an example will start: a typo such as `--workers 1000000` is a usage

@@ -11,7 +11,8 @@
 //! 2. [`job`], [`work`], [`gauge`], [`event`], [`progress`]: data and small tools;
 //! 3. [`threads`], then [`signal`]: the process's threads and Ctrl-C;
 //! 4. [`report`]: the reporter and the summary, told the interruption state, writing to a sink;
-//! 5. [`cli`]: the arguments.
+//! 5. [`watchdog`]: the no-progress watchdog and the verdict of a `--mistake` run;
+//! 6. [`cli`]: the arguments.
 
 pub mod cli;
 pub mod event;
@@ -22,6 +23,7 @@ pub mod progress;
 pub mod report;
 pub mod signal;
 pub mod threads;
+pub mod watchdog;
 pub mod work;
 
 pub use cli::{Defaults, PoolArgs, UsageError, parse_args};

@@ -347,7 +347,8 @@ const COMMON_LAYERS: &[(&str, &[&str])] = &[
     ("threads", &["exit"]),
     ("signal", &["exit", "threads"]),
     ("report", &["exit", "job", "event", "work", "threads"]),
-    ("cli", &["exit", "job", "work", "report"]),
+    ("watchdog", &["exit", "report", "signal"]),
+    ("cli", &["exit", "job", "work", "report", "watchdog"]),
 ];
 
 /// Every `crate::` import in `common`'s modules (files of `src`, besides `lib.rs`) that its
