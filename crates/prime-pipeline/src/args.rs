@@ -3,6 +3,7 @@
 use clap::{Parser, ValueEnum};
 use common::OutputArgs;
 use common::cli::MAX_WORKERS;
+use common::watchdog::WatchdogArgs;
 
 /// Generator → fan-out prime finders → fan-in → take(n), with every stage thread joined at the end.
 #[derive(Parser, Debug)]
@@ -34,8 +35,31 @@ pub struct Cli {
     #[arg(long, default_value_t = 42, allow_negative_numbers = true, value_parser = common::cli::parse_seed)]
     pub seed: u64,
 
+    /// Reproduce a common mistake on purpose, and watch it caught (docs/mistakes.md).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub mistake: Option<Mistake>,
+
+    #[command(flatten)]
+    pub watchdog: WatchdogArgs,
+
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// A mistake to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mistake {
+    /// Go 000's pipeline: `take` returns, but nothing tells the generator and the finders to stop
+    /// (main keeps their channels open): they block forever, alive at exit.
+    LeakGenerator,
+}
+
+impl Mistake {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mistake::LeakGenerator => "leak-generator",
+        }
+    }
 }
 
 impl Cli {

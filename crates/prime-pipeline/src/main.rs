@@ -21,8 +21,8 @@
 //! ## Go original and what differs
 //! 000's "Generator + Fan-out/Fan-in + Pipe-Line pattern" (`repeatFunc`, `primeFinder` ×
 //! `runtime.NumCPU()`, `fanIn`, `take(13)` of `rand.Intn(5000000)`).
-//! - Go's generator and finders block forever on sends nobody receives (leaked goroutines); here
-//!   each failed send ends its stage, and every stage thread is joined.
+//! - Go's generator and finders block forever on sends nobody receives (leaked goroutines: see it
+//!   with `--mistake leak-generator`); here each failed send ends its stage, every thread is joined.
 //! - Go's `fanIn` needs a `WaitGroup` and one more goroutine to close the merged channel; here it
 //!   closes by itself when the last forwarder drops its clone of the `Sender`.
 //! - Go's `isPrime` calls 0 and 1 prime; here they are not. Channels are unbuffered in both
@@ -38,17 +38,18 @@ mod args;
 mod summary;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use common::watchdog::{Verdict, Watchdog};
 use common::{Detail, InFlight, Job, Outcome, Reporter, Stop, Tally};
 use crossbeam::channel::{self, Receiver};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
-use crate::args::{Check, Cli};
+use crate::args::{Check, Cli, Mistake};
 
 fn main() -> ExitCode {
     common::main(run)
@@ -71,6 +72,26 @@ impl Stages {
         Ok(())
     }
 
+    /// MISTAKE leak-generator: joins the stage threads that return, until `stop` is set (the
+    /// watchdog fires when none has returned for a while); returns (joined, panicked, the names
+    /// of the threads left running, which are never joined).
+    fn join_until_stopped(self, stop: &Stop, waiting: &Mutex<Vec<String>>) -> (usize, usize, Vec<String>) {
+        let (mut joined, mut panicked, mut left) = (0, 0, self.handles);
+        while !left.is_empty() && !stop.is_set() {
+            let (done, running): (Vec<_>, Vec<_>) = left.into_iter().partition(JoinHandle::is_finished);
+            for handle in done {
+                match handle.join() {
+                    Ok(()) => joined += 1,
+                    Err(_) => panicked += 1,
+                }
+            }
+            left = running;
+            *waiting.lock().unwrap_or_else(PoisonError::into_inner) = names(&left);
+            thread::sleep(Duration::from_millis(5));
+        }
+        (joined, panicked, names(&left))
+    }
+
     /// Joins every stage thread; returns (joined, panicked). It returns only once every stage has
     /// noticed that its downstream is gone.
     fn join_all(self) -> (usize, usize) {
@@ -83,6 +104,13 @@ impl Stages {
         }
         (joined, panicked)
     }
+}
+
+fn names(handles: &[JoinHandle<()>]) -> Vec<String> {
+    handles
+        .iter()
+        .map(|h| h.thread().name().unwrap_or("unnamed").to_owned())
+        .collect()
 }
 
 /// Counters shared by the finders.
@@ -244,12 +272,30 @@ fn run() -> anyhow::Result<ExitCode> {
         let stream = prime_finder(id, numbers.clone(), finding.clone(), capacity, &mut stages)?;
         found_streams.push(stream);
     }
+    // MISTAKE leak-generator: main keeps a receiver of the generator's and of every finder's
+    // channel, so no stage ever sees that nobody wants its output (Go: nothing tells them to stop).
+    let leak = cli.mistake == Some(Mistake::LeakGenerator);
+    let kept_open = leak.then(|| (numbers.clone(), found_streams.clone()));
     // Main's own receiver must go too, or the generator would never see "no receivers left".
     drop(numbers);
 
     // 3. Fan-in, then 4. take(n).
     let merged = fan_in(found_streams, capacity, &mut stages)?;
-    let taken = take(merged, n, stop, capacity, &mut stages)?;
+    let taken = take(merged, n, stop.clone(), capacity, &mut stages)?;
+
+    // The no-progress watchdog (armed only by --mistake or --watchdog-ms): progress is a number
+    // checked or a stage thread joined.
+    let waiting = Arc::new(Mutex::new(Vec::new()));
+    let watchdog = {
+        let (stats, waiting) = (Arc::clone(&stats), Arc::clone(&waiting));
+        let joined = Arc::clone(&waiting);
+        Watchdog::arm(
+            cli.watchdog.limit(cli.mistake.is_some()),
+            &stop,
+            move || stats.checked.load(Ordering::Relaxed) + joined_count(&joined),
+            move || stuck_stages(&waiting.lock().unwrap_or_else(PoisonError::into_inner)),
+        )?
+    };
 
     // Each delivered prime is a job (ids 1..=delivered, in delivery order). The loop ends when
     // `take` returns (n primes taken, or Ctrl-C) and its sender is dropped.
@@ -264,7 +310,25 @@ fn run() -> anyhow::Result<ExitCode> {
 
     // Every stage thread is joined: this waits for the shutdown to travel up to the generator.
     let started = stages.handles.len();
-    let (joined, panicked) = stages.join_all();
+    *waiting.lock().unwrap_or_else(PoisonError::into_inner) = names(&stages.handles);
+    let (joined, panicked, leaked) = if leak {
+        stages.join_until_stopped(&stop, &waiting)
+    } else {
+        let (joined, panicked) = stages.join_all();
+        (joined, panicked, Vec::new())
+    };
+    let verdict = Verdict {
+        mistake: cli.mistake.map(Mistake::name),
+        no_progress: watchdog.finish(),
+        broken_invariant: (!leaked.is_empty()).then(|| {
+            format!(
+                "I5 threads: {} stage thread(s) never returned after take: {}",
+                leaked.len(),
+                leaked.join(", ")
+            )
+        }),
+        threads_leaked: leaked.len(),
+    };
 
     let measured = summary::Measured {
         satisfied,
@@ -279,7 +343,30 @@ fn run() -> anyhow::Result<ExitCode> {
             .line(format!("{panicked} stage thread(s) panicked"))
             .field("threads_panicked", panicked);
     }
-    Ok(report.summary(&summary))
+    let summary = verdict.apply(summary);
+    let _ = report.summary(&summary);
+    // Never closed, as in Go: the leaked threads block on their sends until the process exits.
+    std::mem::forget(kept_open);
+    Ok(verdict.exit_code(&summary))
+}
+
+/// A progress count from the stage threads left to join: it grows as that list shrinks.
+fn joined_count(waiting: &Mutex<Vec<String>>) -> u64 {
+    let left = waiting.lock().unwrap_or_else(PoisonError::into_inner).len();
+    u64::MAX / 2 - left as u64
+}
+
+/// The watchdog's line for a pipeline whose stages do not return.
+fn stuck_stages(waiting: &[String]) -> String {
+    if waiting.is_empty() {
+        return "the stages check no numbers and deliver no prime".to_owned();
+    }
+    format!(
+        "main waits to join {} stage thread(s) ({}) blocked on sends nobody receives — \
+         was every stage told to stop when take returned (Go: a done channel)?",
+        waiting.len(),
+        waiting.join(", ")
+    )
 }
 
 /// Prints a delivered prime: one line (`13 (finder 2)`), or with `--json` the job's `started` and
