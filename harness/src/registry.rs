@@ -147,6 +147,12 @@ pub const EXAMPLES: &[Example] = &[
         needs: &[("initdb", "postgresql")],
     },
     Example {
+        name: "pg-queue",
+        quick_args: &["--jobs", "6", "--workers", "2"],
+        compare: &[],
+        needs: &[("initdb", "postgresql")],
+    },
+    Example {
         name: "image-resize",
         quick_args: &["--generate", "3", "--workers", "2"],
         compare: &[],

@@ -1,0 +1,120 @@
+//! The job a claimed row stands for: its identity in the events, the work, and the retry delay.
+
+use std::hash::BuildHasher as _;
+use std::time::Duration;
+
+use common::{Detail, JobRef, Outcome};
+
+use crate::db::Claimed;
+
+/// The longest retry delay.
+const MAX_BACKOFF_MS: u64 = 60_000;
+
+/// One claim of a row by this process: a job. `seq` numbers the claims this process made
+/// (1..=submitted); the job's value is its number in the payload.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub seq: u64,
+    pub row: Claimed,
+}
+
+impl JobRef for Job {
+    fn id(&self) -> u64 {
+        self.seq
+    }
+    fn value(&self) -> Option<u64> {
+        Some(self.row.n)
+    }
+}
+
+impl Job {
+    /// The row's fields on every event of this job: `job_id`, `attempt`, `kind`.
+    pub fn detail(&self) -> Detail {
+        Detail::default()
+            .field("job_id", self.row.id)
+            .field("attempt", self.row.attempt)
+            .field("kind", self.row.kind.clone())
+    }
+}
+
+/// Runs one job: output = number × 2 after `--work-ms` of simulated I/O (cancelled by `abort`).
+/// Kind `fail` always fails, `panic` always panics.
+pub fn run_job(job: &Job, work_ms: u64, abort: &common::Stop) -> Outcome {
+    let n = job.row.n;
+    if work_ms > 0 {
+        crossbeam::select! {
+            recv(abort.channel()) -> _ => return Outcome::Cancelled,
+            default(Duration::from_millis(work_ms)) => {}
+        }
+    }
+    match job.row.kind.as_str() {
+        "panic" => panic!("poison job {n}: this job always panics"),
+        "fail" => Outcome::Failed(format!("poison job {n}: this job always fails")),
+        _ if n == 0 => Outcome::Failed("malformed payload: no numeric \"n\"".into()),
+        _ => Outcome::Ok(n * 2),
+    }
+}
+
+/// The delay before attempt `attempt + 1`: `base × 2^(attempt-1)`, at most a minute, with
+/// jitter (a random point in its upper half) so that jobs failing together do not all come
+/// back together.
+pub fn backoff_ms(base: u64, attempt: i32) -> u64 {
+    let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(20);
+    let delay = base.saturating_mul(1 << doublings).min(MAX_BACKOFF_MS);
+    // RandomState is seeded from the OS's randomness: enough for jitter.
+    let random = std::hash::RandomState::new().hash_one(attempt);
+    delay / 2 + random % (delay / 2 + 1)
+}
+
+/// A poison job's panic is caught and reported as a failed job: keep the default hook's
+/// backtrace off stderr for it (any other panic still prints).
+pub fn quiet_poison_panics() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !common::panic_message(info.payload()).contains("always panics") {
+            default_hook(info);
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(n: u64, kind: &str) -> Job {
+        Job {
+            seq: 1,
+            row: Claimed {
+                id: 1,
+                kind: kind.into(),
+                n,
+                attempt: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn jobs_double_fail_and_cancel() {
+        let stop = common::Stop::new();
+        assert_eq!(run_job(&job(21, "double"), 0, &stop), Outcome::Ok(42));
+        assert!(
+            matches!(run_job(&job(7, "fail"), 0, &stop), Outcome::Failed(r) if r.contains("poison job 7"))
+        );
+        assert!(
+            matches!(run_job(&job(0, "double"), 0, &stop), Outcome::Failed(r) if r.contains("malformed"))
+        );
+        stop.set();
+        assert_eq!(run_job(&job(3, "double"), 60_000, &stop), Outcome::Cancelled);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        for attempt in 1..=5 {
+            let full = 100 << (attempt - 1);
+            let d = backoff_ms(100, attempt);
+            assert!((full / 2..=full).contains(&d), "attempt {attempt}: {d}");
+        }
+        assert!(backoff_ms(100, 40) <= MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(0, 3), 0);
+    }
+}
