@@ -30,6 +30,7 @@
 //! ```sh
 //! cargo run -p waitgroup
 //! cargo run -p waitgroup -- --style scope
+//! cargo run -p waitgroup -- --mistake wait-too-early
 //! ```
 
 use std::process::ExitCode;
@@ -38,9 +39,11 @@ use std::thread;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+use common::watchdog::Verdict;
 use common::{Defaults, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, Work};
 use crossbeam::channel::{self, Receiver, Sender};
 use crossbeam::sync::WaitGroup;
+use waitgroup::GoWaitGroup;
 
 /// Waiting for workers: crossbeam WaitGroup (Go's sync.WaitGroup) or std::thread::scope.
 #[derive(Parser, Debug)]
@@ -52,6 +55,18 @@ struct Cli {
     /// How main waits for the workers.
     #[arg(long, value_enum, default_value_t = Style::Waitgroup)]
     style: Style,
+
+    /// Reproduce a common mistake on purpose, and watch it caught (docs/mistakes.md).
+    #[arg(long, value_enum, value_name = "NAME")]
+    mistake: Option<Mistake>,
+}
+
+/// A mistake to reproduce (waitgroup style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mistake {
+    /// Go 002's Mistake 2: `wg.Add(1)` inside the goroutine. `wait` returns before any worker
+    /// has counted itself, while every job is still to run.
+    WaitTooEarly,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -124,9 +139,11 @@ fn run() -> anyhow::Result<ExitCode> {
     let args = &cli.pool;
     let report = Arc::new(Reporter::new(&args.output));
     let gauge = Arc::new(InFlight::new());
-    let tally = match cli.style {
-        Style::Waitgroup => with_waitgroup(args, &report, &gauge, &stop)?,
-        Style::Scope => with_scope(args, &report, &gauge, &stop)?,
+    let mistake = cli.mistake.is_some();
+    let (tally, broken) = match cli.style {
+        Style::Waitgroup => with_waitgroup(args, &report, &gauge, &stop, mistake)?,
+        Style::Scope if mistake => anyhow::bail!("--mistake wait-too-early needs --style waitgroup"),
+        Style::Scope => (with_scope(args, &report, &gauge, &stop)?, None),
     };
     if !stop.is_set() {
         report.note("All jobs completed!");
@@ -139,32 +156,53 @@ fn run() -> anyhow::Result<ExitCode> {
         .with_sleep_ideal(args.work(), args.workers)
         .with_interrupted_at(common::signal::interrupted_at())
         .field("style", style);
-    Ok(report.summary(&summary))
+    let verdict = Verdict {
+        mistake: cli.mistake.map(|_| "wait-too-early"),
+        broken_invariant: broken,
+        ..Verdict::default()
+    };
+    let summary = verdict.apply(summary);
+    let _ = report.summary(&summary);
+    Ok(verdict.exit_code(&summary))
 }
 
-/// Go 003's shape: a WaitGroup for the workers and one for the results printer.
+/// Go 003's shape: a WaitGroup for the workers and one for the results printer. With
+/// `wait_too_early`, also the mistake; returns the tally and the invariant the mistake broke.
 fn with_waitgroup(
     args: &PoolArgs,
     report: &Arc<Reporter>,
     gauge: &Arc<InFlight>,
     stop: &Stop,
-) -> anyhow::Result<Tally> {
+    wait_too_early: bool,
+) -> anyhow::Result<(Tally, Option<String>)> {
     let work = args.work();
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(args.buffer());
     let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
 
     let workers_done = WaitGroup::new();
+    // MISTAKE wait-too-early: a Go-style WaitGroup whose `add(1)` runs inside each worker. The
+    // workers start only once main has called `wait` (`opened`), the order Go's scheduler usually
+    // picks, so the race is lost every time.
+    let (go_wg, (open, opened)) = (Arc::new(GoWaitGroup::new()), channel::bounded::<()>(0));
     let mut handles = Vec::with_capacity(args.workers);
     for id in 1..=args.workers {
         let done = workers_done.clone(); // Go: wg.Add(1), made before the thread exists
         let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
         let (report, gauge, stop) = (Arc::clone(report), Arc::clone(gauge), stop.clone());
+        let go_form = wait_too_early.then(|| (Arc::clone(&go_wg), opened.clone()));
         handles.push(
             thread::Builder::new()
                 .name(format!("worker-{id}"))
                 .spawn(move || {
+                    if let Some((go_wg, opened)) = &go_form {
+                        let _ = opened.recv();
+                        go_wg.add(1); // MISTAKE: Go's wg.Add(1) inside the goroutine
+                    }
                     worker(id, jobs_rx, results_tx, work, &gauge, &report, &stop);
                     drop(done); // Go: defer wg.Done()
+                    if let Some((go_wg, _)) = &go_form {
+                        go_wg.done();
+                    }
                 })
                 .context("cannot start a worker thread")?,
         );
@@ -173,6 +211,20 @@ fn with_waitgroup(
     // would wait forever. This is the only place where a Rust version of this pool can hang.
     drop(results_tx);
     drop(jobs_rx);
+
+    let mut broken = None;
+    if wait_too_early {
+        go_wg.wait(); // MISTAKE: returns at once, as no worker has counted itself yet
+        let running = handles.iter().filter(|h| !h.is_finished()).count();
+        if running > 0 {
+            broken = Some(format!(
+                "wait returned while {running} of {} worker(s) still ran and all {} job(s) were still to do \
+                 (Go: wg.Add(1) inside the goroutine; here the clone is made before spawn)",
+                args.workers, args.jobs
+            ));
+        }
+    }
+    drop((open, opened)); // the workers start
 
     let printer_done = WaitGroup::new();
     let printer = {
@@ -203,9 +255,10 @@ fn with_waitgroup(
             .join()
             .map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
     }
-    printer
+    let tally = printer
         .join()
-        .map_err(|_| anyhow::anyhow!("the printer thread panicked"))
+        .map_err(|_| anyhow::anyhow!("the printer thread panicked"))?;
+    Ok((tally, broken))
 }
 
 /// The same pool with `std::thread::scope`: the scope joins every thread spawned in it.
