@@ -45,8 +45,9 @@ pub struct Delivery {
     pub poison: Option<String>,
 }
 
-/// One finished entry for the acker: acknowledge it, and first copy it to the dead-letter stream
-/// when `dead` carries its last error.
+/// One finished entry for the acker: acknowledge it and, when `dead` carries its last error and
+/// this acknowledgement is the one that removes it from the pending list, copy it to the
+/// dead-letter stream.
 #[derive(Debug, Clone)]
 pub struct Ack {
     pub entry_id: String,
@@ -63,6 +64,8 @@ pub struct Broker {
     reporter: Arc<Reporter>,
     give_up: Stop,
     read_timeout: Duration,
+    /// Acknowledgement batches sent: the next one's token ([`Broker::ack`]).
+    batches: u64,
 }
 
 impl Broker {
@@ -86,6 +89,7 @@ impl Broker {
             reporter,
             give_up,
             read_timeout,
+            batches: 0,
         };
         broker.call(create_group)?;
         Ok(broker)
@@ -102,6 +106,7 @@ impl Broker {
             reporter: Arc::clone(&self.reporter),
             give_up: self.give_up.clone(),
             read_timeout,
+            batches: 0,
         })
     }
 
@@ -275,40 +280,95 @@ impl Broker {
         }
     }
 
-    /// Acknowledges `acks` in one round trip (`MULTI`: each dead letter is written together with
-    /// its `XACK`). `XACK` is idempotent, so a batch retried after a reconnect acknowledges nothing
-    /// twice; a dead letter retried after a lost reply may be written twice (at-least-once).
-    /// Returns how many entries the group really removed from its pending list.
-    pub fn ack(&mut self, acks: &[Ack]) -> anyhow::Result<u64> {
+    /// Acknowledges `acks` in one round trip, writing each dead letter whose entry this batch
+    /// removed from the pending list ([`ACK_SCRIPT`]). Returns, per entry, whether the group
+    /// really removed it here: false for one already acknowledged (by another consumer that
+    /// claimed it, say), which is then neither counted nor dead-lettered again.
+    ///
+    /// A batch retried after a lost reply (the server ran it, the connection died before the
+    /// answer came) writes nothing twice and gets the first attempt's answer: the script records
+    /// it under the batch's token, in `<stream>:acks:<consumer>`.
+    pub fn ack(&mut self, consumer: &str, acks: &[Ack]) -> anyhow::Result<Vec<bool>> {
         if acks.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        self.call(|con, names| {
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            for a in acks.iter() {
-                if let Some(reason) = &a.dead {
-                    pipe.cmd("XADD")
-                        .arg(&names.dead)
-                        .arg("*")
-                        .arg("job")
-                        .arg(a.message)
-                        .arg("entry_id")
-                        .arg(&a.entry_id)
-                        .arg("deliveries")
-                        .arg(a.deliveries)
-                        .arg("error")
-                        .arg(reason)
-                        .ignore();
-                }
-            }
-            let ack = pipe.cmd("XACK").arg(&names.stream).arg(&names.group);
-            for a in acks {
-                ack.arg(&a.entry_id);
-            }
-            pipe.query::<(u64,)>(con).map(|(acked,)| acked)
-        })
+        self.batches += 1;
+        let token = self.batches.to_string();
+        self.call(|con, names| ack_batch(con, names, consumer, &token, acks))
     }
+}
+
+/// Acknowledges a batch and dead-letters, atomically (a script runs alone on the server); the
+/// answer, one `1` or `0` per entry (removed by this batch or not), is kept with the batch's
+/// token, and a batch that finds its own token there returns that answer and does nothing else.
+/// So a retried batch cannot copy a dead letter twice or count an entry as not removed because
+/// its first attempt removed it. Only the last batch is kept: the acker sends one at a time.
+///
+/// KEYS: the stream, the dead-letter stream, the consumer's record. ARGV: the group, the token,
+/// the record's lifetime in seconds, then per entry its id, `1` if it is dead, its message, its
+/// deliveries and its last error.
+const ACK_SCRIPT: &str = r"
+local token = ARGV[2] .. ' '
+local last = redis.call('GET', KEYS[3])
+if last and string.sub(last, 1, #token) == token then
+  return string.sub(last, #token + 1)
+end
+local removed = {}
+for i = 4, #ARGV, 5 do
+  local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  if n == 1 and ARGV[i + 1] == '1' then
+    redis.call('XADD', KEYS[2], '*', 'job', ARGV[i + 2], 'entry_id', ARGV[i],
+      'deliveries', ARGV[i + 3], 'error', ARGV[i + 4])
+  end
+  removed[#removed + 1] = tostring(n)
+end
+local answer = table.concat(removed)
+redis.call('SET', KEYS[3], token .. answer, 'EX', ARGV[3])
+return answer
+";
+
+/// How long a consumer's record of its last batch outlives it (a consumer killed mid-run cannot
+/// delete its own): far longer than any reconnect.
+const ACK_RECORD_SECS: u64 = 24 * 3600;
+
+/// The key of `consumer`'s record of its last acknowledged batch.
+fn ack_record(names: &Names, consumer: &str) -> String {
+    format!("{}:acks:{consumer}", names.stream)
+}
+
+/// One attempt at a batch: [`ACK_SCRIPT`] with `token`; per entry, whether it was removed.
+fn ack_batch(
+    con: &mut Connection,
+    names: &Names,
+    consumer: &str,
+    token: &str,
+    acks: &[Ack],
+) -> RedisResult<Vec<bool>> {
+    let mut eval = redis::cmd("EVAL");
+    eval.arg(ACK_SCRIPT)
+        .arg(3)
+        .arg(&names.stream)
+        .arg(&names.dead)
+        .arg(ack_record(names, consumer))
+        .arg(&names.group)
+        .arg(token)
+        .arg(ACK_RECORD_SECS);
+    for a in acks {
+        eval.arg(&a.entry_id)
+            .arg(if a.dead.is_some() { "1" } else { "0" })
+            .arg(a.message)
+            .arg(a.deliveries)
+            .arg(a.dead.as_deref().unwrap_or(""));
+    }
+    let answer: String = eval.query(con)?;
+    if answer.len() != acks.len() {
+        return Err(RedisError::from((
+            redis::ErrorKind::Parse,
+            "the acknowledgement script answered for another batch",
+            answer,
+        )));
+    }
+    Ok(answer.bytes().map(|b| b == b'1').collect())
 }
 
 /// `XGROUP CREATE stream group 0 MKSTREAM`; a group that already exists is fine.
@@ -328,25 +388,16 @@ fn create_group(con: &mut Connection, names: &Names) -> RedisResult<()> {
 
 /// A lost connection, a timeout, or a server still loading its data: worth a reconnect.
 ///
-/// That includes a transaction the server discarded (`EXECABORT`) because it refused a command
-/// inside it for one of those reasons: after a restart, the acker's `MULTI … XACK … EXEC` gets
-/// `LOADING` for the `XACK` while the server reads its append-only file. Nothing in a discarded
-/// transaction ran, so it is retried whole. (Otherwise that error would end the acker, and the
-/// pool would work on with nothing acknowledged: verify's `redis-restart` scenario covers it.)
+/// After a restart with `appendonly yes`, a command gets `LOADING` while the server reads its
+/// append-only file: nothing ran, so it is retried whole (otherwise that error would end the run
+/// at the acker's first batch; verify's `redis-restart` scenario covers it).
 fn retryable(e: &RedisError) -> bool {
-    let transient = |code: &str| matches!(code, "LOADING" | "TRYAGAIN" | "MASTERDOWN");
-    let discarded_for_transient = || {
-        e.code() == Some("EXECABORT")
-            && e.clone()
-                .into_server_errors()
-                .is_some_and(|errors| !errors.is_empty() && errors.iter().all(|(_, s)| transient(s.code())))
-    };
     e.is_io_error()
         || e.is_connection_dropped()
         || e.is_timeout()
         || e.is_unrecoverable_error()
-        || e.code().is_some_and(transient)
-        || discarded_for_transient()
+        || e.code()
+            .is_some_and(|code| matches!(code, "LOADING" | "TRYAGAIN" | "MASTERDOWN"))
 }
 
 fn delivery(id: &StreamId, deliveries: u64, claimed: bool) -> Delivery {
@@ -376,10 +427,12 @@ pub fn consumer_name() -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     use std::os::unix::net::{UnixListener, UnixStream};
     use std::sync::Arc;
     use std::time::Duration;
+
+    use testbed::servers::redis::RedisServer;
 
     use super::{Ack, Broker, Names};
 
@@ -392,41 +445,34 @@ mod tests {
         for _ in 0..n {
             line.clear();
             reader.read_line(&mut line).ok()?; // $<len>
-            line.clear();
-            reader.read_line(&mut line).ok()?; // the word
-            words.push(line.trim_end().to_owned());
+            let len: usize = line.trim().strip_prefix('$')?.parse().ok()?;
+            let mut word = vec![0; len + 2]; // the word (a script has newlines), then \r\n
+            reader.read_exact(&mut word).ok()?;
+            word.truncate(len);
+            words.push(String::from_utf8_lossy(&word).into_owned());
         }
         Some(words)
     }
 
     /// A fake server in the state of a real one restarting with `appendonly yes`: the first
-    /// transaction's `XACK` is refused with `LOADING` (so `EXEC` answers `EXECABORT`), and every
-    /// later one succeeds. Returns how many `EXEC`s it received.
+    /// acknowledgement (the script) is refused with `LOADING`, and every later one succeeds.
+    /// Returns how many it received.
     fn loading_then_ready(listener: UnixListener) -> usize {
-        let mut execs = 0;
-        let mut refused = false;
+        let mut evals = 0;
         for stream in listener.incoming().take(2) {
             let Ok(stream) = stream else { break };
             let mut out = stream.try_clone().expect("clone the fake server's socket");
             let mut reader = BufReader::new(stream);
-            let mut aborted = false;
             while let Some(words) = read_command(&mut reader) {
                 let reply: &[u8] = match words[0].to_ascii_uppercase().as_str() {
                     "XGROUP" => b"-BUSYGROUP Consumer Group name already exists\r\n",
-                    "MULTI" => b"+OK\r\n",
-                    "XACK" if !refused => {
-                        (refused, aborted) = (true, true);
+                    "EVAL" if evals == 0 => {
+                        evals += 1;
                         b"-LOADING Redis is loading the dataset in memory\r\n"
                     }
-                    "XACK" => b"+QUEUED\r\n",
-                    "EXEC" if aborted => {
-                        execs += 1;
-                        aborted = false;
-                        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
-                    }
-                    "EXEC" => {
-                        execs += 1;
-                        b"*1\r\n:2\r\n"
+                    "EVAL" => {
+                        evals += 1;
+                        b"$2\r\n11\r\n"
                     }
                     _ => b"+OK\r\n",
                 };
@@ -435,11 +481,28 @@ mod tests {
                 }
             }
         }
-        execs
+        evals
+    }
+
+    fn names() -> Arc<Names> {
+        Arc::new(Names {
+            stream: "jobs".into(),
+            group: "workers".into(),
+            dead: "jobs:dead".into(),
+        })
+    }
+
+    fn ack(id: &str, message: u64, dead: Option<&str>) -> Ack {
+        Ack {
+            entry_id: id.into(),
+            message,
+            deliveries: 1,
+            dead: dead.map(str::to_owned),
+        }
     }
 
     #[test]
-    fn a_transaction_refused_while_the_server_loads_is_retried() {
+    fn an_acknowledgement_refused_while_the_server_loads_is_retried() {
         let dir = std::env::temp_dir().join(format!("queue-consumer-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the test's folder");
         let socket = dir.join("fake.sock");
@@ -447,31 +510,79 @@ mod tests {
         let listener = UnixListener::bind(&socket).expect("bind the fake server");
         let server = std::thread::spawn(move || loading_then_ready(listener));
 
-        let names = Arc::new(Names {
-            stream: "jobs".into(),
-            group: "workers".into(),
-            dead: "jobs:dead".into(),
-        });
         let reporter = Arc::new(common::Reporter::with_flags(false, true));
         let url = format!("unix://{}", socket.display());
-        let mut broker = Broker::connect(&url, names, reporter, common::Stop::new(), Duration::from_secs(5))
-            .expect("connect to the fake server");
-        let ack = |id: &str| Ack {
-            entry_id: id.into(),
-            message: 1,
-            deliveries: 1,
-            dead: None,
-        };
-        let acked = broker
-            .ack(&[ack("1-0"), ack("2-0")])
+        let mut broker = Broker::connect(
+            &url,
+            names(),
+            reporter,
+            common::Stop::new(),
+            Duration::from_secs(5),
+        )
+        .expect("connect to the fake server");
+        let removed = broker
+            .ack("c", &[ack("1-0", 1, None), ack("2-0", 2, None)])
             .expect("the ack is retried, not failed");
-        assert_eq!(acked, 2);
+        assert_eq!(removed, [true, true]);
         drop(broker);
         assert_eq!(
             server.join().expect("the fake server ended"),
             2,
-            "one EXEC aborted, one retried"
+            "one refused, one retried"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_batch_whose_reply_was_lost_is_not_applied_twice() {
+        // A real server. The batch's first attempt runs on it, then its reply is lost (as when
+        // the connection dies at that moment); `call` reconnects and sends it again.
+        let dir = std::env::temp_dir().join(format!("queue-consumer-lost-{}", std::process::id()));
+        let server = RedisServer::start(&dir, false).expect("start redis-server");
+        let reporter = Arc::new(common::Reporter::with_flags(false, true));
+        let stop = common::Stop::new();
+        let mut broker = Broker::connect(
+            &server.url(),
+            names(),
+            reporter,
+            stop.clone(),
+            Duration::from_secs(5),
+        )
+        .expect("connect");
+        broker.produce(1, 3, &|_| None, &stop).expect("produce");
+        let ids: Vec<String> = broker
+            .read_new("c", 10, 1)
+            .expect("read")
+            .into_iter()
+            .map(|d| d.entry_id)
+            .collect();
+        let batch = [
+            ack(&ids[0], 1, None),
+            ack(&ids[1], 2, Some("poison")),
+            ack(&ids[2], 3, None),
+        ];
+        let mut lost = false;
+        let removed = broker
+            .call(|con, names| {
+                let answer = super::ack_batch(con, names, "c", "lost", &batch);
+                if !lost {
+                    lost = true;
+                    answer?;
+                    return Err(redis::RedisError::from(std::io::Error::from(
+                        std::io::ErrorKind::ConnectionReset,
+                    )));
+                }
+                answer
+            })
+            .expect("retried");
+        assert!(lost);
+        assert_eq!(removed, [true, true, true], "the first attempt's answer");
+        let xlen = |key: &str| server.cli(&["XLEN", key]).expect("redis-cli").trim().to_owned();
+        assert_eq!(xlen("jobs:dead"), "1", "one dead letter, written once");
+        // A later batch with the same entries (a duplicate XACK) removes and writes nothing.
+        assert_eq!(broker.ack("c", &batch).expect("ack"), [false, false, false]);
+        assert_eq!(xlen("jobs:dead"), "1");
+        drop(server);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

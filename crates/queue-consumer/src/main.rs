@@ -215,7 +215,6 @@ fn fetch(
             report::claimed(p.reporter, &claimed);
             // Delivered too often without ever ending (its consumers kept dying): dead letter.
             let (dead, live) = job::split_dead(claimed, p.cli.max_deliveries());
-            fetched.dead_on_claim += dead.len() as u64;
             dead.into_iter().for_each(|a| drop(acks.send(a)));
             batch = live;
         }
@@ -274,21 +273,25 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
     }
 }
 
-/// The acker: acknowledges finished entries in batches of up to `--ack-batch`, one pipelined round
-/// trip each (dead letters are written in the same transaction), until every sender is gone. If
+/// The acker: acknowledges finished entries in batches of up to `--ack-batch`, one round trip
+/// each (dead letters are written in the same step), until every sender is gone. It counts what
+/// the group really removed: an entry another consumer acknowledged first counts there. If
 /// Redis refuses an acknowledgement, `abort` ends the pool (the entries stay pending) and the run
 /// ends with that error, rather than working on with nothing acknowledged.
 fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>, done: &mut Acked) -> anyhow::Result<()> {
     while let Ok(first) = acks.recv() {
-        let mut pending = vec![first];
-        pending.extend(acks.try_iter().take(p.cli.ack_batch - 1));
-        done.acked += broker
-            .ack(&pending)
+        let mut batch = vec![first];
+        batch.extend(acks.try_iter().take(p.cli.ack_batch - 1));
+        let removed = broker
+            .ack(p.consumer, &batch)
             .inspect_err(|_| p.abort.set())
-            .with_context(|| format!("acknowledging {} finished entries", pending.len()))?;
-        for a in pending.iter().filter(|a| a.dead.is_some()) {
-            done.dead += 1;
-            report::dead_letter(p.reporter, a);
+            .with_context(|| format!("acknowledging {} finished entries", batch.len()))?;
+        for (a, _) in batch.iter().zip(removed).filter(|(_, removed)| *removed) {
+            done.acked += 1;
+            if a.dead.is_some() {
+                done.dead += 1;
+                report::dead_letter(p.reporter, a);
+            }
         }
     }
     Ok(())

@@ -6,16 +6,16 @@ use common::{Summary, Tally};
 
 use crate::cli::Cli;
 
-/// What the fetcher counted: entries taken over from idle consumers, and those of them that had
-/// been delivered too often and went straight to the dead-letter stream.
+/// What the fetcher counted: entries taken over from idle consumers.
 #[derive(Debug, Default)]
 pub struct Fetched {
     pub claimed: u64,
-    pub dead_on_claim: u64,
 }
 
 /// What the acker counted: entries the group really removed from its pending list (one another
-/// consumer already acknowledged is not counted twice), and dead letters written.
+/// consumer already acknowledged is not counted twice; a batch retried after a lost reply counts
+/// what its first attempt removed), and dead letters written: the workers' and those of entries
+/// claimed too often, each written (and counted) by the acker once.
 #[derive(Debug, Default)]
 pub struct Acked {
     pub acked: u64,
@@ -45,7 +45,7 @@ impl QueueStats {
     pub fn count(&mut self, fetched: &Fetched, acked: &Acked) {
         self.claimed = fetched.claimed;
         self.acked = acked.acked;
-        self.dead_lettered = fetched.dead_on_claim + acked.dead;
+        self.dead_lettered = acked.dead;
     }
 
     /// `produce` alone: no jobs ran here.
