@@ -5,8 +5,8 @@
 //! a server still loading its append-only file) it reconnects with exponential backoff and says
 //! so (a `reconnect` event), and on `NOGROUP` (the group is gone: a server restarted without
 //! persistence) it recreates the group and retries. It never spins (every retry waits) and never
-//! gives up silently: it retries until the caller's `give_up` stop is set (Ctrl-C), then returns
-//! the error.
+//! gives up silently: it retries until the caller's `give_up` stop is set (Ctrl-C, or a command
+//! another thread sent was refused for good), then returns the error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,7 +145,7 @@ impl Broker {
                 },
             );
             if self.give_up.is_set() {
-                return Err(anyhow::Error::new(error).context("Redis unreachable after Ctrl-C"));
+                return Err(anyhow::Error::new(error).context("Redis unreachable while the run stops"));
             }
             crossbeam::select! {
                 recv(self.give_up.channel()) -> _ => {}

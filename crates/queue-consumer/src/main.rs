@@ -61,8 +61,9 @@ fn main() -> ExitCode {
     common::main(run)
 }
 
-/// What every thread of the pool shares. `stop` (Ctrl-C): fetch nothing more, start nothing new;
-/// `abort` (set once the grace after Ctrl-C is over): cancel the jobs in flight.
+/// What every thread of the pool shares. `stop` (Ctrl-C, or a command Redis refused for good):
+/// fetch nothing more, start nothing new; `abort` (set once the grace after it is over): cancel
+/// the jobs in flight.
 #[derive(Clone, Copy)]
 struct Pool<'a> {
     cli: &'a Cli,
@@ -143,18 +144,22 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         let acked = &mut acked;
         let acker = thread("acker".into())
-            .spawn_scoped(s, move || acker(&mut ack_broker, pool, acks_rx, acked))
+            .spawn_scoped(s, move || {
+                acker(&mut ack_broker, pool, acks_rx, acked).map_err(|e| refused(pool, e))
+            })
             .context("cannot start the acker thread")?;
         let (results, acks, fetched) = (results_tx.clone(), acks_tx.clone(), &mut fetched);
         let fetcher = thread("fetcher".into())
             .spawn_scoped(s, move || {
-                fetch(&mut fetch_broker, pool, jobs_tx, results, acks, fetched).context("fetching entries")
+                fetch(&mut fetch_broker, pool, jobs_tx, results, acks, fetched)
+                    .context("fetching entries")
+                    .map_err(|e| refused(pool, e))
             })
             .context("cannot start the fetcher thread")?;
         // Main keeps no sender: the channels close when their last thread returns.
         drop((jobs_rx, acks_tx, results_tx));
-        // Main: one result per delivery until the fetcher and every worker are gone; on Ctrl-C,
-        // jobs in flight get --grace-ms, then `abort` cancels them.
+        // Main: one result per delivery until the fetcher and every worker are gone; on the stop
+        // (Ctrl-C, or a refusal), jobs in flight get --grace-ms, then `abort` cancels them.
         let mut grace_over = channel::never();
         let mut stop_seen = stop.channel().clone();
         loop {
@@ -181,12 +186,21 @@ fn run() -> anyhow::Result<ExitCode> {
     drop(main_broker);
     drop(embedded); // stops the private server, if this run started one, and waits for it
     let mut summary = queue.pool_summary(&cli, tally, gauge.peak(), began.elapsed());
-    // Redis refused a command for good (not a lost connection: that is retried): the summary still
-    // counts every delivery this process took, and carries the error (exit 2).
+    // Redis refused a command for good (not a lost connection: that is retried): the pool stopped
+    // as at Ctrl-C, the summary still counts every delivery this process took, and carries the
+    // error (exit 2).
     if let Some(e) = fetch_failed.err().or(ack_failed.err()) {
         summary = summary.with_error(common::error_chain(&e));
     }
     Ok(reporter.summary(&summary))
+}
+
+/// A command Redis refused for good (the fetcher's or the acker's) stops the pool as Ctrl-C does:
+/// nothing more is fetched or started (what waits in the channel is `not_started`, left pending),
+/// and the jobs in flight get --grace-ms. The run then ends with the error.
+fn refused(p: Pool<'_>, e: anyhow::Error) -> anyhow::Error {
+    p.stop.set();
+    e
 }
 
 /// The fetcher: claims idle entries, reads new ones, and feeds the jobs channel until Ctrl-C or,
@@ -203,8 +217,7 @@ fn fetch(
     let mut seq = 0;
     let claim_every = Duration::from_millis((p.cli.claim_idle_ms / 2).max(BLOCK_MS));
     let mut last_claim: Option<Instant> = None;
-    // `abort` also ends it: the acker failed, so nothing fetched now could be acknowledged.
-    while !p.stop.is_set() && !p.abort.is_set() {
+    while !p.stop.is_set() {
         let mut batch = Vec::new();
         // Crash recovery: take over entries idle too long on any consumer (a dead one's, or a
         // failed job's, which is how a failure is retried).
@@ -276,15 +289,14 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
 /// The acker: acknowledges finished entries in batches of up to `--ack-batch`, one round trip
 /// each (dead letters are written in the same step), until every sender is gone. It counts what
 /// the group really removed: an entry another consumer acknowledged first counts there. If
-/// Redis refuses an acknowledgement, `abort` ends the pool (the entries stay pending) and the run
-/// ends with that error, rather than working on with nothing acknowledged.
+/// Redis refuses an acknowledgement, the run stops (the entries stay pending) and ends with that
+/// error, rather than working on with nothing acknowledged.
 fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>, done: &mut Acked) -> anyhow::Result<()> {
     while let Ok(first) = acks.recv() {
         let mut batch = vec![first];
         batch.extend(acks.try_iter().take(p.cli.ack_batch - 1));
         let removed = broker
             .ack(p.consumer, &batch)
-            .inspect_err(|_| p.abort.set())
             .with_context(|| format!("acknowledging {} finished entries", batch.len()))?;
         for (a, _) in batch.iter().zip(removed).filter(|(_, removed)| *removed) {
             done.acked += 1;

@@ -1,7 +1,7 @@
 //! queue-consumer against what real use does to it, each test a reproduction of something seen on
 //! a real `redis-server`: connections killed under the consumers (`CLIENT KILL`, so that some
-//! replies are lost after the server carried out the command), and a consumer killed while it
-//! holds entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
+//! replies are lost after the server carried out the command), the stream replaced mid-run, and
+//! a consumer killed while it holds entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
 //! run one at a time.
 
 use std::collections::BTreeSet;
@@ -320,4 +320,32 @@ fn a_dead_consumers_entries_are_dead_lettered_once_and_counted_once() {
     assert!(both.is_empty(), "done and dead-lettered: {both:?}");
     assert_eq!(done.len() as u64 + held, 300);
     assert_eq!(pending(&server), 0);
+}
+
+#[test]
+fn a_refused_command_stops_the_run_as_ctrl_c_does() {
+    // The stream replaced mid-run (DEL, then SET of its key): every stream command now answers
+    // WRONGTYPE. Like Ctrl-C, the jobs waiting in the local queue are not started, and the jobs
+    // in flight get --grace-ms (far longer than their 5 ms) to finish: none is cancelled.
+    let _alone = alone();
+    let (dir, server) = server_for("refused");
+    produce(&server, 2_000, &[]);
+    let flags = ["--workers", "2", "--work-ms", "5", "--grace-ms", "600000"];
+    let mut consumer = Consumer::start(&dir, &server, "consumer", &flags);
+    wait_for("100 jobs started", || {
+        consumer.started() >= 100 || !consumer.running()
+    });
+    cli(&server, &["DEL", "jobs"]);
+    cli(&server, &["SET", "jobs", "not a stream"]);
+    let ev = consumer.finish(2);
+    let s = &ev.summary;
+    let error = s.error.as_deref().unwrap_or_default();
+    assert!(error.contains("WRONGTYPE"), "the summary's error: {:?}", s.error);
+    assert!(!s.interrupted, "no Ctrl-C came");
+    assert_eq!(s.cancelled, 0, "jobs in flight were cancelled before --grace-ms");
+    assert!(
+        s.not_started > 0,
+        "the queued jobs were started after the refusal"
+    );
+    assert!(s.submitted < 2_000, "the stream was not replaced mid-run");
 }
