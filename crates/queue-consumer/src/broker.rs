@@ -280,6 +280,34 @@ impl Broker {
         }
     }
 
+    /// At the end of a run: removes `consumer` from the group (`XGROUP DELCONSUMER`) if nothing is
+    /// pending on it, so that the group's consumers do not grow with every run, and drops its
+    /// record of acknowledgements ([`Broker::ack`]). Entries still pending on it stay with it, for
+    /// the others to claim: removing a consumer drops its pending entries from the group. One
+    /// script, so nothing can be delivered to it between the check and the removal. Returns
+    /// whether it left the group.
+    pub fn leave(&mut self, consumer: &str) -> anyhow::Result<bool> {
+        const LEAVE_SCRIPT: &str = r"
+redis.call('DEL', KEYS[2])
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then
+  return 0
+end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+";
+        let left: u64 = self.call(|con, names| {
+            redis::cmd("EVAL")
+                .arg(LEAVE_SCRIPT)
+                .arg(2)
+                .arg(&names.stream)
+                .arg(ack_record(names, consumer))
+                .arg(&names.group)
+                .arg(consumer)
+                .query(con)
+        })?;
+        Ok(left == 1)
+    }
+
     /// Acknowledges `acks` in one round trip, writing each dead letter whose entry this batch
     /// removed from the pending list ([`ACK_SCRIPT`]). Returns, per entry, whether the group
     /// really removed it here: false for one already acknowledged (by another consumer that

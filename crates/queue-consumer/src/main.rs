@@ -183,6 +183,9 @@ fn run() -> anyhow::Result<ExitCode> {
     })?;
     queue.count(&fetched, &acked);
     queue.pending_left = main_broker.pending_count().ok();
+    // Nothing pending on this consumer: it leaves the group (best effort: a server that refuses
+    // it has already ended the run with an error).
+    let _ = main_broker.leave(&queue.consumer);
     drop(main_broker);
     drop(embedded); // stops the private server, if this run started one, and waits for it
     let mut summary = queue.pool_summary(&cli, tally, gauge.peak(), began.elapsed());

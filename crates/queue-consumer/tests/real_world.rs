@@ -1,7 +1,7 @@
 //! queue-consumer against what real use does to it, each test a reproduction of something seen on
 //! a real `redis-server`: connections killed under the consumers (`CLIENT KILL`, so that some
-//! replies are lost after the server carried out the command), the stream replaced mid-run, and
-//! a consumer killed while it holds entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
+//! replies are lost after the server carried out the command), the stream replaced mid-run, runs
+//! repeated against one group, and a consumer killed while it holds entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
 //! run one at a time.
 
 use std::collections::BTreeSet;
@@ -210,6 +210,26 @@ fn pending(server: &RedisServer) -> u64 {
     number(server, &["XPENDING", "jobs", "workers"])
 }
 
+/// `XINFO CONSUMERS jobs workers`: each consumer's name and pending count.
+fn consumers_of_the_group(server: &RedisServer) -> Vec<(String, u64)> {
+    let out = cli(server, &["XINFO", "CONSUMERS", "jobs", "workers"]);
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    let mut found = Vec::new();
+    for (i, w) in lines.windows(2).enumerate() {
+        if w[0] == "name" {
+            let pending = lines
+                .iter()
+                .skip(i)
+                .skip_while(|l| **l != "pending")
+                .nth(1)
+                .and_then(|p| p.parse().ok())
+                .expect("a consumer's pending count");
+            found.push((w[1].to_owned(), pending));
+        }
+    }
+    found
+}
+
 /// Kills every normal client connection (the consumers', never the server's) every `every`, at most
 /// `times` times, until no consumer runs. Returns how many kills were sent.
 fn kill_connections(
@@ -348,4 +368,44 @@ fn a_refused_command_stops_the_run_as_ctrl_c_does() {
         "the queued jobs were started after the refusal"
     );
     assert!(s.submitted < 2_000, "the stream was not replaced mid-run");
+}
+
+#[test]
+fn a_clean_exit_removes_its_consumer_from_the_group() {
+    let _alone = alone();
+    let (dir, server) = server_for("delconsumer");
+    // Two runs that end with nothing pending: neither leaves its name (nor anything else of its
+    // own) behind.
+    for run in 1..=2 {
+        produce(&server, 300, &[]);
+        let ev = Consumer::start(&dir, &server, &format!("clean-{run}"), &[]).finish(0);
+        assert_eq!(count(&ev, "pending_left"), 0);
+        assert_eq!(
+            consumers_of_the_group(&server),
+            Vec::new(),
+            "after clean run {run}"
+        );
+    }
+    let keys: BTreeSet<String> = cli(&server, &["KEYS", "*"]).lines().map(str::to_owned).collect();
+    assert_eq!(keys, BTreeSet::from(["jobs".to_owned()]));
+
+    // A run stopped by Ctrl-C leaves entries pending for the other consumers: its name stays
+    // with them (removing it would drop them from the group).
+    produce(&server, 3_000, &[]);
+    let flags = ["--work-ms", "20", "--grace-ms", "60000"];
+    let mut consumer = Consumer::start(&dir, &server, "ctrl-c", &flags);
+    wait_for("8 jobs started", || {
+        consumer.started() >= 8 || !consumer.running()
+    });
+    consumer.signal("INT");
+    let ev = consumer.finish(130);
+    let left = count(&ev, "pending_left");
+    assert!(left > 0, "a Ctrl-C mid-run left nothing pending");
+    let name = ev
+        .summary
+        .extra
+        .get("consumer")
+        .and_then(|c| c.as_str())
+        .expect("a consumer name");
+    assert_eq!(consumers_of_the_group(&server), vec![(name.to_owned(), left)]);
 }
