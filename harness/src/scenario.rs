@@ -76,8 +76,8 @@ pub enum Interrupt {
     /// signal must end in a summary. A program that never installs one gets the signal after 3 s.
     SignalAfterMs(Signal, u64),
     /// `signal` this many milliseconds after the process was spawned, whether or not it has a
-    /// handler yet (the stress harness: a signal in the loader's instants kills any program, which
-    /// the harness tells apart from a handler installed too late).
+    /// handler yet (the stress harness: a signal in the loader's instants kills any program; the
+    /// runner reads whether the handler was in place as it sends it, `process::SignalSent`).
     SignalAfterSpawnMs(Signal, u64),
 }
 

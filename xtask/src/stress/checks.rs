@@ -11,6 +11,7 @@ use common::event::RunSummary;
 
 use super::plan::{Extra, Fault, Plan};
 use crate::check::{self, Expect, Output};
+use harness::process::SignalSent;
 use harness::{Interrupt, Signal};
 
 /// What a run gave.
@@ -19,19 +20,15 @@ pub struct RunResult {
     pub errors: Vec<String>,
     /// The signal arrived after the run had its result (or after it exited).
     pub late: bool,
-    /// An early signal killed the process, and a fresh run of the same command shows its handler
-    /// in place after no more than start-up's CPU time ([`PRE_MAIN_CPU_MS`]): the signal came
-    /// before `main` could install it (a window no program can close), so it is tallied, not
-    /// failed. A handler installed later than that is a failure.
+    /// The signal killed the process, and it was sent before the process had its handler (its
+    /// bit was not in `SigCgt` when the runner read it, just before sending), while it was still
+    /// one thread that had printed nothing: before `main` could install it, a window no program
+    /// can close. Tallied, not failed.
     pub pre_main: bool,
 }
 
 /// What `process::run_watched` writes to stderr when the run ended before the interrupt was due.
 const ENDED_FIRST: &str = "[xtask] the run ended before the SIGINT was due";
-
-/// The CPU time a process spends before its handler is in place that is still start-up (exec, the
-/// dynamic loader, the Rust runtime, argument parsing), with room to spare on a busy machine.
-const PRE_MAIN_CPU_MS: f64 = 5.0;
 
 /// How long after a signal a run may still go on before "it ignored the signal" is a failure.
 const SIGNAL_SLACK_MS: f64 = 1_500.0;
@@ -47,8 +44,8 @@ pub fn execute(program: &Path, plan: &Plan, root: &Path, bin_dir: &Path) -> RunR
             Err(e) => result.errors.push(format!("could not run: {e:#}")),
         },
         Fault::Signal(interrupt) => {
-            match crate::process::run_watched(program, &args, root, timeout, Some(interrupt)) {
-                Ok(out) => result = check_signalled(&out, plan, interrupt, bin_dir, program, root),
+            match crate::process::run(program, &args, root, timeout, Some(interrupt)) {
+                Ok(run) => result = check_signalled(&run.output, plan, interrupt, run.signal_sent, bin_dir),
                 Err(e) => result.errors.push(format!("could not run: {e:#}")),
             }
         }
@@ -141,29 +138,15 @@ fn check_signalled(
     out: &Output,
     plan: &Plan,
     interrupt: Interrupt,
+    sent: Option<SignalSent>,
     bin_dir: &Path,
-    program: &Path,
-    root: &Path,
 ) -> RunResult {
     let mut result = RunResult::default();
-    if out.code.is_none()
-        && !out.timed_out
-        && let Interrupt::SignalAfterSpawnMs(signal, ms) = interrupt
-        && ms <= 5
-    {
-        // Killed by an early signal: before `main` (nothing can cover that), or because the
-        // example installs its handler late? Ask a fresh run of the same command.
-        match handler_ready_cpu_ms(program, &plan.args, root, signal) {
-            Some(cpu) if cpu <= PRE_MAIN_CPU_MS => {
-                result.pre_main = true;
-                return result;
-            }
-            Some(cpu) => result.errors.push(format!(
-                "killed by a signal {ms} ms after start: its handler is installed only after {cpu:.1} ms of CPU (start-up before main takes 1-3 ms): install it first thing"
-            )),
-            None => result
-                .errors
-                .push("killed by a signal: no handler was installed within 5 s".to_owned()),
+    if out.code.is_none() && !out.timed_out {
+        // Killed by our signal: the kernel found no handler for it when it was sent.
+        match killed_by_signal(out, interrupt.signal(), sent) {
+            Ok(()) => result.pre_main = true,
+            Err(e) => result.errors.push(e),
         }
         return result;
     }
@@ -193,7 +176,7 @@ fn check_signalled(
             result.errors = dedup(errors);
         } else if let Some(ev) = parsed.filter(|ev| !ev.summary.interrupted) {
             result.late = true;
-            result.errors = check_late(out, plan, interrupt, &ev.summary, bin_dir);
+            result.errors = check_late(out, plan, interrupt, sent, &ev.summary, bin_dir);
         } else {
             let mut errors = general(out);
             errors.push(format!(
@@ -207,7 +190,7 @@ fn check_signalled(
     match parsed {
         Some(ev) if !ev.summary.interrupted => {
             result.late = true;
-            result.errors = check_late(out, plan, interrupt, &ev.summary, bin_dir);
+            result.errors = check_late(out, plan, interrupt, sent, &ev.summary, bin_dir);
         }
         _ => {
             // After a signal: exit 130, the summary, full accounting (I1), no thread alive (I5).
@@ -233,18 +216,53 @@ fn exit_only(code: i32) -> Expect {
     }
 }
 
+/// A run the signal killed: fine only if, when it was sent, the process had no handler for it yet
+/// and showed no sign of having reached `main` (one thread, nothing printed).
+fn killed_by_signal(out: &Output, signal: Signal, sent: Option<SignalSent>) -> Result<(), String> {
+    let name = match signal {
+        Signal::Term => "SIGTERM",
+        Signal::Int | Signal::IntTwice => "SIGINT",
+    };
+    let Some(sent) = sent else {
+        return Err(format!("killed by a signal, but no {name} was sent"));
+    };
+    let at = sent.after.as_secs_f64() * 1e3;
+    match (sent.handler_installed, sent.threads) {
+        (Some(true), _) => Err(format!(
+            "killed by the {name} sent at {at:.1} ms, although its handler was installed then (SigCgt)"
+        )),
+        (Some(false), Some(1)) if out.stdout.is_empty() => Ok(()),
+        (Some(false), threads) => Err(format!(
+            "killed by the {name} sent at {at:.1} ms: it had no handler yet, but had already {}: install the handler first thing in main",
+            if out.stdout.is_empty() {
+                format!(
+                    "{} threads",
+                    threads.map_or_else(|| "?".to_owned(), |n| n.to_string())
+                )
+            } else {
+                "printed output".to_owned()
+            }
+        )),
+        (None, _) => Err(format!(
+            "killed by the {name} sent at {at:.1} ms; /proc/<pid>/status could not be read then"
+        )),
+    }
+}
+
 /// The summary says "not interrupted": fine if the signal came when the run was (nearly) done,
 /// a failure if the run went on well past it.
 fn check_late(
     out: &Output,
     plan: &Plan,
     interrupt: Interrupt,
+    sent: Option<SignalSent>,
     summary: &RunSummary,
     bin_dir: &Path,
 ) -> Vec<String> {
     let mut errors = check_completed(out, plan, Some(130), bin_dir);
     let sent_at = match interrupt {
-        Interrupt::SignalAfterSpawnMs(_, ms) => Some(ms as f64),
+        // When it was sent (from the spawn: a little more than the run's own clock says).
+        Interrupt::SignalAfterSpawnMs(_, ms) => Some(sent.map_or(ms as f64, |s| s.after.as_secs_f64() * 1e3)),
         Interrupt::SignalAfterMs(..) => None, // counted from the handler: not used by stress
         Interrupt::AfterStarted(n) | Interrupt::SignalAfterStarted(_, n) => check::parse(&out.stdout)
             .ok()
@@ -571,50 +589,6 @@ fn kill9(
     dedup(errors)
 }
 
-/// Runs `program args` and watches `/proc/<pid>/status` until the signal's bit shows in `SigCgt`
-/// (a handler is installed); returns the CPU time the process had used by then
-/// (`/proc/<pid>/schedstat`, nanoseconds), or `None` if no handler came within 5 s.
-fn handler_ready_cpu_ms(program: &Path, args: &[String], root: &Path, signal: Signal) -> Option<f64> {
-    let bit = match signal {
-        Signal::Term => 1u64 << (15 - 1),
-        Signal::Int | Signal::IntTwice => 1u64 << (2 - 1),
-    };
-    let mut child = Command::new(program)
-        .args(args)
-        .arg("--json")
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let pid = child.id();
-    let begin = Instant::now();
-    let mut found = None;
-    while begin.elapsed() < Duration::from_secs(5) {
-        let caught = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| {
-                let line = status.lines().find(|l| l.starts_with("SigCgt:"))?;
-                u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
-            });
-        if caught.is_some_and(|mask| mask & bit != 0) {
-            found = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-                .map(|ns| ns / 1e6);
-            break;
-        }
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            break;
-        }
-        std::thread::yield_now();
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    found
-}
-
 fn dedup(mut errors: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     errors.retain(|e| seen.insert(e.clone()));
@@ -677,6 +651,35 @@ mod tests {
         let errors = general(&panicked);
         assert!(errors.iter().any(|e| e.contains("outside")));
         assert!(errors.iter().any(|e| e.contains("panic text")));
+    }
+
+    #[test]
+    fn a_signal_death_is_pre_main_only_without_a_handler_and_before_main() {
+        let dead = Output {
+            code: None,
+            ..Output::default()
+        };
+        let sent = |handler_installed, threads| {
+            Some(SignalSent {
+                after: Duration::from_millis(1),
+                handler_installed,
+                threads,
+            })
+        };
+        assert!(killed_by_signal(&dead, Signal::Term, sent(Some(false), Some(1))).is_ok());
+        let caught = killed_by_signal(&dead, Signal::Term, sent(Some(true), Some(1)));
+        assert!(caught.is_err_and(|e| e.contains("SIGTERM") && e.contains("installed then")));
+        let threads = killed_by_signal(&dead, Signal::Int, sent(Some(false), Some(3)));
+        assert!(threads.is_err_and(|e| e.contains("3 threads")));
+        let printed = Output {
+            code: None,
+            stdout: "{\"event\":\"started\"}\n".into(),
+            ..Output::default()
+        };
+        let printed = killed_by_signal(&printed, Signal::IntTwice, sent(Some(false), Some(1)));
+        assert!(printed.is_err_and(|e| e.contains("SIGINT") && e.contains("printed output")));
+        assert!(killed_by_signal(&dead, Signal::Int, sent(None, None)).is_err());
+        assert!(killed_by_signal(&dead, Signal::Int, None).is_err());
     }
 
     #[test]

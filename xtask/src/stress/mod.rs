@@ -137,7 +137,7 @@ struct Tally {
     kill9: u64,
     /// Signals that arrived after the run had decided its result (or after it exited).
     late: u64,
-    /// Signals at 0–1 ms that killed the process before `main` (see `checks::RunResult`).
+    /// Signals that killed the process before `main` installed its handler (see `checks::RunResult`).
     pre_main: u64,
     failed: u64,
     time: Duration,
@@ -256,7 +256,7 @@ fn run_all(
         );
     }
     println!(
-        "stress: seed {seed}: {done} runs, {} failed, {:.1} s (late: the signal came after the run had its result, checked as a normal run; pre-main: an early signal that killed the process before main could install its handler, checked by a second run)",
+        "stress: seed {seed}: {done} runs, {} failed, {:.1} s (late: the signal came after the run had its result, checked as a normal run; pre-main: a signal that killed the process before main could install its handler, read from SigCgt when it was sent)",
         failures.len(),
         begin.elapsed().as_secs_f64()
     );
