@@ -400,6 +400,40 @@ fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str) -> Pool {
                 a.set("--panic-every", rng.random_range(1..=10u64));
             }
         }
+        "elastic-pool" => {
+            // A burst waits for the pool to go quiet and then --gap-ms (500 by default): short gaps
+            // and at most about a hundred bursts keep a run of thousands of jobs to seconds.
+            if rng.random_bool(0.4) {
+                a.set("--arrivals", "steady");
+            } else {
+                a.set("--arrivals", "bursts");
+                let least = (jobs / 100).max(1);
+                a.set("--burst", rng.random_range(least..=least.max(64)));
+                a.set("--gap-ms", rng.random_range(0..=20u64));
+            }
+            if rng.random_bool(0.5) {
+                a.set("--keep-alive-ms", rng.random_range(0..=50u64));
+            }
+            if rng.random_bool(0.3) {
+                a.set("--min", rng.random_range(0..=workers.min(4)));
+            }
+            if rng.random_bool(0.3) {
+                a.set("--queue", rng.random_range(0..=64u64));
+            }
+            a.set(
+                "--grow",
+                if rng.random_bool(0.5) {
+                    "spawn-first"
+                } else {
+                    "queue-first"
+                },
+            );
+            let on_full = ["block", "abort", "caller-runs", "drop-oldest", "drop-newest"]
+                .choose(&mut *rng)
+                .copied()
+                .unwrap_or("block");
+            a.set("--on-full", on_full);
+        }
         "async-pool" => {
             let style = ["workers", "buffer-unordered", "joinset"]
                 .choose(&mut *rng)
