@@ -65,6 +65,10 @@ pub fn run(
     let mut child = Command::new(program)
         .args(args)
         .current_dir(cwd)
+        // Never a server this run did not start: without these, an example falls back to its
+        // own private server (a test that wants a server passes its URL as an argument).
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

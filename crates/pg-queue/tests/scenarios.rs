@@ -1,6 +1,7 @@
 //! pg-queue as one process on its own private PostgreSQL cluster (no `--database-url`): every
 //! job done exactly once and none left running. Runs on a cluster the test starts itself are in
-//! `postgres.rs`. (With `DATABASE_URL` set in the environment, this run uses that database.)
+//! `postgres.rs`. (The harness clears `DATABASE_URL` for every run, so a database in the
+//! environment is never touched.)
 
 use std::collections::BTreeSet;
 
