@@ -346,7 +346,7 @@ fn image_left_behind(output: &Path, how: &str) -> Vec<String> {
     for entry in std::fs::read_dir(output).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !(name.ends_with(".tmp") || name.starts_with('.'))
-            && let Err(e) = image_fits(&entry.path(), (u32::MAX, u32::MAX), false).or_else(|e| {
+            && let Err(e) = image_fits(&entry.path(), (u32::MAX, u32::MAX), false, false).or_else(|e| {
                 if e.contains("does not fit") {
                     Ok(())
                 } else {
@@ -433,7 +433,13 @@ fn count_only(bin_dir: &Path, db: &Path) -> Result<u64, String> {
 /// The output folder: no temporary or partial file; every file decodes in full and fits the box;
 /// `ok` files when the run reported its count.
 fn image_outputs(plan: &Plan, ok: Option<u64>) -> Vec<String> {
-    let Extra::ImageResize { output, size, exact } = &plan.extra else {
+    let Extra::ImageResize {
+        output,
+        size,
+        exact,
+        enlarge,
+    } = &plan.extra
+    else {
         return Vec::new();
     };
     let dir = Path::new(output);
@@ -454,7 +460,7 @@ fn image_outputs(plan: &Plan, ok: Option<u64>) -> Vec<String> {
             continue;
         }
         files += 1;
-        if let Err(e) = image_fits(&entry.path(), *size, *exact) {
+        if let Err(e) = image_fits(&entry.path(), *size, *exact, *enlarge) {
             errors.push(format!("image-resize: {name}: {e}"));
         }
     }
@@ -471,7 +477,9 @@ fn image_outputs(plan: &Plan, ok: Option<u64>) -> Vec<String> {
 
 /// Decodes the whole file (and checks it ends with its format's end marker: a decoder may fill a
 /// truncated image in silently), then the size against the box.
-fn image_fits(path: &Path, (bw, bh): (u32, u32), exact: bool) -> Result<(), String> {
+/// `enlarge`: the run filled the box (`--enlarge`); without it an image already inside the box
+/// keeps its size, so an output need only fit inside.
+fn image_fits(path: &Path, (bw, bh): (u32, u32), exact: bool, enlarge: bool) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let complete = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         bytes.len() >= 12 && &bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND"
@@ -485,10 +493,13 @@ fn image_fits(path: &Path, (bw, bh): (u32, u32), exact: bool) -> Result<(), Stri
     }
     let img = image::load_from_memory(&bytes).map_err(|e| format!("does not decode: {e}"))?;
     let (w, h) = (img.width(), img.height());
+    let inside = w <= bw && h <= bh && w > 0 && h > 0;
     let fits = if exact {
         (w, h) == (bw, bh)
+    } else if enlarge {
+        inside && (w == bw || h == bh)
     } else {
-        w <= bw && h <= bh && (w == bw || h == bh) && w > 0 && h > 0
+        inside
     };
     if fits {
         Ok(())
@@ -689,18 +700,21 @@ mod tests {
         let img = image::RgbImage::from_pixel(40, 30, image::Rgb([200, 10, 10]));
         let png = dir.join("a.png");
         img.save(&png).expect("save png");
-        assert!(image_fits(&png, (40, 40), false).is_ok());
-        assert!(image_fits(&png, (40, 30), true).is_ok());
-        assert!(image_fits(&png, (20, 20), false).is_err());
+        assert!(image_fits(&png, (40, 40), false, true).is_ok());
+        assert!(image_fits(&png, (40, 30), true, false).is_ok());
+        assert!(image_fits(&png, (20, 20), false, false).is_err());
+        // Inside the box without touching a side: kept its size, unless the run enlarged.
+        assert!(image_fits(&png, (50, 50), false, false).is_ok());
+        assert!(image_fits(&png, (50, 50), false, true).is_err());
         let bytes = std::fs::read(&png).expect("read");
         std::fs::write(&png, &bytes[..bytes.len() * 2 / 3]).expect("write");
-        assert!(image_fits(&png, (40, 40), false).is_err());
+        assert!(image_fits(&png, (40, 40), false, false).is_err());
         let jpg = dir.join("a.jpg");
         img.save(&jpg).expect("save jpeg");
-        assert!(image_fits(&jpg, (40, 30), true).is_ok());
+        assert!(image_fits(&jpg, (40, 30), true, false).is_ok());
         let bytes = std::fs::read(&jpg).expect("read");
         std::fs::write(&jpg, &bytes[..bytes.len() * 2 / 3]).expect("write");
-        let e = image_fits(&jpg, (40, 30), true).expect_err("truncated");
+        let e = image_fits(&jpg, (40, 30), true, false).expect_err("truncated");
         assert!(e.contains("truncated"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -43,6 +43,8 @@ pub enum Extra {
         output: String,
         size: (u32, u32),
         exact: bool,
+        /// `--enlarge`: every output touches a side of the box.
+        enlarge: bool,
     },
 }
 
@@ -207,10 +209,17 @@ pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Pl
             a.set("--size", format!("{}x{}", size.0, size.1));
             let exact = rng.random_bool(0.2);
             a.switch("--exact", exact);
+            let enlarge = rng.random_bool(0.5);
+            a.switch("--enlarge", enlarge);
             let workers = rng.random_range(1..=8u64);
             a.set("--workers", workers);
             buffer(&mut a, &mut rng, count);
-            extra = Extra::ImageResize { output, size, exact };
+            extra = Extra::ImageResize {
+                output,
+                size,
+                exact,
+                enlarge,
+            };
             timeout_s = 120;
             kill9_ok = true;
         }
