@@ -7,8 +7,10 @@
 //!   `cargo xtask timeline RUN.jsonl -o run.svg`: run `bench`'s `compare` and `timeline` binaries
 //!   with the same arguments (`cargo run -p bench --bin ...`), so building xtask compiles none of
 //!   their charting;
-//! - `cargo xtask tidy`: the house rules (also a test).
+//! - `cargo xtask tidy`: the house rules (also a test);
+//! - `cargo xtask loom`: struct-pool's loom models (`--cfg loom`, in `target/loom`).
 
+mod loom;
 mod miri;
 mod msrv;
 mod preflight;
@@ -55,6 +57,9 @@ enum Task {
     Stress(stress::StressArgs),
     /// struct-pool's and common's concurrency tests under Miri, with several scheduler seeds.
     Miri,
+    /// struct-pool's loom models: a tiny pool under every interleaving up to a preemption bound
+    /// (`LOOM_MAX_PREEMPTIONS`, 3 unless set), with the interleavings and the time each took.
+    Loom,
     /// Draw a run's `--json` events as a timeline: workers as lanes, jobs as bars (`-o run.svg|png`):
     /// bench's `timeline` (`cargo xtask timeline --help` for its flags).
     #[command(disable_help_flag = true)]
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         }),
         Task::Stress(args) => stress::stress(&args),
         Task::Miri => miri::miri(),
+        Task::Loom => loom::loom(),
         Task::Timeline { args } => return bench("timeline", &args),
     };
     match result {

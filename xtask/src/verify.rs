@@ -10,7 +10,7 @@
 //! 2. builds the examples and runs each under a rising limit on threads (`thread_limit.rs`: a
 //!    refused thread must end in one error line, never a panic, a hang or a leftover process);
 //! 3. a tiny compare (`bench`: every row must complete with every job accounted for), stress for
-//!    a fixed budget, and Miri;
+//!    a fixed budget, Miri, and the loom models at the smaller bound (`loom.rs`);
 //! 4. prints every failure with the command that re-runs it, the time per phase, and the total
 //!    (which counts exactly the pass/FAIL/SKIPPED lines).
 
@@ -378,6 +378,20 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
             }
         }
         t.phase("miri", since);
+
+        // struct-pool's loom models at the smaller preemption bound (`cargo xtask loom` runs the
+        // larger one), built with `--cfg loom` in their own target folder.
+        println!(
+            "... loom: struct-pool's models, LOOM_MAX_PREEMPTIONS={}",
+            crate::loom::VERIFY_BOUND
+        );
+        let since = Instant::now();
+        let outcome = crate::loom::for_verify();
+        t.line(outcome.is_ok(), "loom", since.elapsed());
+        if let Err(e) = outcome {
+            t.fail("loom", vec![format!("{e:#}")], "cargo xtask loom".into());
+        }
+        t.phase("loom", since);
     }
     report(&t)
 }

@@ -7,8 +7,7 @@
 
 use std::ops::Range;
 
-use crossbeam::channel::Receiver;
-
+use crate::sync::channel::Receiver;
 use crate::{Completed, Panicked, SubmitError, WorkerPool};
 
 /// One message on the job queue: a single job, or a batch whose jobs are numbered `first..`.

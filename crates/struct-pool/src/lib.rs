@@ -37,20 +37,20 @@
 mod batch;
 mod ordered;
 mod slots;
+// std and crossbeam, or loom's types for the model in `tests/loom.rs` (`cargo xtask loom`).
+mod sync;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
-
-use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 
 use batch::{Done, Results, Task};
 pub use ordered::Ordered;
 use slots::Slots;
+use sync::channel::{self, Receiver, Sender, TrySendError};
+use sync::{Arc, thread};
 
 /// A job that has been run: its submission number, the worker that ran it, the job itself (handed
 /// back, like Go's `Result{JobID}`, so a result always names its job, even after a panic), and its
@@ -107,7 +107,7 @@ pub struct WorkerPool<J, R> {
     /// The job queue's sending end; numbers each job in queue order (see `slots.rs`).
     jobs: Slots<Task<J>>,
     results: Receiver<Done<J, R>>,
-    workers: Vec<JoinHandle<()>>,
+    workers: Vec<thread::JoinHandle<()>>,
 }
 
 impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
@@ -124,7 +124,7 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         let mut handles = Vec::with_capacity(workers);
         for id in 1..=workers {
             let (jobs_rx, results_tx, job_fn) = (jobs_rx.clone(), results_tx.clone(), Arc::clone(&job_fn));
-            let spawned = std::thread::Builder::new()
+            let spawned = thread::Builder::new()
                 .name(format!("pool-worker-{id}"))
                 .spawn(move || worker_loop(id, &jobs_rx, &results_tx, &*job_fn));
             match spawned {

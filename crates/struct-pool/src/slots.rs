@@ -11,10 +11,10 @@
 //! condvar, also without the lock) and `try_send` answers `Full`, so nobody overtakes the
 //! numbered message.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 
-use crossbeam::channel::{self, Receiver, Sender, TrySendError};
-use crossbeam::utils::Backoff;
+use crate::sync::channel::{self, Backoff, Receiver, Sender, TrySendError};
+use crate::sync::{Condvar, Mutex, MutexGuard};
 
 /// The sending end and the next number, under one lock so that numbers follow queue order even
 /// with several submitting threads.
@@ -131,10 +131,7 @@ impl<M> Slots<M> {
         }
         #[cfg(test)]
         self.waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let sent = crossbeam::select! {
-            send(tx, message) -> sent => sent.map_err(|e| e.into_inner()),
-            recv(self.closed) -> _ => Err(message),
-        };
+        let sent = channel::send_or_closed(tx, message, &self.closed);
         #[cfg(test)]
         self.waiting.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         sent

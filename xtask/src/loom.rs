@@ -1,0 +1,68 @@
+//! `cargo xtask loom`: struct-pool's loom models (`crates/struct-pool/tests/loom.rs`), which run
+//! a tiny `WorkerPool` under every interleaving loom can tell apart, up to a preemption bound.
+//!
+//! The build uses `RUSTFLAGS="--cfg loom"` (struct-pool's `sync` shim then swaps in loom's types)
+//! into its own target folder, `target/loom`, so the cfg invalidates neither the normal build
+//! nor the other's. Only struct-pool and its dependencies are built that way: the cfg is not
+//! applied to the whole workspace (tokio and others have loom code of their own).
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::{cargo, target_dir, workspace_root};
+
+/// `cargo xtask loom`'s preemption bound (`LOOM_MAX_PREEMPTIONS`), unless set in the environment.
+pub const BOUND: &str = "3";
+/// verify's bound: the same models, fewer interleavings, so CI stays within its budget.
+pub const VERIFY_BOUND: &str = "2";
+
+/// `cargo xtask loom`: the models with [`BOUND`] (or `LOOM_MAX_PREEMPTIONS` if set).
+pub fn loom() -> anyhow::Result<()> {
+    let bound = std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| BOUND.to_owned());
+    run(&bound, true)
+}
+
+/// For `cargo xtask verify`: the models with [`VERIFY_BOUND`], their chatter shown only on a
+/// failure.
+pub fn for_verify() -> anyhow::Result<()> {
+    run(VERIFY_BOUND, false)
+}
+
+/// Builds and runs the models (one test thread: each model already keeps a core busy); prints
+/// how long it took. With `show`, each model's line (interleavings explored) is printed as it ends.
+fn run(bound: &str, show: bool) -> anyhow::Result<()> {
+    let since = Instant::now();
+    let root = workspace_root();
+    let target = target_dir(&root)?.join("loom");
+    let mut command = Command::new(cargo());
+    command
+        .args(["test", "-p", "struct-pool", "--release", "--test", "loom", "--"])
+        .args(["--test-threads=1", "--nocapture"])
+        .env("RUSTFLAGS", "--cfg loom")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("LOOM_MAX_PREEMPTIONS", bound)
+        .current_dir(&root);
+    let ok = if show {
+        command.status().context("cannot run cargo test")?.success()
+    } else {
+        let output = command.output().context("cannot run cargo test")?;
+        if !output.status.success() {
+            print!("{}", String::from_utf8_lossy(&output.stdout));
+            print!("{}", String::from_utf8_lossy(&output.stderr));
+        }
+        output.status.success()
+    };
+    println!(
+        "       loom models (LOOM_MAX_PREEMPTIONS={bound}): {} in {:.1} s",
+        if ok { "ok" } else { "failed" },
+        since.elapsed().as_secs_f64()
+    );
+    anyhow::ensure!(
+        ok,
+        "loom models failed: RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS={bound} \
+         CARGO_TARGET_DIR=target/loom cargo test -p struct-pool --release --test loom"
+    );
+    Ok(())
+}
