@@ -9,7 +9,7 @@ use crate::exit::{EXIT_USAGE, print_error_line};
 use crate::job::Job;
 pub use crate::report::OutputArgs;
 pub use crate::watchdog::WatchdogArgs;
-use crate::work::{Work, Workload};
+use crate::work::{Work, WorkDist, Workload};
 
 /// The most worker threads an example will start: a typo such as `--workers 1000000` is a usage
 /// error, not a million threads.
@@ -31,6 +31,12 @@ pub struct PoolArgs {
     /// Simulated work per job, in milliseconds (used by the `sleep` workload).
     #[arg(long, value_name = "MS", default_value = "500", allow_negative_numbers = true, value_parser = parse_millis)]
     pub work_ms: u64,
+
+    /// How each job's `--work-ms` varies: `fixed` (every job the same), `uniform` (0 to twice
+    /// it), `exp` (exponential), `pareto` (a heavy tail: a few jobs many times longer); the mean
+    /// is `--work-ms`, each job's draw comes from `--seed` and its id.
+    #[arg(long, value_enum, value_name = "DIST", default_value_t = WorkDist::Fixed)]
+    pub work_dist: WorkDist,
 
     /// Capacity of the jobs and results channels (default: the number of jobs, at most 1024).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_buffer)]
@@ -60,6 +66,8 @@ impl PoolArgs {
             workload: self.workload,
             duration: Duration::from_millis(self.work_ms),
             fail_every: self.fail_every,
+            dist: self.work_dist,
+            seed: self.seed,
         }
     }
 
@@ -234,6 +242,13 @@ mod tests {
         let cli = parse(&[]).expect("defaults parse");
         assert_eq!((cli.pool.jobs, cli.pool.workers, cli.pool.work_ms), (20, 5, 100));
         assert_eq!(cli.pool.workload, Workload::Sleep);
+        assert_eq!(cli.pool.work_dist, WorkDist::Fixed);
+        let cli = parse(&["--work-dist", "pareto", "--seed", "7"]).expect("parse");
+        assert_eq!(
+            (cli.pool.work().dist, cli.pool.work().seed),
+            (WorkDist::Pareto, 7)
+        );
+        assert!(parse(&["--work-dist", "normal"]).is_err());
     }
 
     #[test]

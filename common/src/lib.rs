@@ -33,4 +33,4 @@ pub use job::{Job, JobRef, JobResult, Outcome};
 pub use report::{Capture, Detail, OutputArgs, Reporter, Summary, Tally};
 pub use signal::Stop;
 pub use threads::{join_all, panic_message};
-pub use work::{Work, Workload};
+pub use work::{Work, WorkDist, Workload};

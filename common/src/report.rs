@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::event::{self, Event, ExampleEvent, Fields, OutcomeKind};
 use crate::exit::{EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error_line};
 use crate::job::{JobRef, JobResult, Outcome};
-use crate::work::{Work, Workload};
+use crate::work::{Work, WorkDist, Workload};
 
 /// How an example prints: `--json` and `--quiet`, flattened by every example (`PoolArgs`
 /// includes it).
@@ -483,8 +483,8 @@ pub struct Summary {
     pub wall: Duration,
     /// An ideal wall time set by the example ([`Summary::with_ideal`]).
     ideal: Option<Duration>,
-    /// The sleep workload's work per job and workers, for [`Summary::ideal`].
-    sleep_ideal: Option<(Duration, usize)>,
+    /// The sleep workload's work and workers, for [`Summary::ideal`].
+    sleep_ideal: Option<(Work, usize)>,
     /// Failed jobs that did no work (a panic before it), which the ideal leaves out.
     failed_at_once: u64,
     max_in_flight: Option<usize>,
@@ -518,10 +518,11 @@ impl Summary {
     }
 
     /// Sets the ideal time for the `sleep` workload on `workers` workers: ceil(jobs / workers) ×
-    /// work, over the jobs that did their work (see [`Summary::ideal`]).
+    /// work, or with a `--work-dist` the sum of the jobs' drawn durations over the workers, over
+    /// the jobs that did their work (see [`Summary::ideal`]).
     pub fn with_sleep_ideal(mut self, work: Work, workers: usize) -> Self {
         if work.workload == Workload::Sleep {
-            self.sleep_ideal = Some((work.duration, workers));
+            self.sleep_ideal = Some((work, workers));
         }
         self
     }
@@ -541,7 +542,9 @@ impl Summary {
 
     /// The best possible wall time for the work that ran, where one is defined: for the sleep
     /// workload ceil(worked / workers) × work, where `worked` leaves out the jobs that did no
-    /// work ([`Summary::with_failed_at_once`]). `None` when some job never started or was
+    /// work ([`Summary::with_failed_at_once`]); with a `--work-dist` other than `fixed`, the sum
+    /// of the worked jobs' drawn durations over the workers (the longest left out for the jobs
+    /// that did no work, whose ids the summary does not know), a lower bound all the same. `None` when some job never started or was
     /// cancelled in flight, or the run was stopped (by Ctrl-C or an error), since the wall time
     /// then measures the stop.
     pub fn ideal(&self) -> Option<Duration> {
@@ -554,8 +557,12 @@ impl Summary {
             if worked == 0 || workers == 0 {
                 return None;
             }
+            if work.dist != WorkDist::Fixed {
+                let total = work.total_sleep(t.ran(), self.failed_at_once);
+                return Some(total / u32::try_from(workers).unwrap_or(u32::MAX));
+            }
             let rounds = u32::try_from(worked.div_ceil(workers as u64)).unwrap_or(u32::MAX);
-            return Some(work.saturating_mul(rounds));
+            return Some(work.duration.saturating_mul(rounds));
         }
         self.ideal
     }
@@ -980,6 +987,8 @@ mod tests {
             workload: Workload::Sleep,
             duration: Duration::from_millis(100),
             fail_every: 0,
+            dist: WorkDist::Fixed,
+            seed: 42,
         };
         // 8 jobs on 2 workers, 2 of which panicked before their work: 6 jobs of work, 3 rounds.
         let tally = Tally {
@@ -1011,5 +1020,13 @@ mod tests {
         };
         let s = Summary::new("test", tally, 2, 2, Duration::from_millis(50)).with_sleep_ideal(cpu, 2);
         assert_eq!(s.ideal(), None);
+        // A distribution: the drawn durations of the jobs that worked, over the workers.
+        let exp = Work {
+            dist: WorkDist::Exp,
+            ..work
+        };
+        let s = Summary::new("test", tally, 2, 2, Duration::from_secs(10)).with_sleep_ideal(exp, 2);
+        assert_eq!(s.ideal(), Some(exp.total_sleep(8, 0) / 2));
+        assert_eq!(s.with_failed_at_once(2).ideal(), Some(exp.total_sleep(8, 2) / 2));
     }
 }

@@ -131,7 +131,7 @@ async fn work_on(pool: &Pool, job: Job) -> Outcome {
         // longer than asked (a thread's sleep does not).
         Workload::Sleep => tokio::select! {
             _ = pool.token.cancelled() => Outcome::Cancelled,
-            () = tokio::time::sleep(pool.work.duration) => no_wait.run(&job),
+            () = tokio::time::sleep(pool.work.duration_for(&job)) => no_wait.run(&job),
         },
         // Off the runtime threads: they must stay free to poll every other task.
         Workload::Cpu => {

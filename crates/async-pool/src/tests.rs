@@ -39,6 +39,8 @@ fn every_style_accounts_for_every_job_and_survives_panics() {
         workload: Workload::Sleep,
         duration: Duration::from_millis(2),
         fail_every: 7,
+        dist: common::WorkDist::Fixed,
+        seed: 0,
     };
     for style in [Style::Workers, Style::BufferUnordered, Style::Joinset] {
         let p = pool(work, 5, 4);
@@ -71,6 +73,8 @@ fn a_cancel_ends_every_job_cancelled_or_not_started() {
         workload: Workload::Sleep,
         duration: Duration::from_secs(60),
         fail_every: 0,
+        dist: common::WorkDist::Fixed,
+        seed: 0,
     };
     for style in [Style::Workers, Style::BufferUnordered, Style::Joinset] {
         let p = pool(work, 0, 3);

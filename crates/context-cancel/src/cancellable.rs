@@ -23,7 +23,7 @@ pub fn run_until<T>(work: &Work, job: &Job, cancel: &Receiver<T>) -> Outcome {
         // Wait for the work's duration or the cancel, whichever comes first.
         Workload::Sleep => crossbeam::select! {
             recv(cancel) -> _ => return Outcome::Cancelled,
-            default(work.duration) => job.value * 2,
+            default(work.duration_for(job)) => job.value * 2,
         },
         Workload::Cpu => match is_prime_naive_until(job.value, cancel) {
             Some(prime) => u64::from(prime),
@@ -89,6 +89,8 @@ mod tests {
             workload: Workload::Cpu,
             duration: Duration::ZERO,
             fail_every: 0,
+            dist: common::WorkDist::Fixed,
+            seed: 0,
         };
         for value in [97, 100, 1_000_003] {
             let job = Job { id: 1, value };
@@ -98,6 +100,8 @@ mod tests {
             workload: Workload::Dispatch,
             duration: Duration::ZERO,
             fail_every: 3,
+            dist: common::WorkDist::Fixed,
+            seed: 0,
         };
         let job = Job { id: 3, value: 1 };
         assert_eq!(run_until(&failing, &job, &rx), failing.run(&job));
@@ -106,6 +110,8 @@ mod tests {
             workload: Workload::Sleep,
             duration: Duration::from_secs(60),
             fail_every: 0,
+            dist: common::WorkDist::Fixed,
+            seed: 0,
         };
         assert!(!is_cancelled(&rx));
         drop(tx);

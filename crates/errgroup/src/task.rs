@@ -91,10 +91,10 @@ impl Task {
             return None;
         }
         if job.id == self.fail_at {
-            return Some((work.duration / 2, JobEnd::Failed(self.failure(job))));
+            return Some((work.duration_for(job) / 2, JobEnd::Failed(self.failure(job))));
         }
         Some((
-            work.duration,
+            work.duration_for(job),
             JobEnd::from_outcome(work.finish(job, job.value * 2)),
         ))
     }

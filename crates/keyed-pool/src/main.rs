@@ -43,7 +43,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use common::{
     Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally,
-    UsageError, Work, Workload,
+    UsageError, Work, WorkDist, Workload,
 };
 use crossbeam::channel::{self, Sender};
 
@@ -442,7 +442,9 @@ fn summary(
             ctx.work.duration
         }
     };
-    let sleep = args.workload == Workload::Sleep;
+    // The bounds below count every job at its key's fixed work: with a `--work-dist` there is
+    // no bound (and no ideal) here.
+    let sleep = args.workload == Workload::Sleep && args.work_dist == WorkDist::Fixed;
     let key_bound = per_key
         .iter()
         .map(|(k, n)| job_time(*k).saturating_mul(u32::try_from(*n).unwrap_or(u32::MAX)))

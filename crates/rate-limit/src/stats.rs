@@ -85,7 +85,11 @@ pub fn summary(
                 "achieved: {achieved} starts/s from the first start to the last (the burst included)"
             ));
         }
-    } else if args.workload == common::Workload::Sleep && args.jobs > 0 && limits.panic_every == 0 {
+    } else if args.workload == common::Workload::Sleep
+        && args.work_dist == common::WorkDist::Fixed
+        && args.jobs > 0
+        && limits.panic_every == 0
+    {
         // The permits, not the workers, set the pace: ceil(jobs / max_in_flight) rounds of work.
         let rounds = args.jobs.div_ceil(max_in_flight as u64);
         let ms = rounds.saturating_mul(args.work_ms);

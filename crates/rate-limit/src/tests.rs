@@ -54,6 +54,8 @@ fn a_panicking_job_is_a_failure_with_its_message() {
         workload: common::Workload::Dispatch,
         duration: std::time::Duration::ZERO,
         fail_every: 0,
+        dist: common::WorkDist::Fixed,
+        seed: 0,
     };
     assert_eq!(run_job(&work, &Job { id: 1, value: 4 }, 2), Outcome::Ok(8));
     match run_job(&work, &Job { id: 4, value: 4 }, 2) {
