@@ -3,7 +3,8 @@
 //!
 //! - I1 accounting: every submitted job id ends in exactly one terminal event (`finished` or
 //!   `not_started`); the summary's counts add up to `submitted` and match the events; its
-//!   `efficiency`, where present, is at most 1 (`ideal_ms` counts only the work that ran).
+//!   `efficiency`, where present, is at most 1 (`ideal_ms` counts only the work that ran); one
+//!   clock for the run: no event, and not the Ctrl-C (`interrupted_at_ms`), is later than `wall_ms`.
 //! - I2 bound: peak in flight ≤ the bound (`max_in_flight` in the summary, else `workers`), both as
 //!   reported and as reconstructed from the events' timestamps; = the bound when jobs ≥ bound.
 //! - I3 outputs: every `ok` output is what the job's value should give.
@@ -212,6 +213,24 @@ pub fn check_events(ev: &Events, expect: &Expect) -> Vec<String> {
         errors.push(format!(
             "I1 accounting: efficiency {efficiency} > 1: ideal_ms {:?} counts more work than ran in wall_ms {}",
             s.ideal_ms, s.wall_ms
+        ));
+    }
+
+    // I1: one clock from the start of the run to its summary, which comes last: no event, and not
+    // the Ctrl-C, after `wall_ms` (both rounded to 3 places, which keeps the order).
+    let late = ev.events.iter().find(|e| e.t_ms().is_some_and(|t| t > s.wall_ms));
+    if let Some(e) = late {
+        errors.push(format!(
+            "I1 accounting: a {} event at t_ms {:?} is later than the summary's wall_ms {}",
+            e.name(),
+            e.t_ms(),
+            s.wall_ms
+        ));
+    }
+    if let Some(at) = s.interrupted_at_ms.filter(|at| *at > s.wall_ms) {
+        errors.push(format!(
+            "I1 accounting: interrupted_at_ms {at} is later than wall_ms {}",
+            s.wall_ms
         ));
     }
 
@@ -553,6 +572,22 @@ mod tests {
             ..out
         };
         assert_fails(&check_run(&hung, &expect()).1, "I4", "watchdog");
+    }
+
+    #[test]
+    fn an_event_or_a_ctrl_c_after_wall_ms_fails_i1() {
+        let mut s = summary();
+        s["wall_ms"] = json!(20.2); // the last event's time: not later
+        assert_eq!(run(&good_events(), &s), Vec::<String>::new());
+        s["wall_ms"] = json!(15.0);
+        assert_fails(
+            &run(&good_events(), &s),
+            "I1",
+            "finished event at t_ms Some(20.0)",
+        );
+        let mut s = summary();
+        (s["interrupted"], s["interrupted_at_ms"]) = (json!(true), json!(21.0));
+        assert_fails(&run(&good_events(), &s), "I1", "interrupted_at_ms 21 is later");
     }
 
     #[test]

@@ -117,7 +117,8 @@ fn run() -> anyhow::Result<ExitCode> {
         return Ok(reporter.summary(&queue.producer_summary(&cli, reporter.elapsed())));
     };
 
-    // The pool: fetcher → jobs (bounded) → workers → acks → acker; results → main.
+    // The pool: fetcher → jobs (bounded) → workers → acks → acker; results → main. (The run's one
+    // clock is the reporter's, from the start: `began` only times the consuming, for the rate.)
     let began = Instant::now();
     let (abort, gauge) = (Stop::new(), InFlight::new());
     let pool = Pool {
@@ -181,14 +182,14 @@ fn run() -> anyhow::Result<ExitCode> {
             acker.join().map_err(panicked).and_then(|r| r),
         ))
     })?;
-    queue.count(&fetched, &acked);
+    queue.count(&fetched, &acked, began.elapsed());
     queue.pending_left = main_broker.pending_count().ok();
     // Nothing pending on this consumer: it leaves the group (best effort: a server that refuses
     // it has already ended the run with an error).
     let _ = main_broker.leave(&queue.consumer);
     drop(main_broker);
     drop(embedded); // stops the private server, if this run started one, and waits for it
-    let mut summary = queue.pool_summary(&cli, tally, gauge.peak(), began.elapsed());
+    let mut summary = queue.pool_summary(&cli, tally, gauge.peak(), reporter.elapsed());
     // Redis refused a command for good (not a lost connection: that is retried): the pool stopped
     // as at Ctrl-C, the summary still counts every delivery this process took, and carries the
     // error (exit 2).

@@ -31,6 +31,8 @@ pub struct QueueStats {
     pub claimed: u64,
     pub pending_left: Option<u64>,
     pub consumer: String,
+    /// How long the pool ran (the run's wall time less connecting and producing): the rate's base.
+    pub consuming: Duration,
 }
 
 impl QueueStats {
@@ -41,8 +43,9 @@ impl QueueStats {
         }
     }
 
-    /// Takes the fetcher's and the acker's counts.
-    pub fn count(&mut self, fetched: &Fetched, acked: &Acked) {
+    /// Takes the fetcher's and the acker's counts, and how long the pool ran.
+    pub fn count(&mut self, fetched: &Fetched, acked: &Acked, consuming: Duration) {
+        self.consuming = consuming;
         self.claimed = fetched.claimed;
         self.acked = acked.acked;
         self.dead_lettered = acked.dead;
@@ -53,12 +56,11 @@ impl QueueStats {
         self.add_to(
             Summary::new("queue-consumer", Tally::new(0), cli.workers, 0, wall)
                 .with_interrupted_at(common::signal::interrupted_at()),
-            wall,
         )
     }
 
     /// The pool's run: every delivery this process took is a job; with `--work-ms`, the ideal
-    /// is that many rounds of the workers.
+    /// is that many rounds of the workers. `wall` is the whole run's, on the clock of its events.
     pub fn pool_summary(&self, cli: &Cli, tally: Tally, peak: usize, wall: Duration) -> Summary {
         let mut summary = Summary::new("queue-consumer", tally, cli.workers, peak, wall)
             .with_interrupted_at(common::signal::interrupted_at());
@@ -66,12 +68,12 @@ impl QueueStats {
             let rounds = u32::try_from(tally.ran().div_ceil(cli.workers as u64)).unwrap_or(u32::MAX);
             summary = summary.with_ideal(Duration::from_millis(cli.work_ms) * rounds);
         }
-        self.add_to(summary, wall)
+        self.add_to(summary)
     }
 
     /// Adds the queue's fields and lines to the summary.
-    fn add_to(&self, summary: Summary, wall: Duration) -> Summary {
-        let secs = wall.as_secs_f64();
+    fn add_to(&self, summary: Summary) -> Summary {
+        let secs = self.consuming.as_secs_f64();
         let rate = if secs > 0.0 {
             (self.acked as f64 / secs * 10.0).round() / 10.0
         } else {
@@ -90,7 +92,7 @@ impl QueueStats {
             .field("messages_per_sec", rate)
             .line(format!("consumer {}", self.consumer))
             .line(format!(
-                "produced {}, acknowledged {} ({rate} messages/s), dead-lettered {}, claimed from idle consumers {}, left pending in the group {pending}",
+                "produced {}, acknowledged {} ({rate} messages/s while consuming), dead-lettered {}, claimed from idle consumers {}, left pending in the group {pending}",
                 self.produced, self.acked, self.dead_lettered, self.claimed
             ))
     }
@@ -107,6 +109,7 @@ mod tests {
             Cli::try_parse_from(["queue-consumer", "--workers", "2", "--work-ms", "10"]).expect("valid");
         let mut stats = QueueStats::new("host-1-abc".into());
         (stats.produced, stats.acked, stats.pending_left) = (4, 4, Some(0));
+        stats.consuming = Duration::from_secs(1);
         let mut tally = Tally::new(0);
         for _ in 0..4 {
             tally.submitted += 1;

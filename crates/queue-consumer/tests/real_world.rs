@@ -1,7 +1,8 @@
 //! queue-consumer against what real use does to it, each test a reproduction of something seen on
 //! a real `redis-server`: connections killed under the consumers (`CLIENT KILL`, so that some
 //! replies are lost after the server carried out the command), the stream replaced mid-run, runs
-//! repeated against one group, and a consumer killed while it holds entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
+//! repeated against one group, a long run stopped by Ctrl-C, and a consumer killed while it holds
+//! entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
 //! run one at a time.
 
 use std::collections::BTreeSet;
@@ -10,8 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use common::event::OutcomeKind;
+use common::event::{Event, OutcomeKind};
 use harness::check::{self, Events, Expect, Output, OutputRule};
+use harness::{Interrupt, Scenario, Signal};
 use queue_consumer::DeadLetter;
 use testbed::servers::redis::RedisServer;
 
@@ -408,4 +410,27 @@ fn a_clean_exit_removes_its_consumer_from_the_group() {
         .and_then(|c| c.as_str())
         .expect("a consumer name");
     assert_eq!(consumers_of_the_group(&server), vec![(name.to_owned(), left)]);
+}
+
+#[test]
+fn no_event_is_later_than_the_summary() {
+    // The run that showed it: 50,000 messages produced first, then Ctrl-C mid-run. One clock for
+    // the whole run: every event, and the Ctrl-C, within wall_ms (the shared I1 checks it too).
+    let _alone = alone();
+    let scenario = Scenario::run("one-clock", &["--messages", "50000", "--work-ms", "5"], 130)
+        .partial_concurrency()
+        .interrupt(Interrupt::SignalAfterStarted(Signal::Int, 40))
+        .check(|run| {
+            let ev = run.events()?;
+            let wall = ev.summary.wall_ms;
+            let last = ev.events.iter().filter_map(Event::t_ms).fold(0.0, f64::max);
+            if last > wall {
+                return Err(format!("an event at {last} ms, after wall_ms {wall}"));
+            }
+            match ev.summary.interrupted_at_ms {
+                Some(at) if at <= wall => Ok(()),
+                other => Err(format!("interrupted_at_ms {other:?}, wall_ms {wall}")),
+            }
+        });
+    harness::assert_scenario(BIN, env!("CARGO_TARGET_TMPDIR"), scenario);
 }
