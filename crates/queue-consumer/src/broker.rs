@@ -263,6 +263,26 @@ impl Broker {
             .collect())
     }
 
+    /// `XCLAIM stream group consumer 0 ids… JUSTID`: entries this consumer holds (queued or
+    /// running) are its own, not a dead consumer's: their idle time goes back to 0, so that no
+    /// `XAUTOCLAIM` takes them, and their delivery count stays (`JUSTID`).
+    pub fn keep_alive(&mut self, consumer: &str, ids: &[String]) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.call(|con, names| {
+            redis::cmd("XCLAIM")
+                .arg(&names.stream)
+                .arg(&names.group)
+                .arg(consumer)
+                .arg(0)
+                .arg(ids)
+                .arg("JUSTID")
+                .query::<Value>(con)
+                .map(drop)
+        })
+    }
+
     /// Entries of the group delivered and not yet acknowledged, over every consumer.
     pub fn pending_count(&mut self) -> anyhow::Result<u64> {
         let reply: Value = self.call(|con, names| {

@@ -36,6 +36,7 @@
 mod broker;
 mod cli;
 mod embedded;
+mod held;
 mod job;
 mod producer;
 mod report;
@@ -51,6 +52,7 @@ use crossbeam::channel::{self, Receiver, Sender};
 
 use broker::{Ack, Broker};
 use cli::{Cli, Mode};
+use held::Held;
 use job::{Job, run_job};
 use stats::{Acked, Fetched, QueueStats};
 
@@ -72,6 +74,8 @@ struct Pool<'a> {
     abort: &'a Stop,
     reporter: &'a Reporter,
     gauge: &'a InFlight,
+    /// The entries fetched and not yet done with, kept fresh so that no one claims them.
+    held: &'a Held,
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -120,7 +124,7 @@ fn run() -> anyhow::Result<ExitCode> {
     // The pool: fetcher → jobs (bounded) → workers → acks → acker; results → main. (The run's one
     // clock is the reporter's, from the start: `began` only times the consuming, for the rate.)
     let began = Instant::now();
-    let (abort, gauge) = (Stop::new(), InFlight::new());
+    let (abort, gauge, held) = (Stop::new(), InFlight::new(), Held::default());
     let pool = Pool {
         cli: &cli,
         consumer: &queue.consumer,
@@ -128,6 +132,7 @@ fn run() -> anyhow::Result<ExitCode> {
         abort: &abort,
         reporter: &reporter,
         gauge: &gauge,
+        held: &held,
     };
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(cli.count);
     let (results_tx, results_rx) = channel::unbounded::<Outcome>();
@@ -224,10 +229,13 @@ fn fetch(
     while !p.stop.is_set() {
         let mut batch = Vec::new();
         // Crash recovery: take over entries idle too long on any consumer (a dead one's, or a
-        // failed job's, which is how a failure is retried).
+        // failed job's, which is how a failure is retried). What this process holds is first
+        // made fresh: it is not idle, however long it waited in the channel.
         if last_claim.is_none_or(|t| t.elapsed() >= claim_every) {
             last_claim = Some(Instant::now());
-            let claimed = broker.claim_idle(p.consumer, p.cli.claim_idle_ms, p.cli.count)?;
+            broker.keep_alive(p.consumer, &p.held.ids())?;
+            let mut claimed = broker.claim_idle(p.consumer, p.cli.claim_idle_ms, p.cli.count)?;
+            claimed.retain(|d| !p.held.contains(&d.entry_id)); // --claim-idle-ms 0: all is idle
             fetched.claimed += claimed.len() as u64;
             report::claimed(p.reporter, &claimed);
             // Delivered too often without ever ending (its consumers kept dying): dead letter.
@@ -244,16 +252,22 @@ fn fetch(
             }
             continue;
         }
-        // Backpressure: blocks while the channel is full (at most one batch beyond it is held).
+        // Backpressure: blocks while the channel is full (at most one batch beyond it is held),
+        // keeping what this process holds fresh meanwhile.
         for delivery in batch {
             seq += 1;
+            p.held.take(&delivery.entry_id);
             let job = Job { seq, delivery };
-            crossbeam::select! {
-                send(jobs, job) -> sent => { let _ = sent; }
-                recv(p.stop.channel()) -> _ => {
-                    // Fetched but never handed to a worker: left pending, reported not_started.
-                    p.reporter.not_started_detail(&job, || job.detail());
-                    let _ = results.send(Outcome::NotStarted);
+            loop {
+                crossbeam::select! {
+                    send(jobs, job) -> sent => { let _ = sent; break }
+                    recv(p.stop.channel()) -> _ => {
+                        // Fetched but never handed to a worker: left pending, reported not_started.
+                        p.reporter.not_started_detail(&job, || job.detail());
+                        let _ = results.send(Outcome::NotStarted);
+                        break;
+                    }
+                    default(claim_every) => broker.keep_alive(p.consumer, &p.held.ids())?,
                 }
             }
         }
@@ -284,7 +298,7 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
             Outcome::Failed(why) if job.delivery.deliveries >= p.cli.max_deliveries() => {
                 drop(acks.send(job.ack(Some(why.clone()))));
             }
-            _ => {}
+            _ => p.held.release(&job.delivery.entry_id), // pending, and claimable once idle
         }
         let _ = results.send(outcome);
     }
@@ -302,7 +316,11 @@ fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>, done: &mut Acked
         let removed = broker
             .ack(p.consumer, &batch)
             .with_context(|| format!("acknowledging {} finished entries", batch.len()))?;
-        for (a, _) in batch.iter().zip(removed).filter(|(_, removed)| *removed) {
+        for (a, removed) in batch.iter().zip(removed) {
+            p.held.release(&a.entry_id);
+            if !removed {
+                continue;
+            }
             done.acked += 1;
             if a.dead.is_some() {
                 done.dead += 1;

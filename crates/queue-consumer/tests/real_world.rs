@@ -1,8 +1,8 @@
 //! queue-consumer against what real use does to it, each test a reproduction of something seen on
 //! a real `redis-server`: connections killed under the consumers (`CLIENT KILL`, so that some
 //! replies are lost after the server carried out the command), the stream replaced mid-run, runs
-//! repeated against one group, a long run stopped by Ctrl-C, and a consumer killed while it holds
-//! entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
+//! repeated against one group, a long run stopped by Ctrl-C, a local queue that holds entries
+//! longer than `--claim-idle-ms`, and a consumer killed while it holds entries. Each test starts its own server (`testbed`) and stops it; the tests of this file
 //! run one at a time.
 
 use std::collections::BTreeSet;
@@ -431,6 +431,46 @@ fn no_event_is_later_than_the_summary() {
                 Some(at) if at <= wall => Ok(()),
                 other => Err(format!("interrupted_at_ms {other:?}, wall_ms {wall}")),
             }
+        });
+    harness::assert_scenario(BIN, env!("CARGO_TARGET_TMPDIR"), scenario);
+}
+
+#[test]
+fn entries_in_the_local_queue_are_not_claimed_back() {
+    // The run that showed it: 148 entries per read into a queue of 148, two workers of 5 ms, so
+    // entries wait longer than --claim-idle-ms before a worker takes them. They are this
+    // consumer's, not a dead one's: none is claimed, none dead-lettered, every message done once.
+    let _alone = alone();
+    let args = [
+        "--messages",
+        "346",
+        "--workers",
+        "2",
+        "--count",
+        "148",
+        "--ack-batch",
+        "1",
+        "--work-ms",
+        "5",
+        "--max-deliveries",
+        "1",
+        "--claim-idle-ms",
+        "407",
+    ];
+    let scenario = Scenario::run("own-queue", &args, 0)
+        .outputs(OutputRule::Double)
+        .check(|run| {
+            let ev = run.events()?;
+            for (key, want) in [
+                ("acked", 346),
+                ("dead_lettered", 0),
+                ("claimed", 0),
+                ("pending_left", 0),
+            ] {
+                harness::expect_eq(key, run.count(key)?, want)?;
+            }
+            harness::expect_eq("ok", ev.summary.ok, 346)?;
+            harness::expect_eq("dead_letter events", ev.other("dead_letter").count(), 0)
         });
     harness::assert_scenario(BIN, env!("CARGO_TARGET_TMPDIR"), scenario);
 }
