@@ -199,7 +199,7 @@ fn batches_and_ordered_results_keep_their_numbers() {
     // A batch of two and a single job on two workers, read in order: 0, 1, 2 whatever order the
     // workers finish in. (Read after `close` on the submitting thread: both results messages fit
     // the results queue, and a separate reader thread would multiply the interleavings past what
-    // a preemption bound of 3 explores in minutes.)
+    // a preemption bound of 3 can explore.)
     model("batches_and_ordered_results_keep_their_numbers", || {
         let pool = WorkerPool::new(2, 1, |_, &n: &u64| n).expect("threads start");
         assert_eq!(pool.submit_batch(vec![10, 11]), Ok(0..2));
