@@ -47,7 +47,8 @@ pub struct PoolArgs {
     pub seed: u64,
 
     /// What each job does: `sleep` (simulated I/O, `--work-ms`), `cpu` (the Go original's O(n)
-    /// prime check), `dispatch` (nothing: measures pool overhead).
+    /// prime check), `dispatch` (nothing: measures pool overhead), `custom` (your own job, written
+    /// in `common/src/custom.rs`).
     #[arg(long, value_enum, default_value_t = Workload::Sleep)]
     pub workload: Workload,
 

@@ -15,6 +15,7 @@
 //! 6. [`cli`]: the arguments.
 
 pub mod cli;
+pub mod custom;
 pub mod event;
 pub mod exit;
 pub mod gauge;

@@ -18,14 +18,19 @@ pub enum Workload {
     Cpu,
     /// No work at all, output = value × 2: what is left is the pool's own overhead.
     Dispatch,
+    /// Your own job, [`crate::custom::job`] (one function in `common/src/custom.rs`); the shipped
+    /// one parses a JSON price list and prices an order: output = the order's total in cents.
+    Custom,
 }
 
 impl Workload {
-    /// The output a correct job produces for `value` under this workload.
-    pub fn expected_output(self, value: u64) -> u64 {
+    /// The output a correct job produces for `value` under this workload (`None`: a custom job
+    /// that fails for this value).
+    pub fn expected_output(self, value: u64) -> Option<u64> {
         match self {
-            Workload::Sleep | Workload::Dispatch => value * 2,
-            Workload::Cpu => u64::from(is_prime_sqrt(value)),
+            Workload::Sleep | Workload::Dispatch => Some(value * 2),
+            Workload::Cpu => Some(u64::from(is_prime_sqrt(value))),
+            Workload::Custom => crate::custom::job(value).ok(),
         }
     }
 }
@@ -155,6 +160,10 @@ impl Work {
             }
             Workload::Cpu => u64::from(is_prime_naive(job.value)),
             Workload::Dispatch => job.value * 2,
+            Workload::Custom => match crate::custom::job(job.value) {
+                Ok(output) => output,
+                Err(e) => return Outcome::Failed(e),
+            },
         };
         self.finish(job, output)
     }

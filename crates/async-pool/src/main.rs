@@ -134,7 +134,7 @@ async fn work_on(pool: &Pool, job: Job) -> Outcome {
             () = tokio::time::sleep(pool.work.duration_for(&job)) => no_wait.run(&job),
         },
         // Off the runtime threads: they must stay free to poll every other task.
-        Workload::Cpu => {
+        Workload::Cpu | Workload::Custom => {
             let work = pool.work;
             task::spawn_blocking(move || work.run(&job))
                 .await

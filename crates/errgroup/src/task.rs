@@ -122,6 +122,10 @@ impl Task {
                         None => return JobEnd::Cancelled,
                     },
                     Workload::Sleep | Workload::Dispatch => job.value * 2,
+                    Workload::Custom => match common::custom::job(job.value) {
+                        Ok(output) => output,
+                        Err(e) => return JobEnd::Failed(e),
+                    },
                 };
                 if job.id == self.fail_at {
                     return JobEnd::Failed(self.failure(job));
