@@ -2,15 +2,21 @@
 
 use clap::{Args, ValueEnum};
 
-use super::workloads::{CPU, DISPATCH, SLEEP, Spec, WAITS};
+use super::workloads::{CPU, CUSTOM, DISPATCH, SLEEP, Spec, WAITS};
 
 /// compare's flags.
 #[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
     /// The fixed workload(s): `all` is dispatch, cpu and sleep; `waits` (20,000 jobs of 100 ms at
-    /// 100, 1,000 and 10,000 concurrent, threads against tasks) takes minutes, so only on request.
+    /// 100, 1,000 and 10,000 concurrent, threads against tasks) takes minutes, so only on request;
+    /// `custom` is your own job (`common/src/custom.rs`, 2,000 jobs unless `--jobs`).
     #[arg(long, value_enum, default_value_t = WorkloadChoice::All)]
     pub workload: WorkloadChoice,
+
+    /// How each sleep job's duration varies around the workload's work (passed to every child;
+    /// the Go references, which have fixed work only, are skipped unless `fixed`).
+    #[arg(long, value_enum, value_name = "DIST", default_value_t = common::WorkDist::Fixed)]
+    pub work_dist: common::WorkDist,
 
     /// Workers for the fixed tables (1 to 4096; `waits` sets its own).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = common::cli::parse_workers)]
@@ -77,6 +83,7 @@ pub enum WorkloadChoice {
     Cpu,
     Sleep,
     Waits,
+    Custom,
     All,
 }
 
@@ -88,14 +95,16 @@ impl CompareArgs {
             WorkloadChoice::Cpu => vec![CPU],
             WorkloadChoice::Sleep => vec![SLEEP],
             WorkloadChoice::Waits => vec![WAITS],
+            WorkloadChoice::Custom => vec![CUSTOM],
             WorkloadChoice::All => vec![DISPATCH, CPU, SLEEP],
         }
     }
 
-    /// `spec` with `--jobs` applied.
+    /// `spec` with `--jobs` and `--work-dist` applied.
     pub fn sized(&self, spec: Spec) -> Spec {
         Spec {
             jobs: self.jobs.unwrap_or(spec.jobs),
+            dist: self.work_dist,
             ..spec
         }
     }
@@ -144,6 +153,16 @@ mod tests {
         assert_eq!(
             parse("--queue-sweep 0,1,16").expect("valid").queue_sweep,
             [0, 1, 16]
+        );
+        assert_eq!(
+            parse("--workload waits").expect("valid").workloads()[0].workload,
+            "waits"
+        );
+        let o = parse("--workload custom --work-dist pareto --jobs 50").expect("valid");
+        let spec = o.sized(o.workloads()[0]);
+        assert_eq!(
+            (spec.child, spec.jobs, spec.dist),
+            ("custom", 50, common::WorkDist::Pareto)
         );
         assert_eq!(
             parse("--workload waits").expect("valid").workloads()[0].workload,

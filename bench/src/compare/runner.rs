@@ -325,6 +325,10 @@ impl Ctx<'_> {
             ]
             .map(str::to_owned),
         );
+        if spec.dist != common::WorkDist::Fixed {
+            args.push("--work-dist".to_owned());
+            args.push(format!("{:?}", spec.dist).to_lowercase());
+        }
         // Generous: the slowest fixed run (cpu, serial) takes some seconds on 2 cores.
         let timeout = Duration::from_secs(600);
         let mut out = RunOutcome::default();

@@ -65,10 +65,10 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
         kind,
         spec.workload,
         spec.jobs,
-        if spec.work_ms > 0 {
-            format!(" of {} ms", spec.work_ms)
-        } else {
-            String::new()
+        match (spec.work_ms, spec.dist) {
+            (0, _) => String::new(),
+            (ms, common::WorkDist::Fixed) => format!(" of {ms} ms"),
+            (ms, dist) => format!(" of {ms} ms on average ({dist:?} durations)").to_lowercase(),
         },
         workers,
         spec.buffer,

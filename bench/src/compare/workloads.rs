@@ -1,5 +1,7 @@
 //! What compare runs: the fixed workloads ([`Spec`]) and the variants ([`Variant`]).
 
+use common::WorkDist;
+
 /// A fixed workload: the same numbers every time, so figures stay comparable across versions.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
@@ -10,6 +12,8 @@ pub struct Spec {
     pub jobs: u64,
     pub work_ms: u64,
     pub buffer: usize,
+    /// The children's `--work-dist` (compare's `--work-dist`; `fixed` unless asked).
+    pub dist: WorkDist,
 }
 
 pub const DISPATCH: Spec = Spec {
@@ -18,6 +22,7 @@ pub const DISPATCH: Spec = Spec {
     jobs: 1_000_000,
     work_ms: 0,
     buffer: 1024,
+    dist: WorkDist::Fixed,
 };
 pub const CPU: Spec = Spec {
     workload: "cpu",
@@ -25,6 +30,7 @@ pub const CPU: Spec = Spec {
     jobs: 2_000,
     work_ms: 0,
     buffer: 1024,
+    dist: WorkDist::Fixed,
 };
 pub const SLEEP: Spec = Spec {
     workload: "sleep",
@@ -32,6 +38,16 @@ pub const SLEEP: Spec = Spec {
     jobs: 1_000,
     work_ms: 5,
     buffer: 1024,
+    dist: WorkDist::Fixed,
+};
+/// Your own job (`common/src/custom.rs`), as many times as `cpu` runs its check.
+pub const CUSTOM: Spec = Spec {
+    workload: "custom",
+    child: "custom",
+    jobs: 2_000,
+    work_ms: 0,
+    buffer: 1024,
+    dist: WorkDist::Fixed,
 };
 /// Many concurrent waits: threads against tasks, at each of [`WAITS_CONCURRENCY`].
 pub const WAITS: Spec = Spec {
@@ -40,6 +56,7 @@ pub const WAITS: Spec = Spec {
     jobs: 20_000,
     work_ms: 100,
     buffer: 1024,
+    dist: WorkDist::Fixed,
 };
 /// The concurrency levels (`--workers`) of the `waits` workload.
 pub const WAITS_CONCURRENCY: [usize; 3] = [100, 1_000, 10_000];
@@ -154,6 +171,12 @@ pub fn skip_reason(v: &Variant, spec: &Spec, workers: usize) -> Option<String> {
             spec.work_ms,
             spec.jobs * spec.work_ms / 1000
         ));
+    }
+    if v.package == super::go::PACKAGE && spec.child == "custom" {
+        return Some("the Go references do not have your custom job (common/src/custom.rs)".to_owned());
+    }
+    if v.package == super::go::PACKAGE && spec.dist != WorkDist::Fixed {
+        return Some("the Go references have fixed work per job only (no --work-dist)".to_owned());
     }
     if v.thread_per_worker && workers > MAX_THREADS {
         return Some(format!(
