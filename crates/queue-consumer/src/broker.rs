@@ -3,8 +3,8 @@
 //!
 //! Every command goes through [`Broker::call`]: on a lost connection (restart, reset, timeout,
 //! a server still loading its append-only file) it reconnects with exponential backoff and says
-//! so (a `reconnect` event), and on `NOGROUP` (the group is gone: a server restarted without
-//! persistence) it recreates the group and retries. It never spins (every retry waits) and never
+//! so (a `reconnect` event), and when the group is gone (a server restarted without persistence,
+//! the stream deleted) it recreates the group and retries. It never spins (every retry waits) and never
 //! gives up silently: it retries until the caller's `give_up` stop is set (Ctrl-C, or a command
 //! another thread sent was refused for good), then returns the error.
 
@@ -122,7 +122,7 @@ impl Broker {
             let error = match self.connection() {
                 Ok(con) => match command(con, &names) {
                     Ok(value) => return Ok(value),
-                    Err(e) if e.code() == Some("NOGROUP") => match create_group(con, &names) {
+                    Err(e) if group_gone(&e) => match create_group(con, &names) {
                         Ok(()) => continue,
                         Err(e) => e,
                     },
@@ -432,6 +432,12 @@ fn create_group(con: &mut Connection, names: &Names) -> RedisResult<()> {
         Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
         other => other,
     }
+}
+
+/// The group is gone: `NOGROUP`, or `UNBLOCKED` for a read that was waiting on a stream deleted
+/// meanwhile (a read sent after the deletion gets `NOGROUP`: the two are the same case).
+fn group_gone(e: &RedisError) -> bool {
+    matches!(e.code(), Some("NOGROUP" | "UNBLOCKED"))
 }
 
 /// A lost connection, a timeout, or a server still loading its data: worth a reconnect.
