@@ -115,7 +115,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 "Ctrl-C before the pool started: {}",
                 common::error_chain(&e)
             ));
-            let summary = queue.summary(&cli, Tally::new(0), 0, reporter.elapsed());
+            let summary = queue.summary(&cli, Tally::new(0), 0, reporter.elapsed(), Duration::ZERO);
             return Ok(reporter.summary(&summary));
         }
         Err(e) => return Err(e),
@@ -124,7 +124,7 @@ fn run() -> anyhow::Result<ExitCode> {
         queue.table = main_queue.counts().ok();
         drop(main_queue);
         drop(embedded);
-        let summary = queue.summary(&cli, Tally::new(0), 0, reporter.elapsed());
+        let summary = queue.summary(&cli, Tally::new(0), 0, reporter.elapsed(), Duration::ZERO);
         return Ok(reporter.summary(&summary));
     };
 
@@ -197,7 +197,7 @@ fn run() -> anyhow::Result<ExitCode> {
     queue.table = main_queue.counts().ok();
     drop(main_queue);
     drop(embedded); // stops the private cluster, if this run started one
-    let mut summary = queue.summary(&cli, tally, gauge.peak(), began.elapsed());
+    let mut summary = queue.summary(&cli, tally, gauge.peak(), reporter.elapsed(), began.elapsed());
     // The database refused a statement: the summary still counts every claim this process made,
     // and carries the error (exit 2).
     if let Some(e) = failures.into_iter().find_map(Result::err) {

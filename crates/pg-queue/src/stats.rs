@@ -44,15 +44,16 @@ impl QueueStats {
     }
 
     /// The run's summary: every claim this process made is a job; with `--work-ms`, the ideal
-    /// is that many rounds of the workers.
-    pub fn summary(&self, cli: &Cli, tally: Tally, peak: usize, wall: Duration) -> Summary {
+    /// is that many rounds of the workers. `wall` is the whole run's (the clock of its events);
+    /// the rate is over `pool`, the time the pool ran.
+    pub fn summary(&self, cli: &Cli, tally: Tally, peak: usize, wall: Duration, pool: Duration) -> Summary {
         let mut summary = Summary::new("pg-queue", tally, cli.workers, peak, wall)
             .with_interrupted_at(common::signal::interrupted_at());
         if cli.work_ms > 0 && tally.ran() > 0 {
             let rounds = u32::try_from(tally.ran().div_ceil(cli.workers as u64)).unwrap_or(u32::MAX);
             summary = summary.with_ideal(Duration::from_millis(cli.work_ms) * rounds);
         }
-        let secs = wall.as_secs_f64();
+        let secs = pool.as_secs_f64();
         let rate = if secs > 0.0 {
             (self.done.completed as f64 / secs * 10.0).round() / 10.0
         } else {
@@ -117,7 +118,7 @@ mod tests {
             tally.record(&common::Outcome::Ok(1));
         }
         let event = stats
-            .summary(&cli, tally, 2, Duration::from_secs(1))
+            .summary(&cli, tally, 2, Duration::from_secs(1), Duration::from_secs(1))
             .to_event(None, None, None);
         assert_eq!(event.count("completed"), Some(4));
         assert_eq!(event.count("table_running"), Some(0));
