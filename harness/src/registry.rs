@@ -217,6 +217,21 @@ pub fn stress_args(name: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, args)| args)
 }
 
+/// Examples the thread-limit sweep leaves out, with the reason it says.
+const NO_THREAD_LIMIT_SWEEP: &[(&str, &str)] = &[(
+    "pg-queue",
+    "its private PostgreSQL cluster runs as the same user, so the limit on processes refuses the \
+     cluster's server processes before the example's own threads",
+)];
+
+/// Why the thread-limit sweep leaves the example out, if it does.
+pub fn no_thread_limit_sweep(name: &str) -> Option<&'static str> {
+    NO_THREAD_LIMIT_SWEEP
+        .iter()
+        .find(|(example, _)| *example == name)
+        .map(|(_, why)| *why)
+}
+
 /// The entry of the example named `name`.
 pub fn example(name: &str) -> Option<&'static Example> {
     EXAMPLES.iter().find(|e| e.name == name)

@@ -24,8 +24,13 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How the sweep of one example ended.
 pub enum Outcome {
-    Passed { refused: u32, first_ok: u32 },
+    Passed {
+        refused: u32,
+        first_ok: u32,
+    },
     Failed(Vec<String>),
+    /// Left out on purpose (`harness::registry`), with the reason.
+    Skipped(&'static str),
 }
 
 /// The example's short run (`harness::registry`): few workers, so few limits to sweep.
@@ -66,6 +71,9 @@ pub fn unavailable() -> Option<String> {
 /// Sweeps `example` (the binary `program`): the limit rises from what `nobody` already uses
 /// until three runs in a row end normally.
 pub fn sweep(program: &Path, example: &str) -> Outcome {
+    if let Some(why) = harness::registry::no_thread_limit_sweep(example) {
+        return Outcome::Skipped(why);
+    }
     let Some(args) = quick_args(example) else {
         return Outcome::Failed(vec![format!("no entry for {example} in harness/src/registry.rs")]);
     };

@@ -408,6 +408,10 @@ fn thread_limit_sweep(t: &mut Tally, program: &Path, name: &str) {
                 since.elapsed(),
             );
         }
+        crate::thread_limit::Outcome::Skipped(why) => {
+            println!("SKIPPED {what}: {why}");
+            t.skipped += 1;
+        }
         crate::thread_limit::Outcome::Failed(why) => {
             t.line(false, &what, since.elapsed());
             for reason in &why {
