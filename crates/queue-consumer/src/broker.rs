@@ -329,16 +329,16 @@ return 1
     }
 
     /// Acknowledges `acks` in one round trip, writing each dead letter whose entry this batch
-    /// removed from the pending list ([`ACK_SCRIPT`]). Returns, per entry, whether the group
-    /// really removed it here: false for one already acknowledged (by another consumer that
-    /// claimed it, say), which is then neither counted nor dead-lettered again.
+    /// removed from the pending list ([`ACK_SCRIPT`]). Counts only what the group really removed
+    /// here: an entry already acknowledged (by another consumer that claimed it, say) is neither
+    /// counted nor dead-lettered again.
     ///
     /// A batch retried after a lost reply (the server ran it, the connection died before the
     /// answer came) writes nothing twice and gets the first attempt's answer: the script records
     /// it under the batch's token, in `<stream>:acks:<consumer>`.
-    pub fn ack(&mut self, consumer: &str, acks: &[Ack]) -> anyhow::Result<Vec<bool>> {
+    pub fn ack(&mut self, consumer: &str, acks: &[Ack]) -> anyhow::Result<Acknowledged> {
         if acks.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Acknowledged::default());
         }
         self.batches += 1;
         let token = self.batches.to_string();
@@ -346,11 +346,23 @@ return 1
     }
 }
 
-/// Acknowledges a batch and dead-letters, atomically (a script runs alone on the server); the
-/// answer, one `1` or `0` per entry (removed by this batch or not), is kept with the batch's
-/// token, and a batch that finds its own token there returns that answer and does nothing else.
-/// So a retried batch cannot copy a dead letter twice or count an entry as not removed because
-/// its first attempt removed it. Only the last batch is kept: the acker sends one at a time.
+/// What an acknowledgement batch did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Acknowledged {
+    /// Entries the group removed from its pending list, dead ones included.
+    pub removed: u64,
+    /// For each dead entry of the batch, in order: removed here, and so copied to the dead-letter
+    /// stream.
+    pub dead_lettered: Vec<bool>,
+}
+
+/// Acknowledges a batch and dead-letters, atomically (a script runs alone on the server): one
+/// `XACK` for the entries that are done, then one per dead entry, whose copy is written only if
+/// that `XACK` removed it. The answer (`<removed> <1 or 0 per dead entry>`) is kept with the
+/// batch's token, and a batch that finds its own token there returns that answer and does nothing
+/// else. So a retried batch cannot copy a dead letter twice or count an entry as not removed
+/// because its first attempt removed it. Only the last batch is kept: the acker sends one at a
+/// time.
 ///
 /// KEYS: the stream, the dead-letter stream, the consumer's record. ARGV: the group, the token,
 /// the record's lifetime in seconds, then per entry its id, `1` if it is dead, its message, its
@@ -361,16 +373,25 @@ local last = redis.call('GET', KEYS[3])
 if last and string.sub(last, 1, #token) == token then
   return string.sub(last, #token + 1)
 end
-local removed = {}
+local done, dead = {}, {}
 for i = 4, #ARGV, 5 do
+  if ARGV[i + 1] == '1' then dead[#dead + 1] = i else done[#done + 1] = ARGV[i] end
+end
+local removed = 0
+for from = 1, #done, 1000 do
+  removed = removed + redis.call('XACK', KEYS[1], ARGV[1], unpack(done, from, math.min(from + 999, #done)))
+end
+local copied = {}
+for _, i in ipairs(dead) do
   local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
-  if n == 1 and ARGV[i + 1] == '1' then
+  if n == 1 then
     redis.call('XADD', KEYS[2], '*', 'job', ARGV[i + 2], 'entry_id', ARGV[i],
       'deliveries', ARGV[i + 3], 'error', ARGV[i + 4])
   end
-  removed[#removed + 1] = tostring(n)
+  removed = removed + n
+  copied[#copied + 1] = tostring(n)
 end
-local answer = table.concat(removed)
+local answer = removed .. ' ' .. table.concat(copied)
 redis.call('SET', KEYS[3], token .. answer, 'EX', ARGV[3])
 return answer
 ";
@@ -384,14 +405,14 @@ fn ack_record(names: &Names, consumer: &str) -> String {
     format!("{}:acks:{consumer}", names.stream)
 }
 
-/// One attempt at a batch: [`ACK_SCRIPT`] with `token`; per entry, whether it was removed.
+/// One attempt at a batch: [`ACK_SCRIPT`] with `token`.
 fn ack_batch(
     con: &mut Connection,
     names: &Names,
     consumer: &str,
     token: &str,
     acks: &[Ack],
-) -> RedisResult<Vec<bool>> {
+) -> RedisResult<Acknowledged> {
     let mut eval = redis::cmd("EVAL");
     eval.arg(ACK_SCRIPT)
         .arg(3)
@@ -409,14 +430,21 @@ fn ack_batch(
             .arg(a.dead.as_deref().unwrap_or(""));
     }
     let answer: String = eval.query(con)?;
-    if answer.len() != acks.len() {
-        return Err(RedisError::from((
+    let dead = acks.iter().filter(|a| a.dead.is_some()).count();
+    let parsed = answer
+        .split_once(' ')
+        .and_then(|(removed, copied)| Some((removed.parse::<u64>().ok()?, copied)));
+    match parsed {
+        Some((removed, copied)) if copied.len() == dead => Ok(Acknowledged {
+            removed,
+            dead_lettered: copied.bytes().map(|b| b == b'1').collect(),
+        }),
+        _ => Err(RedisError::from((
             redis::ErrorKind::Parse,
             "the acknowledgement script answered for another batch",
             answer,
-        )));
+        ))),
     }
-    Ok(answer.bytes().map(|b| b == b'1').collect())
 }
 
 /// `XGROUP CREATE stream group 0 MKSTREAM`; a group that already exists is fine.
@@ -488,7 +516,7 @@ mod tests {
 
     use testbed::servers::redis::RedisServer;
 
-    use super::{Ack, Broker, Names};
+    use super::{Ack, Acknowledged, Broker, Names};
 
     /// Reads one command (a RESP array of bulk strings) and returns its words, or None at EOF.
     fn read_command(reader: &mut BufReader<UnixStream>) -> Option<Vec<String>> {
@@ -526,7 +554,7 @@ mod tests {
                     }
                     "EVAL" => {
                         evals += 1;
-                        b"$2\r\n11\r\n"
+                        b"$2\r\n2 \r\n"
                     }
                     _ => b"+OK\r\n",
                 };
@@ -577,7 +605,7 @@ mod tests {
         let removed = broker
             .ack("c", &[ack("1-0", 1, None), ack("2-0", 2, None)])
             .expect("the ack is retried, not failed");
-        assert_eq!(removed, [true, true]);
+        assert_eq!(removed.removed, 2);
         drop(broker);
         assert_eq!(
             server.join().expect("the fake server ended"),
@@ -630,11 +658,19 @@ mod tests {
             })
             .expect("retried");
         assert!(lost);
-        assert_eq!(removed, [true, true, true], "the first attempt's answer");
+        assert_eq!(
+            removed,
+            Acknowledged {
+                removed: 3,
+                dead_lettered: vec![true]
+            },
+            "the first attempt's answer"
+        );
         let xlen = |key: &str| server.cli(&["XLEN", key]).expect("redis-cli").trim().to_owned();
         assert_eq!(xlen("jobs:dead"), "1", "one dead letter, written once");
         // A later batch with the same entries (a duplicate XACK) removes and writes nothing.
-        assert_eq!(broker.ack("c", &batch).expect("ack"), [false, false, false]);
+        let again = broker.ack("c", &batch).expect("ack");
+        assert_eq!((again.removed, again.dead_lettered), (0, vec![false]));
         assert_eq!(xlen("jobs:dead"), "1");
         drop(server);
         let _ = std::fs::remove_dir_all(&dir);

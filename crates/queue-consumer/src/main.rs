@@ -309,23 +309,19 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
 /// the group really removed: an entry another consumer acknowledged first counts there. If
 /// Redis refuses an acknowledgement, the run stops (the entries stay pending) and ends with that
 /// error, rather than working on with nothing acknowledged.
-fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>, done: &mut Acked) -> anyhow::Result<()> {
+fn acker(broker: &mut Broker, p: Pool<'_>, acks: Receiver<Ack>, acked: &mut Acked) -> anyhow::Result<()> {
     while let Ok(first) = acks.recv() {
         let mut batch = vec![first];
         batch.extend(acks.try_iter().take(p.cli.ack_batch - 1));
-        let removed = broker
+        let done = broker
             .ack(p.consumer, &batch)
             .with_context(|| format!("acknowledging {} finished entries", batch.len()))?;
-        for (a, removed) in batch.iter().zip(removed) {
-            p.held.release(&a.entry_id);
-            if !removed {
-                continue;
-            }
-            done.acked += 1;
-            if a.dead.is_some() {
-                done.dead += 1;
-                report::dead_letter(p.reporter, a);
-            }
+        batch.iter().for_each(|a| p.held.release(&a.entry_id));
+        acked.acked += done.removed;
+        let dead = batch.iter().filter(|a| a.dead.is_some());
+        for (a, _) in dead.zip(done.dead_lettered).filter(|(_, copied)| *copied) {
+            acked.dead += 1;
+            report::dead_letter(p.reporter, a);
         }
     }
     Ok(())
