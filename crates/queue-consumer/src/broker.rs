@@ -677,6 +677,36 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_longer_than_one_xack_is_acknowledged_whole() {
+        // The script acknowledges the finished entries 1,000 ids per XACK.
+        let dir = std::env::temp_dir().join(format!("queue-consumer-long-{}", std::process::id()));
+        let server = RedisServer::start(&dir, false).expect("start redis-server");
+        let reporter = Arc::new(common::Reporter::with_flags(false, true));
+        let stop = common::Stop::new();
+        let mut broker = Broker::connect(
+            &server.url(),
+            names(),
+            reporter,
+            stop.clone(),
+            Duration::from_secs(5),
+        )
+        .expect("connect");
+        broker.produce(1, 2_500, &|_| None, &stop).expect("produce");
+        let batch: Vec<Ack> = broker
+            .read_new("c", 2_500, 1)
+            .expect("read")
+            .iter()
+            .map(|d| ack(&d.entry_id, d.message, None))
+            .collect();
+        assert_eq!(batch.len(), 2_500);
+        let done = broker.ack("c", &batch).expect("ack");
+        assert_eq!((done.removed, done.dead_lettered), (2_500, vec![]));
+        assert_eq!(broker.pending_count().expect("XPENDING"), 0);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn consumer_names_are_unique_per_process_start() {
         let (a, b) = (super::consumer_name(), super::consumer_name());
         assert_ne!(a, b);
