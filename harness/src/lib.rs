@@ -61,3 +61,32 @@ pub fn assert_scenario(program: &str, scratch_root: &str, scenario: Scenario) {
         why.join("\n  ")
     );
 }
+
+/// The four Ctrl-C tests every pool example has, one `#[test]` per [`CtrlC`] case
+/// (`ctrl_c_sigint_mid_run`, `ctrl_c_sigterm_mid_run`, `ctrl_c_sigint_first_instant`,
+/// `ctrl_c_double_sigint_exits_at_once`), each calling `case` (the example's own runs and
+/// checks) with its case: `harness::ctrl_c_tests!(ctrl_c_case);`.
+#[macro_export]
+macro_rules! ctrl_c_tests {
+    ($case:path) => {
+        #[test]
+        fn ctrl_c_sigint_mid_run() {
+            $case($crate::CtrlC::SigintMidRun);
+        }
+
+        #[test]
+        fn ctrl_c_sigterm_mid_run() {
+            $case($crate::CtrlC::SigtermMidRun);
+        }
+
+        #[test]
+        fn ctrl_c_sigint_first_instant() {
+            $case($crate::CtrlC::SigintFirstInstant);
+        }
+
+        #[test]
+        fn ctrl_c_double_sigint_exits_at_once() {
+            $case($crate::CtrlC::DoubleSigint);
+        }
+    };
+}

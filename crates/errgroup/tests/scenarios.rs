@@ -369,22 +369,4 @@ fn ctrl_c_case(case: CtrlC) {
     });
 }
 
-#[test]
-fn ctrl_c_sigint_mid_run() {
-    ctrl_c_case(CtrlC::SigintMidRun);
-}
-
-#[test]
-fn ctrl_c_sigterm_mid_run() {
-    ctrl_c_case(CtrlC::SigtermMidRun);
-}
-
-#[test]
-fn ctrl_c_sigint_first_instant() {
-    ctrl_c_case(CtrlC::SigintFirstInstant);
-}
-
-#[test]
-fn ctrl_c_double_sigint_exits_at_once() {
-    ctrl_c_case(CtrlC::DoubleSigint);
-}
+harness::ctrl_c_tests!(ctrl_c_case);
