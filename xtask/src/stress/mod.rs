@@ -15,7 +15,7 @@ mod checks;
 mod plan;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -80,7 +80,7 @@ pub fn stress(args: &StressArgs) -> anyhow::Result<()> {
         "cargo build of {} failed: name the examples that build",
         selected.join(", ")
     );
-    let target = target_dir(&root)?;
+    let target = crate::target_dir(&root)?;
     let budget = Budget {
         runs: args.runs.unwrap_or(if args.minutes.is_some() {
             u64::MAX
@@ -101,7 +101,7 @@ pub fn stress(args: &StressArgs) -> anyhow::Result<()> {
 /// run, each with its repro command (empty = passed).
 pub fn for_verify(examples: &[String]) -> Vec<String> {
     let root = workspace_root();
-    let target = match target_dir(&root) {
+    let target = match crate::target_dir(&root) {
         Ok(t) => t,
         Err(e) => return vec![format!("stress: {e:#}")],
     };
@@ -282,23 +282,4 @@ fn command_line(root: &Path, program: &Path, args: &[String]) -> String {
         program.strip_prefix(root).unwrap_or(program).display(),
         quoted.join(" ")
     )
-}
-
-/// `$CARGO_TARGET_DIR`, else what `cargo metadata` says.
-fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let dir = PathBuf::from(dir);
-        return Ok(if dir.is_absolute() { dir } else { root.join(dir) });
-    }
-    let out = Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(root)
-        .output()
-        .context("cargo metadata")?;
-    anyhow::ensure!(out.status.success(), "cargo metadata failed");
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata")?;
-    let dir = meta["target_directory"]
-        .as_str()
-        .context("cargo metadata has no target_directory")?;
-    Ok(PathBuf::from(dir))
 }
