@@ -615,22 +615,27 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn a_batch_whose_reply_was_lost_is_not_applied_twice() {
-        // A real server. The batch's first attempt runs on it, then its reply is lost (as when
-        // the connection dies at that moment); `call` reconnects and sends it again.
-        let dir = std::env::temp_dir().join(format!("queue-consumer-lost-{}", std::process::id()));
+    /// A private redis-server in a scratch folder named for `test`, and a broker connected to it.
+    fn on_a_real_server(test: &str) -> (std::path::PathBuf, RedisServer, common::Stop, Broker) {
+        let dir = std::env::temp_dir().join(format!("queue-consumer-{test}-{}", std::process::id()));
         let server = RedisServer::start(&dir, false).expect("start redis-server");
-        let reporter = Arc::new(common::Reporter::with_flags(false, true));
         let stop = common::Stop::new();
-        let mut broker = Broker::connect(
+        let broker = Broker::connect(
             &server.url(),
             names(),
-            reporter,
+            Arc::new(common::Reporter::with_flags(false, true)),
             stop.clone(),
             Duration::from_secs(5),
         )
         .expect("connect");
+        (dir, server, stop, broker)
+    }
+
+    #[test]
+    fn a_batch_whose_reply_was_lost_is_not_applied_twice() {
+        // A real server. The batch's first attempt runs on it, then its reply is lost (as when
+        // the connection dies at that moment); `call` reconnects and sends it again.
+        let (dir, server, stop, mut broker) = on_a_real_server("lost");
         broker.produce(1, 3, &|_| None, &stop).expect("produce");
         let ids: Vec<String> = broker
             .read_new("c", 10, 1)
@@ -679,18 +684,7 @@ mod tests {
     #[test]
     fn a_batch_longer_than_one_xack_is_acknowledged_whole() {
         // The script acknowledges the finished entries 1,000 ids per XACK.
-        let dir = std::env::temp_dir().join(format!("queue-consumer-long-{}", std::process::id()));
-        let server = RedisServer::start(&dir, false).expect("start redis-server");
-        let reporter = Arc::new(common::Reporter::with_flags(false, true));
-        let stop = common::Stop::new();
-        let mut broker = Broker::connect(
-            &server.url(),
-            names(),
-            reporter,
-            stop.clone(),
-            Duration::from_secs(5),
-        )
-        .expect("connect");
+        let (dir, server, stop, mut broker) = on_a_real_server("long");
         broker.produce(1, 2_500, &|_| None, &stop).expect("produce");
         let batch: Vec<Ack> = broker
             .read_new("c", 2_500, 1)
