@@ -10,6 +10,8 @@
 //! Each is a cargo feature of the same name (`http`, `images`, `servers`).
 
 #[cfg(feature = "http")]
+pub mod http_client;
+#[cfg(feature = "http")]
 pub mod http_server;
 #[cfg(feature = "images")]
 pub mod images;

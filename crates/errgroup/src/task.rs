@@ -63,15 +63,20 @@ pub struct Task {
 impl Task {
     /// A blocking HTTP client for `limit` jobs at once (one pooled connection each).
     pub fn http_agent(limit: usize) -> ureq::Agent {
-        ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
             // A 500 is a response to report with its status, not an `Err`.
             .http_status_as_error(false)
             .max_idle_connections(limit)
             .max_idle_connections_per_host(limit)
             .proxy(None)
-            .build()
-            .into()
+            .build();
+        // ureq's own resolver starts a thread per request, which a job thread must not need.
+        ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            testbed::http_client::LiteralFirst::default(),
+        )
     }
 
     /// `--panic-at`: job K panics before its work.

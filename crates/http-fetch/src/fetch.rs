@@ -6,11 +6,9 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use std::net::{IpAddr, SocketAddr};
-
 use common::{Outcome, Stop};
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use testbed::http_client::LiteralFirst;
+use ureq::unversioned::transport::DefaultConnector;
 
 /// Backoff before retry number r (1-based): BACKOFF_BASE × 2^(r−1), plus up to as much again in
 /// random jitter, so clients that failed together do not retry in lockstep.
@@ -291,44 +289,6 @@ impl Client {
             ),
             ureq::Error::BadUri(why) => (ErrorKind::InvalidUrl, format!("invalid URL: {why}")),
             other => (ErrorKind::Other, other.to_string()),
-        }
-    }
-}
-
-/// ureq's default resolver, with a timeout set, resolves on a new thread for every request (so
-/// it can give up on slow DNS), even for `127.0.0.1` and even when a pooled connection is then
-/// reused: a thread spawned per request, costly at thousands of requests per second, and detached,
-/// so it can still be alive when the summary counts threads. An IP address needs no lookup: it is
-/// returned at once; host names still go to ureq's resolver.
-#[derive(Debug, Default)]
-struct LiteralFirst {
-    dns: DefaultResolver,
-}
-
-impl Resolver for LiteralFirst {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let literal = uri.authority().and_then(|authority| {
-            let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-            let ip: IpAddr = host.parse().ok()?;
-            let default_port = if uri.scheme_str() == Some("https") {
-                443
-            } else {
-                80
-            };
-            Some(SocketAddr::new(ip, authority.port_u16().unwrap_or(default_port)))
-        });
-        match literal {
-            Some(addr) => {
-                let mut addrs = self.empty();
-                addrs.push(addr);
-                Ok(addrs)
-            }
-            None => self.dns.resolve(uri, config, timeout),
         }
     }
 }
