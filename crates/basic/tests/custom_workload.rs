@@ -17,6 +17,9 @@ fn custom_workload_outputs_are_the_custom_job() {
             &words("--workload custom --jobs 300 --workers 3 --seed 7"),
             0,
         )
+        // Jobs of a few microseconds end before a third worker wakes: the peak may stay below
+        // the bound (never above it, which is still checked).
+        .partial_concurrency()
         .check(|run| {
             let mut finished = 0;
             for event in &run.events()?.events {
