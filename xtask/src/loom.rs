@@ -1,11 +1,13 @@
-//! `cargo xtask loom`: struct-pool's loom models (`crates/struct-pool/tests/loom.rs`), which run
-//! a tiny `WorkerPool` under every interleaving loom can tell apart, up to a preemption bound.
+//! `cargo xtask loom`: every pool's loom models, the `tests/loom.rs` of each crate under
+//! `crates/` that has one (struct-pool, and the new pools as their models land). Each runs a tiny
+//! pool under every interleaving loom can tell apart, up to a preemption bound.
 //!
-//! The build uses `RUSTFLAGS="--cfg loom"` (struct-pool's `sync` shim then swaps in loom's types)
+//! The build uses `RUSTFLAGS="--cfg loom"` (each crate's `sync` shim then swaps in loom's types)
 //! into its own target folder, `target/loom`, so the cfg invalidates neither the normal build
-//! nor the other's. Only struct-pool and its dependencies are built that way: the cfg is not
+//! nor the other's. Only those crates and their dependencies are built that way: the cfg is not
 //! applied to the whole workspace (tokio and others have loom code of their own).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -30,39 +32,63 @@ pub fn for_verify() -> anyhow::Result<()> {
     run(VERIFY_BOUND, false)
 }
 
-/// Builds and runs the models (one test thread: each model already keeps a core busy); prints
-/// how long it took. With `show`, each model's line (interleavings explored) is printed as it ends.
+/// The crates with loom models: those under `crates/` with a `tests/loom.rs`, by name.
+pub fn modelled(root: &Path) -> anyhow::Result<Vec<String>> {
+    let dir = root.join("crates");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.join("tests/loom.rs").is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Builds and runs each crate's models in turn (one test thread: each model already keeps a core
+/// busy); prints how long each took. With `show`, each model's line (interleavings explored) is
+/// printed as it ends; without, a crate's output is printed only when it fails.
 fn run(bound: &str, show: bool) -> anyhow::Result<()> {
-    let since = Instant::now();
     let root = workspace_root();
     let target = target_dir(&root)?.join("loom");
-    let mut command = Command::new(cargo());
-    command
-        .args(["test", "-p", "struct-pool", "--release", "--test", "loom", "--"])
-        .args(["--test-threads=1", "--nocapture"])
-        .env("RUSTFLAGS", "--cfg loom")
-        .env("CARGO_TARGET_DIR", &target)
-        .env("LOOM_MAX_PREEMPTIONS", bound)
-        .current_dir(&root);
-    let ok = if show {
-        command.status().context("cannot run cargo test")?.success()
-    } else {
-        let output = command.output().context("cannot run cargo test")?;
-        if !output.status.success() {
-            print!("{}", String::from_utf8_lossy(&output.stdout));
-            print!("{}", String::from_utf8_lossy(&output.stderr));
+    let crates = modelled(&root)?;
+    anyhow::ensure!(!crates.is_empty(), "no crates/*/tests/loom.rs found");
+    let mut failed = Vec::new();
+    for name in &crates {
+        let since = Instant::now();
+        let mut command = Command::new(cargo());
+        command
+            .args(["test", "-p", name, "--release", "--test", "loom", "--"])
+            .args(["--test-threads=1", "--nocapture"])
+            .env("RUSTFLAGS", "--cfg loom")
+            .env("CARGO_TARGET_DIR", &target)
+            .env("LOOM_MAX_PREEMPTIONS", bound)
+            .current_dir(&root);
+        let ok = if show {
+            command.status().context("cannot run cargo test")?.success()
+        } else {
+            let output = command.output().context("cannot run cargo test")?;
+            if !output.status.success() {
+                print!("{}", String::from_utf8_lossy(&output.stdout));
+                print!("{}", String::from_utf8_lossy(&output.stderr));
+            }
+            output.status.success()
+        };
+        println!(
+            "       loom {name} (LOOM_MAX_PREEMPTIONS={bound}): {} in {:.1} s",
+            if ok { "ok" } else { "failed" },
+            since.elapsed().as_secs_f64()
+        );
+        if !ok {
+            failed.push(format!(
+                "RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS={bound} \
+                 CARGO_TARGET_DIR=target/loom cargo test -p {name} --release --test loom"
+            ));
         }
-        output.status.success()
-    };
-    println!(
-        "       loom models (LOOM_MAX_PREEMPTIONS={bound}): {} in {:.1} s",
-        if ok { "ok" } else { "failed" },
-        since.elapsed().as_secs_f64()
-    );
-    anyhow::ensure!(
-        ok,
-        "loom models failed: RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS={bound} \
-         CARGO_TARGET_DIR=target/loom cargo test -p struct-pool --release --test loom"
-    );
+    }
+    anyhow::ensure!(failed.is_empty(), "loom models failed: {}", failed.join("; "));
     Ok(())
 }

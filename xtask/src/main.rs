@@ -8,7 +8,7 @@
 //!   with the same arguments (`cargo run -p bench --bin ...`), so building xtask compiles none of
 //!   their charting;
 //! - `cargo xtask tidy`: the house rules (also a test);
-//! - `cargo xtask loom`: struct-pool's loom models (`--cfg loom`, in `target/loom`).
+//! - `cargo xtask loom`: every pool's loom models (`crates/*/tests/loom.rs`, in `target/loom`).
 
 mod loom;
 mod miri;
@@ -57,7 +57,7 @@ enum Task {
     Stress(stress::StressArgs),
     /// struct-pool's and common's concurrency tests under Miri, with several scheduler seeds.
     Miri,
-    /// struct-pool's loom models: a tiny pool under every interleaving up to a preemption bound
+    /// The pools' loom models: a tiny pool under every interleaving up to a preemption bound
     /// (`LOOM_MAX_PREEMPTIONS`, 3 unless set), with the interleavings and the time each took.
     Loom,
     /// Draw a run's `--json` events as a timeline: workers as lanes, jobs as bars (`-o run.svg|png`):

@@ -379,10 +379,10 @@ pub fn verify(names: &[String]) -> anyhow::Result<()> {
         }
         t.phase("miri", since);
 
-        // struct-pool's loom models at the smaller preemption bound (`cargo xtask loom` runs the
+        // Every pool's loom models at the smaller preemption bound (`cargo xtask loom` runs the
         // larger one), built with `--cfg loom` in their own target folder.
         println!(
-            "... loom: struct-pool's models, LOOM_MAX_PREEMPTIONS={}",
+            "... loom: the pools' models, LOOM_MAX_PREEMPTIONS={}",
             crate::loom::VERIFY_BOUND
         );
         let since = Instant::now();
