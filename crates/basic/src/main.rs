@@ -50,7 +50,7 @@ use common::{
 };
 use crossbeam::channel::{self, Receiver, SendTimeoutError, Sender};
 
-use crate::mistake::{Mistake, Progress};
+use crate::mistake::{Mistake, Progress, SharedCount};
 
 /// The worker pool in its simplest form: a jobs channel, N workers, a results channel.
 #[derive(Parser, Debug)]
@@ -76,6 +76,7 @@ fn main() -> ExitCode {
 }
 
 /// One worker: take jobs until the channel is closed and drained (Go: `for j := range jobs`).
+#[allow(clippy::too_many_arguments)] // the last one is only for `--mistake lost-update`
 fn worker(
     id: usize,
     jobs: Receiver<Job>,
@@ -84,6 +85,7 @@ fn worker(
     gauge: &InFlight,
     report: &Reporter,
     stop: &Stop,
+    lost_update: Option<&SharedCount>,
 ) {
     for job in jobs {
         // After Ctrl-C the producer keeps feeding, but no new job starts: each one is handed back
@@ -102,11 +104,15 @@ fn worker(
         }
         let in_flight = gauge.enter();
         report.started(&job, id);
+        let loaded = lost_update.map(SharedCount::load); // MISTAKE lost-update: a load ...
         let result = JobResult {
             job,
             worker: id,
             outcome: work.run(&job),
         };
+        if let (Some(count), Some(loaded)) = (lost_update, loaded) {
+            count.store_after(loaded, &result.outcome); // ... and a separate store of load + 1
+        }
         report.finished(&result);
         drop(in_flight);
         if results.send(result).is_err() {
@@ -131,13 +137,27 @@ fn run() -> anyhow::Result<ExitCode> {
     let (results_tx, results_rx) = channel::bounded::<JobResult>(args.buffer());
 
     // 2. Start the workers. Each gets its own handle on both channels.
+    // MISTAKE lost-update: the workers also count their ok jobs in one shared counter.
+    let lost_update = (cli.mistake == Some(Mistake::LostUpdate)).then(|| Arc::new(SharedCount::default()));
     let mut workers = Vec::with_capacity(args.workers);
     for id in 1..=args.workers {
         let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
         let (gauge, report, stop) = (Arc::clone(&gauge), Arc::clone(&report), stop.clone());
+        let count = lost_update.clone();
         let handle = thread::Builder::new()
             .name(format!("worker-{id}"))
-            .spawn(move || worker(id, jobs_rx, results_tx, work, &gauge, &report, &stop))
+            .spawn(move || {
+                worker(
+                    id,
+                    jobs_rx,
+                    results_tx,
+                    work,
+                    &gauge,
+                    &report,
+                    &stop,
+                    count.as_deref(),
+                );
+            })
             .context("cannot start a worker thread")?;
         workers.push(handle);
     }
@@ -218,9 +238,11 @@ fn run() -> anyhow::Result<ExitCode> {
 
     // Every thread is joined before the summary counts the threads still alive.
     let panicked = common::join_all(workers) + common::join_all(producer);
+    let counted = lost_update.map(|count| count.verdict(tally.ok));
     let verdict = Verdict {
         mistake: cli.mistake.map(Mistake::name),
         no_progress: watchdog.finish(),
+        broken_invariant: counted.as_ref().and_then(|(_, broken)| broken.clone()),
         ..Verdict::default()
     };
 
@@ -236,6 +258,9 @@ fn run() -> anyhow::Result<ExitCode> {
         summary = summary
             .line(format!("{panicked} thread(s) panicked"))
             .field("threads_panicked", panicked);
+    }
+    if let Some((counted, _)) = counted {
+        summary = summary.field("counted_ok", counted);
     }
     let summary = verdict.apply(summary);
     let _ = report.summary(&summary);

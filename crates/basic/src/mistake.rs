@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use common::Outcome;
+
 use clap::ValueEnum;
 use common::watchdog::{PoolView, Watchdog};
 use common::{InFlight, Job, JobResult, Stop};
@@ -21,6 +23,9 @@ pub enum Mistake {
     /// Go: one goroutine per job. No bound: threads and memory grow with the job count, and
     /// under a thread limit the spawn fails.
     ThreadPerJob,
+    /// Go 004's race: the workers count their ok jobs in a shared counter with a separate load
+    /// and store (Go: counter++), not one atomic add. Updates made in between are overwritten.
+    LostUpdate,
 }
 
 impl Mistake {
@@ -29,6 +34,7 @@ impl Mistake {
             Mistake::KeepSender => "keep-sender",
             Mistake::ResultsAfterSubmit => "results-after-submit",
             Mistake::ThreadPerJob => "thread-per-job",
+            Mistake::LostUpdate => "lost-update",
         }
     }
 }
@@ -85,4 +91,45 @@ pub fn watch(
             .diagnose()
         },
     )
+}
+
+/// MISTAKE lost-update: a count of ok jobs shared by the workers, updated the way Go's
+/// `counter++` is compiled: a load, then a store of the value loaded plus one. Here the load comes
+/// when the worker takes its job and the store when the job is done, so the window between them
+/// is the job itself: a count stored by another worker meanwhile is overwritten, and lost. (The
+/// real `counter++` has a window of nanoseconds, so it loses counts now and then; this one loses
+/// them whenever two jobs overlap, which is what a pool is for.) Every access is atomic: there is
+/// no data race, and the compiler has nothing to refuse (the data race itself does not compile:
+/// `src/lib.rs`). The fix is one read-modify-write, `fetch_add(1)`, or counting on main from the
+/// results, as `main.rs` does.
+#[derive(Debug, Default)]
+pub struct SharedCount(AtomicU64);
+
+impl SharedCount {
+    /// Reads the count as the job starts: the value the worker will store back, plus one.
+    pub fn load(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// After the job: stores `loaded + 1` if it ended ok, over whatever the count is now.
+    pub fn store_after(&self, loaded: u64, outcome: &Outcome) {
+        if matches!(outcome, Outcome::Ok(_)) {
+            self.0.store(loaded + 1, Ordering::SeqCst);
+        }
+    }
+
+    /// What the workers counted, and the invariant it breaks when it is not `ok` (the results'
+    /// count, read on main).
+    pub fn verdict(&self, ok: u64) -> (u64, Option<String>) {
+        let counted = self.0.load(Ordering::SeqCst);
+        let broken = (counted != ok).then(|| {
+            format!(
+                "lost update: the workers' shared counter says {counted} job(s) ok, the results say \
+                 {ok}: {} increment(s) lost, each overwritten by a store of a count loaded before it \
+                 (count with one atomic read-modify-write, fetch_add, or on main from the results)",
+                ok.saturating_sub(counted)
+            )
+        });
+        (counted, broken)
+    }
 }

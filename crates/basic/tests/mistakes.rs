@@ -105,3 +105,39 @@ fn an_explicit_watchdog_does_not_fire_on_a_healthy_run() {
         0,
     ));
 }
+
+/// The workers' shared counter, updated with a separate load and store, loses counts: its
+/// window is the job, so with 4 workers on 40 jobs every overlap of two jobs loses one. Every job
+/// still ran and is counted by main.
+#[test]
+fn lost_update_loses_counts_and_says_how_many() {
+    check(
+        Scenario::run(
+            "mistake-lost-update",
+            &words("--mistake lost-update --workers 4 --jobs 40 --work-ms 20"),
+            1,
+        )
+        .partial_concurrency()
+        .check(|run| {
+            let s = run.summary()?;
+            expect_eq("ok", s.ok, 40)?;
+            let counted = run.count("counted_ok")?;
+            if counted == 0 || counted >= 40 {
+                return Err(format!("expected between 1 and 39 counted, got {counted}"));
+            }
+            let broken = s
+                .extra
+                .get("broken_invariant")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            let said = format!(
+                "lost update: the workers' shared counter says {counted} job(s) ok, the results say 40: {} increment(s) lost",
+                40 - counted
+            );
+            if !broken.starts_with(&said) {
+                return Err(format!("expected {said:?}, got {broken:?}"));
+            }
+            Ok(())
+        }),
+    );
+}
