@@ -40,9 +40,26 @@ pub struct Cli {
     /// The first retry's delay; each further one doubles it (with jitter, at most 60 s).
     #[arg(long, value_name = "MS", default_value = "100", allow_negative_numbers = true, value_parser = parse_millis)]
     pub backoff_ms: u64,
-    /// How often an idle consumer asks for jobs again.
-    #[arg(long, value_name = "MS", default_value = "50", allow_negative_numbers = true, value_parser = parse_lease)]
-    pub poll_ms: u64,
+    /// How an idle consumer learns of new jobs: `notify` (LISTEN; every INSERT wakes it) or
+    /// `poll` (it asks again every --poll-ms).
+    #[arg(long, value_enum, default_value_t = Wake::Notify)]
+    pub wake: Wake,
+    /// `poll`: how often an idle consumer asks for jobs again (default 50). `notify`: how often
+    /// it looks anyway, in case a notification was missed (default 1000).
+    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = parse_lease)]
+    pub poll_ms: Option<u64>,
+    /// Produce one job per INSERT, this many ms apart (0: all at once, 5,000 per INSERT). With
+    /// both modes in one process, the producer runs beside the pool.
+    #[arg(long, value_name = "MS", default_value = "0", allow_negative_numbers = true, value_parser = parse_millis)]
+    pub every_ms: u64,
+    /// Produce each job in one transaction with the business row it belongs to (an order in
+    /// `pg_queue_orders`): both commit, or neither.
+    #[arg(long)]
+    pub transactional: bool,
+    /// With --transactional: roll back every Kth transaction (a failure after both INSERTs);
+    /// neither its order nor its job exists afterwards.
+    #[arg(long, value_name = "K", requires = "transactional", allow_negative_numbers = true, value_parser = parse_positive)]
+    pub rollback_every: Option<u64>,
     /// After Ctrl-C, how long jobs in flight may run before they are cancelled.
     #[arg(long, value_name = "MS", default_value = "1000", allow_negative_numbers = true, value_parser = parse_millis)]
     pub grace_ms: u64,
@@ -58,6 +75,23 @@ pub struct Cli {
     pub follow: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Wake {
+    Notify,
+    Poll,
+}
+
+impl Cli {
+    /// The idle consumer's poll interval (`poll`), or its fallback look (`notify`).
+    pub fn poll(&self) -> std::time::Duration {
+        let default = match self.wake {
+            Wake::Notify => 1000,
+            Wake::Poll => 50,
+        };
+        std::time::Duration::from_millis(self.poll_ms.unwrap_or(default))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +124,13 @@ fn parse_lease(s: &str) -> Result<u64, String> {
     }
 }
 
+fn parse_positive(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' must be a whole number, 1 or more")),
+    }
+}
+
 fn parse_attempts(s: &str) -> Result<i32, String> {
     match s.trim().parse::<i32>() {
         Ok(n) if (1..=1000).contains(&n) => Ok(n),
@@ -116,5 +157,9 @@ mod tests {
     fn defaults_are_both_modes_on_four_workers() {
         let cli = Cli::try_parse_from(["pg-queue"]).expect("valid");
         assert_eq!((cli.mode, cli.workers, cli.max_attempts), (Mode::Both, 4, 3));
+        assert_eq!((cli.wake, cli.poll().as_millis()), (Wake::Notify, 1000));
+        let poll = Cli::try_parse_from(["pg-queue", "--wake", "poll"]).expect("valid");
+        assert_eq!(poll.poll().as_millis(), 50);
+        assert!(Cli::try_parse_from(["pg-queue", "--rollback-every", "3"]).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! The job a claimed row stands for: its identity in the events, the work, and the retry delay.
 
 use std::hash::BuildHasher as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Detail, JobRef, Outcome};
 
@@ -16,6 +16,8 @@ const MAX_BACKOFF_MS: u64 = 60_000;
 pub struct Job {
     pub seq: u64,
     pub row: Claimed,
+    /// When this process claimed it.
+    pub claimed: Instant,
 }
 
 impl JobRef for Job {
@@ -28,6 +30,12 @@ impl JobRef for Job {
 }
 
 impl Job {
+    /// How long the job had been due when it started, in ms: since its `run_at` (its INSERT,
+    /// for a new job) on the database's clock until the claim, then this process's clock.
+    pub fn due_to_start_ms(&self) -> f64 {
+        self.row.due_ms + self.claimed.elapsed().as_secs_f64() * 1000.0
+    }
+
     /// The row's fields on every event of this job: `job_id`, `attempt`, `kind`.
     pub fn detail(&self) -> Detail {
         Detail::default()
@@ -52,6 +60,18 @@ pub fn run_job(job: &Job, work_ms: u64, abort: &common::Stop) -> Outcome {
         "fail" => Outcome::Failed(format!("poison job {n}: this job always fails")),
         _ if n == 0 => Outcome::Failed("malformed payload: no numeric \"n\"".into()),
         _ => Outcome::Ok(n * 2),
+    }
+}
+
+/// The kind of job number `n`: `fail` if it is in `poison`, `panic` if in `panics`, else
+/// `double` (the producer's own INSERT … SELECT says the same in SQL).
+pub fn kind_of(n: u64, poison: &[u64], panics: &[u64]) -> &'static str {
+    if poison.contains(&n) {
+        "fail"
+    } else if panics.contains(&n) {
+        "panic"
+    } else {
+        "double"
     }
 }
 
@@ -89,7 +109,9 @@ mod tests {
                 kind: kind.into(),
                 n,
                 attempt: 1,
+                due_ms: 0.0,
             },
+            claimed: Instant::now(),
         }
     }
 
@@ -105,6 +127,13 @@ mod tests {
         );
         stop.set();
         assert_eq!(run_job(&job(3, "double"), 60_000, &stop), Outcome::Cancelled);
+    }
+
+    #[test]
+    fn kinds_follow_the_poison_and_panic_lists() {
+        assert_eq!(kind_of(7, &[7], &[8]), "fail");
+        assert_eq!(kind_of(8, &[7], &[8]), "panic");
+        assert_eq!(kind_of(9, &[7], &[8]), "double");
     }
 
     #[test]

@@ -6,29 +6,32 @@
 //! due jobs in one statement (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT k)
 //! RETURNING …`, a lease on each) into a bounded channel, `--workers` threads run them, and a
 //! completer thread ends finished claims in batches (one `UPDATE … FROM unnest(…)` each). A
-//! rescuer thread gives back jobs whose lease expired: delivery is at-least-once.
+//! keeper thread extends the leases this process holds and gives back jobs whose lease expired
+//! elsewhere: delivery is at-least-once. An idle claimer sleeps in `LISTEN` until an INSERT wakes it.
 //!
 //! ## What to watch for
 //! - The default run starts a private PostgreSQL cluster (unless `DATABASE_URL` is set), inserts
 //!   1,000 jobs and runs them on 4 workers: every job `completed` once, none left `running`.
 //! - `--poison 7`: job 7 fails, comes back after an exponential backoff with jitter (`run_at`),
 //!   and after `--max-attempts` stays in the table as `discarded` with its last error.
-//! - `consume` in several terminals on one `DATABASE_URL`: SKIP LOCKED spreads the jobs with no
-//!   double claim; `kill -9` one and, after `--lease-ms`, another's rescuer returns its jobs.
+//! - `--transactional --rollback-every 10`: each job commits with its order row, or neither does.
+//! - `consume --follow` in several terminals, `produce` in another: SKIP LOCKED spreads the jobs
+//!   with no double claim; `kill -9` one and, after `--lease-ms`, a rescuer returns its jobs.
 //! - Ctrl-C: no new claim, the jobs in flight finish (cancelled after `--grace-ms`), and the
 //!   leases of jobs claimed but not started are released at once for other consumers; exit 130.
 //!
 //! ## Go original and what differs
 //! No original ports it: 001 names "Queue Processing" (consumers on a message queue). Go teams
-//! use river on this table design; this follows its claim query and rescuer. Here every claim is
-//! named by `(id, attempts)`, so a consumer whose job was rescued cannot complete the new
-//! claim; completions are batched; a failed job's retry is a row update, not a redelivery.
+//! use river on this table design; this follows its claim query and rescuer. Every claim is
+//! named by `(id, attempts)`, so a consumer whose job was rescued cannot complete the new claim;
+//! completions are batched; a lost connection is made again and the statement sent again.
 //!
 //! ## How to run
 //! ```sh
 //! cargo run -p pg-queue
 //! cargo run -p pg-queue -- --poison 7 --backoff-ms 20
-//! DATABASE_URL=postgres://postgres@localhost/postgres cargo run -p pg-queue -- consume
+//! cargo run -p pg-queue -- --transactional --rollback-every 10 --jobs 100
+//! DATABASE_URL=postgres://postgres@localhost/postgres cargo run -p pg-queue -- consume --follow
 //! ```
 
 mod cli;
@@ -37,8 +40,10 @@ mod embedded;
 mod job;
 mod stats;
 
+use std::collections::HashMap;
 use std::hash::BuildHasher as _;
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -46,13 +51,17 @@ use common::{InFlight, Outcome, Reporter, Stop, Tally};
 use crossbeam::channel::{self, Receiver, Sender};
 use pg_queue::{Discarded, Rescued};
 
-use cli::{Cli, Mode};
+use cli::{Cli, Mode, Wake};
 use db::{Db, Ended, Failure, Queue};
 use job::{Job, run_job};
-use stats::{Completed, QueueStats, Rescues};
+use stats::{Completed, Produced, QueueStats, Rescues};
 
 /// Jobs per INSERT of the producer (each statement is all or nothing).
 const PRODUCE_CHUNK: u64 = 5_000;
+
+/// Without `--follow`, how often an idle consumer looks whether the last jobs running elsewhere
+/// are done (the end of the run), and how often a wait looks at Ctrl-C.
+const CHECK_EVERY: Duration = Duration::from_millis(100);
 
 fn main() -> ExitCode {
     common::main(run)
@@ -69,6 +78,16 @@ struct Pool<'a> {
     abort: &'a Stop,
     reporter: &'a Reporter,
     gauge: &'a InFlight,
+    /// Set once this process has produced all it will (the claimer may end only then).
+    produced: &'a Stop,
+    /// The claims this process holds, `id → attempt`: claimed and not yet ended in the table.
+    held: &'a Mutex<HashMap<i64, i32>>,
+    /// For each job started: ms from when it was due (inserted) to its start.
+    waits: &'a Mutex<Vec<f64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner) // the data stays valid: plain inserts
 }
 
 /// How a claim ended, for the completer.
@@ -90,18 +109,22 @@ fn run() -> anyhow::Result<ExitCode> {
     // $DATABASE_URL, or a private cluster stopped when `embedded` is dropped.
     let (url, embedded) = embedded::database_url(cli.database_url.clone())?;
     let db = Db::new(&url)?;
+    let notice = |text: String| reporter.note(text);
     let mut queue = QueueStats::new(consumer_name());
+    // With both modes and --every-ms, the producer runs beside the pool; otherwise first.
+    let beside = cli.mode == Mode::Both && cli.every_ms > 0;
     // A connection per thread; the table is created if missing; then produce.
     let setup = || -> anyhow::Result<_> {
-        let mut main = db.connect()?;
+        let mut main = db.connect(&notice)?;
         reporter.note(format!("Jobs table pg_queue_jobs in {}", db.name()));
         let produced = match cli.mode {
-            Mode::Consume => 0,
+            Mode::Consume => Produced::default(),
+            _ if beside => Produced::default(),
             _ => produce(&mut main, &cli, &stop, &reporter)?,
         };
         let pool = match cli.mode {
             Mode::Produce => None,
-            _ => Some((db.connect()?, db.connect()?, db.connect()?)),
+            _ => Some((db.connect(&notice)?, db.connect(&notice)?, db.connect(&notice)?)),
         };
         Ok((main, pool, produced))
     };
@@ -120,7 +143,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    let Some((mut claim_q, mut complete_q, mut rescue_q)) = pool_queues else {
+    let Some((mut claim_q, mut complete_q, mut keep_q)) = pool_queues else {
         queue.table = main_queue.counts().ok();
         drop(main_queue);
         drop(embedded);
@@ -131,7 +154,11 @@ fn run() -> anyhow::Result<ExitCode> {
     // The pool: claimer → jobs (bounded) → workers → completions → completer; results → main;
     // the rescuer beside them until the pool is done.
     let began = Instant::now();
-    let (abort, gauge, pool_done) = (Stop::new(), InFlight::new(), Stop::new());
+    let (abort, gauge, pool_done, produced) = (Stop::new(), InFlight::new(), Stop::new(), Stop::new());
+    let (held, waits) = (Mutex::new(HashMap::new()), Mutex::new(Vec::new()));
+    if !beside {
+        produced.set();
+    }
     let pool = Pool {
         cli: &cli,
         consumer: &queue.consumer,
@@ -139,11 +166,15 @@ fn run() -> anyhow::Result<ExitCode> {
         abort: &abort,
         reporter: &reporter,
         gauge: &gauge,
+        produced: &produced,
+        held: &held,
+        waits: &waits,
     };
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(cli.batch);
     let (results_tx, results_rx) = channel::unbounded::<Outcome>();
     let (done_tx, done_rx) = channel::unbounded::<Done>();
     let (mut tally, mut completed, mut rescues) = (Tally::new(0), Completed::default(), Rescues::default());
+    let (mut woken, mut made) = (0, Produced::default());
     let failures = std::thread::scope(|s| -> anyhow::Result<_> {
         // The claimer starts last: if the OS refuses a thread, nothing has been claimed yet, and
         // returning here drops `jobs_tx`, which ends the threads already started.
@@ -154,17 +185,32 @@ fn run() -> anyhow::Result<ExitCode> {
                 .spawn_scoped(s, move || work(worker, pool, jobs, results, done))
                 .context("cannot start a worker thread")?;
         }
+        let (claim_q, complete_q, keep_q) = (&mut claim_q, &mut complete_q, &mut keep_q);
         let completed = &mut completed;
         let completer = thread("completer".into())
-            .spawn_scoped(s, move || complete(&mut complete_q, pool, done_rx, completed))
+            .spawn_scoped(s, move || complete(complete_q, pool, done_rx, completed))
             .context("cannot start the completer thread")?;
         let (rescues, pool_done) = (&mut rescues, &pool_done);
-        let rescuer = thread("rescuer".into())
-            .spawn_scoped(s, move || rescue(&mut rescue_q, pool, pool_done, rescues))
-            .context("cannot start the rescuer thread")?;
-        let (results, done) = (results_tx.clone(), done_tx.clone());
+        let keeper = thread("keeper".into())
+            .spawn_scoped(s, move || keep(keep_q, pool, pool_done, rescues))
+            .context("cannot start the keeper thread")?;
+        let producer = match beside {
+            true => {
+                let (main_queue, made, produced) = (&mut main_queue, &mut made, &produced);
+                let (cli, stop, reporter) = (&cli, &stop, &reporter);
+                let producer = move || {
+                    let result = produce(main_queue, cli, stop, reporter).map(|p| *made = p);
+                    produced.set(); // also after an error: the claimer may end
+                    result
+                };
+                let spawned = thread("producer".into()).spawn_scoped(s, producer);
+                Some(spawned.context("cannot start the producer thread")?)
+            }
+            false => None,
+        };
+        let (results, done, woken) = (results_tx.clone(), done_tx.clone(), &mut woken);
         let claimer = thread("claimer".into())
-            .spawn_scoped(s, move || claim(&mut claim_q, pool, jobs_tx, results, done))
+            .spawn_scoped(s, move || claim(claim_q, pool, jobs_tx, results, done, woken))
             .context("cannot start the claimer thread")?;
         // Main keeps no sender: the channels close when their last thread returns.
         drop((jobs_rx, done_tx, results_tx));
@@ -185,16 +231,27 @@ fn run() -> anyhow::Result<ExitCode> {
                 recv(grace_over) -> _ => abort.set(),
             }
         }
-        pool_done.set(); // the rescuer's last round is over
+        pool_done.set(); // the keeper's last round is over
         let panicked = |p: Box<dyn std::any::Any + Send>| anyhow::anyhow!(common::panic_message(&*p));
+        let produced = producer.map_or(Ok(()), |p| p.join().map_err(panicked).and_then(|r| r));
         Ok([
+            produced,
             claimer.join().map_err(panicked).and_then(|r| r),
             completer.join().map_err(panicked).and_then(|r| r),
-            rescuer.join().map_err(panicked).and_then(|r| r),
+            keeper.join().map_err(panicked).and_then(|r| r),
         ])
     })?;
+    if beside {
+        queue.produced = made;
+    }
+    queue.woken_by_notify = woken;
+    queue.waits = waits.into_inner().unwrap_or_else(PoisonError::into_inner);
     (queue.done, queue.rescues) = (completed, rescues);
     queue.table = main_queue.counts().ok();
+    queue.reconnects = [&main_queue, &claim_q, &complete_q, &keep_q]
+        .iter()
+        .map(|q| q.reconnects)
+        .sum();
     drop(main_queue);
     drop(embedded); // stops the private cluster, if this run started one
     let mut summary = queue.summary(&cli, tally, gauge.peak(), reporter.elapsed(), began.elapsed());
@@ -206,36 +263,66 @@ fn run() -> anyhow::Result<ExitCode> {
     Ok(reporter.summary(&summary))
 }
 
-/// Inserts jobs 1..=`--jobs` in chunks (each all or nothing), stopping between chunks at Ctrl-C.
-fn produce(q: &mut Queue, cli: &Cli, stop: &Stop, reporter: &Reporter) -> anyhow::Result<u64> {
+/// Inserts jobs 1..=`--jobs`: in chunks of [`PRODUCE_CHUNK`] (each all or nothing), one per
+/// INSERT `--every-ms` apart, or with `--transactional` each with its order row in one
+/// transaction; stopping between statements at Ctrl-C.
+fn produce(q: &mut Queue<'_>, cli: &Cli, stop: &Stop, reporter: &Reporter) -> anyhow::Result<Produced> {
+    let mut made = Produced::default();
     let mut next = 1;
+    let pause = Duration::from_millis(cli.every_ms);
     while next <= cli.jobs && !stop.is_set() {
-        let last = (next + PRODUCE_CHUNK - 1).min(cli.jobs);
-        q.produce(next, last, &cli.poison, &cli.panics)?;
-        next = last + 1;
+        if cli.transactional {
+            // The order and its job commit together; a transaction rolled back leaves neither.
+            let kind = job::kind_of(next, &cli.poison, &cli.panics);
+            let rollback = cli.rollback_every.is_some_and(|k| next % k == 0);
+            match q.produce_transactional(next, kind, rollback)? {
+                true => made.inserted += 1,
+                false => made.rolled_back += 1,
+            }
+            next += 1;
+        } else {
+            let chunk = if cli.every_ms > 0 { 1 } else { PRODUCE_CHUNK };
+            let last = (next + chunk - 1).min(cli.jobs);
+            made.inserted += q.produce(next, last, &cli.poison, &cli.panics)?;
+            next = last + 1;
+        }
+        if cli.every_ms > 0 && next <= cli.jobs {
+            crossbeam::select! {
+                recv(stop.channel()) -> _ => {}
+                default(pause) => {}
+            }
+        }
     }
-    let produced = next - 1;
-    let of = if produced < cli.jobs {
+    let tried = next - 1;
+    let of = if tried < cli.jobs {
         format!(" of {} (Ctrl-C)", cli.jobs)
     } else {
         String::new()
     };
-    reporter.note(format!("Produced {produced}{of} jobs"));
-    Ok(produced)
+    let rolled_back = match made.rolled_back {
+        0 => String::new(),
+        n => format!(", {n} rolled back with their orders"),
+    };
+    reporter.note(format!("Produced {}{of} jobs{rolled_back}", made.inserted));
+    Ok(made)
 }
 
 /// The claimer: claims due jobs and feeds the jobs channel until Ctrl-C or, without
-/// `--follow`, until no job is available or running anywhere. Dropping `jobs` (on return) is
-/// `close(jobs)`.
+/// `--follow`, until no job is available or running anywhere (and this process has produced
+/// all it will). Dropping `jobs` (on return) is `close(jobs)`. Counts in `woken` the idle waits
+/// a notification ended.
 fn claim(
-    q: &mut Queue,
+    q: &mut Queue<'_>,
     p: Pool<'_>,
     jobs: Sender<Job>,
     results: Sender<Outcome>,
     done: Sender<Done>,
+    woken: &mut u64,
 ) -> anyhow::Result<()> {
     let mut seq = 0;
-    let poll = Duration::from_millis(p.cli.poll_ms);
+    if p.cli.wake == Wake::Notify {
+        q.listen().inspect_err(|_| p.abort.set())?; // before the first claim: no insert is missed
+    }
     while !p.stop.is_set() && !p.abort.is_set() {
         let batch = q
             .claim(p.consumer, p.cli.lease_ms, p.cli.batch)
@@ -243,19 +330,39 @@ fn claim(
         if batch.is_empty() {
             // Nothing due. Jobs waiting for a retry or running on a consumer may still come
             // back (a failure, an expired lease): the queue is drained only when none is left.
-            if !p.cli.follow && !q.work_left().inspect_err(|_| p.abort.set())? {
+            let idle = q.idle().inspect_err(|_| p.abort.set())?;
+            let drained = !idle.running && idle.next_due_ms.is_none();
+            if drained && !p.cli.follow && p.produced.is_set() {
                 break;
             }
-            crossbeam::select! {
-                recv(p.stop.channel()) -> _ => {}
-                default(poll) => {}
+            // Wait for --poll-ms, a notification (notify), or the next retry if sooner.
+            let mut wait = p.cli.poll();
+            if let Some(due_ms) = idle.next_due_ms {
+                wait = wait.min(Duration::from_secs_f64(due_ms.max(5.0) / 1000.0));
             }
+            if !p.cli.follow {
+                wait = wait.min(CHECK_EVERY);
+            }
+            let notified = match p.cli.wake {
+                Wake::Notify => wait_notified(q, p.stop, wait).inspect_err(|_| p.abort.set())?,
+                Wake::Poll => {
+                    crossbeam::select! {
+                        recv(p.stop.channel()) -> _ => {}
+                        default(wait) => {}
+                    }
+                    false
+                }
+            };
+            *woken += u64::from(notified);
             continue;
         }
+        // The heartbeat keeps these leases from now until the completer ends each claim.
+        lock(p.held).extend(batch.iter().map(|row| (row.id, row.attempt)));
+        let claimed = Instant::now();
         // Backpressure: blocks while the channel is full (at most one batch beyond it is held).
         for row in batch {
             seq += 1;
-            let job = Job { seq, row };
+            let job = Job { seq, row, claimed };
             crossbeam::select! {
                 send(jobs, job) -> sent => { let _ = sent; }
                 recv(p.stop.channel()) -> _ => {
@@ -268,6 +375,21 @@ fn claim(
         }
     }
     Ok(())
+}
+
+/// Waits up to `wait` for a notification on the claimer's connection, looking at Ctrl-C every
+/// [`CHECK_EVERY`]; true if a notification came.
+fn wait_notified(q: &mut Queue<'_>, stop: &Stop, wait: Duration) -> anyhow::Result<bool> {
+    let until = Instant::now() + wait;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || stop.is_set() {
+            return Ok(false);
+        }
+        if q.wait_notified(left.min(CHECK_EVERY))? {
+            return Ok(true);
+        }
+    }
 }
 
 /// A worker: runs jobs until the jobs channel is closed and empty. After Ctrl-C it runs nothing
@@ -283,6 +405,7 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
             continue;
         }
         let in_flight = p.gauge.enter();
+        lock(p.waits).push(job.due_to_start_ms());
         p.reporter.started_detail(&job, worker, detail);
         let outcome = std::panic::catch_unwind(|| run_job(&job, p.cli.work_ms, p.abort))
             .unwrap_or_else(|panic| Outcome::Failed(common::panic_message(&*panic)));
@@ -308,7 +431,7 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
 /// ending), until every sender is gone. It counts what the table really changed: a claim whose
 /// lease expired and was rescued meanwhile is not counted. If the database refuses a statement,
 /// `abort` ends the pool and the run ends with that error.
-fn complete(q: &mut Queue, p: Pool<'_>, rx: Receiver<Done>, out: &mut Completed) -> anyhow::Result<()> {
+fn complete(q: &mut Queue<'_>, p: Pool<'_>, rx: Receiver<Done>, out: &mut Completed) -> anyhow::Result<()> {
     while let Ok(first) = rx.recv() {
         let (mut ok, mut failed, mut released) = (Vec::new(), Vec::new(), Vec::new());
         for d in std::iter::once(first).chain(rx.try_iter().take(p.cli.complete_batch - 1)) {
@@ -338,16 +461,33 @@ fn complete(q: &mut Queue, p: Pool<'_>, rx: Receiver<Done>, out: &mut Completed)
             Ok(())
         };
         step().inspect_err(|_| p.abort.set())?;
+        // Ended in the table (or not ours any more): the heartbeat lets them go.
+        let mut held = lock(p.held);
+        for id in ok.iter().map(|o| o.0).chain(failed.iter().map(|f| f.id)) {
+            held.remove(&id);
+        }
+        for (id, ..) in &released {
+            held.remove(id);
+        }
     }
     Ok(())
 }
 
-/// The rescuer: every half lease, returns jobs whose lease expired on any consumer (one killed,
-/// or hung) to `available`, or discards them after their last attempt; until the pool is done.
-fn rescue(q: &mut Queue, p: Pool<'_>, pool_done: &Stop, out: &mut Rescues) -> anyhow::Result<()> {
-    let every = Duration::from_millis((p.cli.lease_ms / 2).clamp(20, 5_000));
+/// The keeper: every third of a lease (at most 5 s) it extends the leases of the claims this
+/// process holds (the heartbeat: a job that runs longer than its lease keeps it), and, unless
+/// Ctrl-C came, returns jobs whose lease expired on any consumer (one killed, or its machine
+/// gone) to `available`, or discards them after their last attempt; until the pool is done.
+fn keep(q: &mut Queue<'_>, p: Pool<'_>, pool_done: &Stop, out: &mut Rescues) -> anyhow::Result<()> {
+    let every = Duration::from_millis((p.cli.lease_ms / 3).clamp(10, 5_000));
     loop {
-        let ended = q.rescue(p.cli.max_attempts).inspect_err(|_| p.abort.set())?;
+        let held: Vec<(i64, i32)> = lock(p.held).iter().map(|(&id, &a)| (id, a)).collect();
+        if !held.is_empty() {
+            out.extended += q.extend(&held, p.cli.lease_ms).inspect_err(|_| p.abort.set())?;
+        }
+        let ended = match p.stop.is_set() {
+            true => Vec::new(),
+            false => q.rescue(p.cli.max_attempts).inspect_err(|_| p.abort.set())?,
+        };
         if !ended.is_empty() {
             out.rescued += ended.len() as u64;
             let ids: Vec<i64> = ended.iter().map(|e| e.id).collect();
@@ -366,7 +506,6 @@ fn rescue(q: &mut Queue, p: Pool<'_>, pool_done: &Stop, out: &mut Rescues) -> an
         }
         crossbeam::select! {
             recv(pool_done.channel()) -> _ => return Ok(()),
-            recv(p.stop.channel()) -> _ => return Ok(()),
             default(every) => {}
         }
     }

@@ -17,20 +17,36 @@ pub struct Completed {
     pub released: u64,
 }
 
-/// What the rescuer counted: expired leases returned, and of them those discarded.
+/// What the keeper counted: expired leases returned, of them those discarded, and the leases
+/// it extended (one per claim per heartbeat).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Rescues {
     pub rescued: u64,
     pub discarded: u64,
+    pub extended: u64,
+}
+
+/// What the producer did: jobs inserted (committed), and with `--rollback-every` the
+/// transactions rolled back (neither their order nor their job exists).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Produced {
+    pub inserted: u64,
+    pub rolled_back: u64,
 }
 
 /// What the database side of the run counted.
 #[derive(Debug, Default, Clone)]
 pub struct QueueStats {
     pub consumer: String,
-    pub produced: u64,
+    pub produced: Produced,
     pub done: Completed,
     pub rescues: Rescues,
+    /// Idle waits that a notification ended (`--wake notify`).
+    pub woken_by_notify: u64,
+    /// Connections made again after one was lost, over all threads.
+    pub reconnects: u64,
+    /// For each job started, ms from when it was due to its start.
+    pub waits: Vec<f64>,
     /// The table's rows by state at the end (None: could not be read).
     pub table: Option<Counts>,
 }
@@ -61,6 +77,8 @@ impl QueueStats {
         };
         let d = self.done;
         let t = self.table;
+        let (p50, p99) = (percentile(&self.waits, 0.5), percentile(&self.waits, 0.99));
+        let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"));
         let table = t.map_or_else(
             || "unknown".to_owned(),
             |t| {
@@ -72,12 +90,18 @@ impl QueueStats {
         );
         summary
             .field("consumer", self.consumer.clone())
-            .field("produced", self.produced)
+            .field("produced", self.produced.inserted)
+            .field("rolled_back", self.produced.rolled_back)
             .field("completed", d.completed)
             .field("retried", d.retried)
             .field("discarded", d.discarded + self.rescues.discarded)
             .field("released", d.released)
             .field("rescued", self.rescues.rescued)
+            .field("leases_extended", self.rescues.extended)
+            .field("woken_by_notify", self.woken_by_notify)
+            .field("reconnects", self.reconnects)
+            .field("due_to_start_ms_p50", p50)
+            .field("due_to_start_ms_p99", p99)
             .field("table_available", t.map(|t| t.available))
             .field("table_running", t.map(|t| t.running))
             .field("table_completed", t.map(|t| t.completed))
@@ -86,15 +110,31 @@ impl QueueStats {
             .line(format!("consumer {}", self.consumer))
             .line(format!(
                 "produced {}, completed {} ({rate} jobs/s), retried {}, discarded {}, released {}, rescued from expired leases {}",
-                self.produced,
+                self.produced.inserted,
                 d.completed,
                 d.retried,
                 d.discarded + self.rescues.discarded,
                 d.released,
                 self.rescues.rescued
             ))
+            .line(format!(
+                "due to started: p50 {}, p99 {}; woken by NOTIFY {}, leases extended {}, reconnects {}",
+                ms(p50),
+                ms(p99),
+                self.woken_by_notify,
+                self.rescues.extended,
+                self.reconnects
+            ))
             .line(format!("the table now: {table}"))
     }
+}
+
+/// The `q`-quantile of `values` (nearest rank), rounded to 0.01 ms; `None` if there are none.
+fn percentile(values: &[f64], q: f64) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).map(|v| (v * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]
@@ -106,7 +146,8 @@ mod tests {
     fn the_summary_carries_the_queue_fields() {
         let cli = Cli::try_parse_from(["pg-queue", "--workers", "2", "--work-ms", "10"]).expect("valid");
         let mut stats = QueueStats::new("host-1-abc".into());
-        stats.produced = 4;
+        stats.produced.inserted = 4;
+        stats.waits = vec![3.0, 1.0, 2.0, 40.0];
         stats.done.completed = 4;
         stats.table = Some(Counts {
             completed: 4,
@@ -124,5 +165,8 @@ mod tests {
         assert_eq!(event.count("table_running"), Some(0));
         assert_eq!(event.number("jobs_per_sec"), Some(4.0));
         assert_eq!(event.ideal_ms, Some(20.0));
+        assert_eq!(event.number("due_to_start_ms_p50"), Some(2.0));
+        assert_eq!(event.number("due_to_start_ms_p99"), Some(40.0));
+        assert_eq!(percentile(&[], 0.5), None);
     }
 }
