@@ -1,8 +1,10 @@
-//! async-pool's flags: the common pool flags plus `--style`, `--concurrency`, `--deadline-ms` and
-//! `--panic-every`.
+//! async-pool's flags: the common pool flags plus `--style`, `--concurrency`, `--deadline-ms`,
+//! `--panic-every`, `--runtime-threads` and `--mistake`.
 
 use clap::{Parser, ValueEnum};
 use common::PoolArgs;
+
+use crate::mistake::Mistake;
 
 /// The same worker pool with tokio tasks: N tasks on one channel, buffer_unordered, or a JoinSet.
 #[derive(Parser, Debug)]
@@ -29,6 +31,14 @@ pub struct Cli {
     /// lives (0 = never).
     #[arg(long, value_name = "N", default_value = "0", allow_negative_numbers = true, value_parser = common::cli::parse_count)]
     pub panic_every: u64,
+
+    /// The runtime's worker threads (default: one per CPU this process may use).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_runtime_threads)]
+    pub runtime_threads: Option<usize>,
+
+    /// Reproduce a common mistake on purpose, and watch it caught (docs/mistakes.md).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub mistake: Option<Mistake>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,6 +55,17 @@ pub fn parse_concurrency(s: &str) -> Result<usize, String> {
         Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
         _ => Err(format!(
             "concurrency must be between 1 and {MAX_CONCURRENCY}, got '{s}'"
+        )),
+    }
+}
+
+const MAX_RUNTIME_THREADS: usize = 1024;
+
+pub fn parse_runtime_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_RUNTIME_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "runtime threads must be between 1 and {MAX_RUNTIME_THREADS}, got '{s}'"
         )),
     }
 }

@@ -16,6 +16,8 @@
 //! - `--style joinset --panic-every 4`: jobs 4 and 8 fail alone (a `JoinError`), the rest run.
 //! - `--deadline-ms 700` or Ctrl-C cancels one `CancellationToken` (Go's `ctx`): waiting jobs end
 //!   cancelled, jobs not yet started are `not_started` (exit 1, or 130 after Ctrl-C).
+//! - `--mistake block-runtime`: each job's CPU part called in the `async fn` holds its thread;
+//!   other tasks' timers fire late by that much, and the summary names it (docs/mistakes.md).
 //!
 //! ## Go original and what differs
 //! 001's numbers (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context" for the
@@ -33,6 +35,7 @@
 //! ```
 
 mod cli;
+mod mistake;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -44,6 +47,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use common::event::{Cancel, CancelCause, Event};
+use common::watchdog::Verdict;
 use common::{Defaults, InFlight, Job, JobResult, Outcome, Reporter, Stop, Summary, Tally, Work, Workload};
 use futures::{FutureExt as _, StreamExt as _, stream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -51,6 +55,7 @@ use tokio::task::{self, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use cli::{Cli, Style};
+use mistake::{Lateness, Mistake};
 
 /// The end of the message of the panics `--panic-every` asks for.
 const SIMULATED_PANIC: &str = "(--panic-every)";
@@ -74,6 +79,9 @@ struct Pool {
     gauge: InFlight,
     /// Lane numbers (1..=N) for the styles without worker tasks, so events still say "worker".
     free_lanes: Mutex<Vec<usize>>,
+    /// How late the sleep jobs' timers were, measured by each job.
+    lateness: Lateness,
+    mistake: Option<Mistake>,
 }
 
 impl Pool {
@@ -128,11 +136,26 @@ async fn work_on(pool: &Pool, job: Job) -> Outcome {
         Workload::Dispatch => pool.work.run(&job),
         // Go's `select { case <-ctx.Done(): ... case <-time.After(d): ... }`. tokio's timer ticks
         // every millisecond and rounds a sleep up to the next tick, so a short job waits a little
-        // longer than asked (a thread's sleep does not).
-        Workload::Sleep => tokio::select! {
-            _ = pool.token.cancelled() => Outcome::Cancelled,
-            () = tokio::time::sleep(pool.work.duration_for(&job)) => no_wait.run(&job),
-        },
+        // longer than asked (a thread's sleep does not). The job measures how late it ran again.
+        Workload::Sleep => {
+            let wait = pool.work.duration_for(&job);
+            let due = tokio::time::Instant::now() + wait;
+            let on_timer = tokio::select! {
+                _ = pool.token.cancelled() => false,
+                () = tokio::time::sleep_until(due) => true,
+            };
+            if !on_timer {
+                return Outcome::Cancelled;
+            }
+            pool.lateness.record(due.elapsed());
+            if pool.mistake == Some(Mistake::BlockRuntime) {
+                // MISTAKE block-runtime: the job's CPU part (say, parsing what its wait brought)
+                // called in place holds this runtime thread; tasks ready meanwhile wait for a
+                // thread and their timers fire late. The fix is the arm below: spawn_blocking.
+                mistake::cpu_work_in_place(wait);
+            }
+            no_wait.run(&job)
+        }
         // Off the runtime threads: they must stay free to poll every other task.
         Workload::Cpu | Workload::Custom => {
             let work = pool.work;
@@ -338,6 +361,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let stop = common::signal::ctrl_c()?; // first: a Ctrl-C from the first instant is reported
     let cli: Cli = common::parse_args(&Defaults::default());
     let mut args = cli.pool.clone();
+    if cli.mistake.is_some() && args.workload != Workload::Sleep {
+        anyhow::bail!("--mistake block-runtime needs --workload sleep (its jobs wait, then work in place)");
+    }
     let n = cli.concurrency.unwrap_or(args.workers);
     args.workers = n; // for the sleep ideal: ceil(jobs / N) × work
     if cli.panic_every > 0 {
@@ -356,7 +382,7 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     // One runtime thread per CPU this process may use: num_cpus counts a cgroup's CPU quota (a
     // container limited to 2 CPUs on a 64-core host gets 2), as every example's default does.
-    let threads = num_cpus::get();
+    let threads = cli.runtime_threads.unwrap_or_else(num_cpus::get);
 
     let pool = Arc::new(Pool {
         work: args.work(),
@@ -367,6 +393,8 @@ fn run() -> anyhow::Result<ExitCode> {
         report: Reporter::new(&args.output),
         gauge: InFlight::new(),
         free_lanes: Mutex::new((1..=n).rev().collect()),
+        lateness: Lateness::new(args.work().duration),
+        mistake: cli.mistake,
     });
 
     // 1. The runtime: one thread per core, and as many blocking threads for the cpu work.
@@ -440,7 +468,26 @@ fn run() -> anyhow::Result<ExitCode> {
     if bridge_panicked {
         summary = summary.line("the Ctrl-C thread panicked");
     }
-    Ok(pool.report.summary(&summary))
+    if pool.lateness.timers() > 0 {
+        summary = summary
+            .field("timers_late_max_ms", pool.lateness.max_ms())
+            .field("timers_late_mean_ms", pool.lateness.mean_ms());
+    }
+    // The block-runtime mistake is caught by the invariant it breaks: timers on time.
+    let caught = cli
+        .mistake
+        .map(|_| pool.lateness.verdict(args.work().duration, threads, n));
+    if let Some(Err(not_shown)) = &caught {
+        summary = summary.line(not_shown);
+    }
+    let verdict = Verdict {
+        mistake: cli.mistake.map(Mistake::name),
+        broken_invariant: caught.and_then(Result::ok),
+        ..Verdict::default()
+    };
+    let summary = verdict.apply(summary);
+    let _ = pool.report.summary(&summary);
+    Ok(verdict.exit_code(&summary))
 }
 
 /// The Ctrl-C bridge: cancels the run at the first Ctrl-C, or returns when the run is over.

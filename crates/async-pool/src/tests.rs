@@ -13,6 +13,8 @@ fn pool(work: Work, panic_every: u64, n: usize) -> Arc<Pool> {
         report: Reporter::with_flags(false, true),
         gauge: InFlight::new(),
         free_lanes: Mutex::new((1..=n).rev().collect()),
+        lateness: Lateness::new(work.duration),
+        mistake: None,
     })
 }
 

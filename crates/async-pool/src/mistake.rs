@@ -1,0 +1,111 @@
+//! `--mistake block-runtime`, reproduced on purpose so that a reader can watch it happen and be
+//! caught (docs/mistakes.md), and the timer lateness every sleep job measures, which catches it.
+//! The lesson is the correct code in `main.rs`; this module holds what the mistake needs besides
+//! its marked lines there.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+/// A mistake to reproduce (caught: see docs/mistakes.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mistake {
+    /// CPU work called in the async fn: each job, after its wait, blocks its runtime thread for
+    /// --work-ms, and the other tasks' timers fire late by about that much.
+    BlockRuntime,
+}
+
+impl Mistake {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mistake::BlockRuntime => "block-runtime",
+        }
+    }
+}
+
+/// The CPU part of a job in the block-runtime mistake, called in place on a runtime thread. A
+/// blocking sleep stands for the CPU work: a busy loop, a blocking read or a lock held for as long
+/// hold the thread the same way (and a busy loop would also burn a core of a shared machine).
+pub fn cpu_work_in_place(blocked: Duration) {
+    std::thread::sleep(blocked);
+}
+
+/// How late the sleep jobs' timers were: for each job, from the instant its sleep was due to the
+/// instant its task ran again. On a free runtime that is the timer's millisecond tick plus the
+/// wake-up; a runtime thread held by blocking work adds the time it is held.
+#[derive(Debug)]
+pub struct Lateness {
+    /// A job counts as late at or above this (half of --work-ms, at least 1 ms).
+    late_at: Duration,
+    timers: AtomicU64,
+    late: AtomicU64,
+    sum_us: AtomicU64,
+    max_us: AtomicU64,
+}
+
+impl Lateness {
+    pub fn new(work: Duration) -> Self {
+        Lateness {
+            late_at: (work / 2).max(Duration::from_millis(1)),
+            timers: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            sum_us: AtomicU64::new(0),
+            max_us: AtomicU64::new(0),
+        }
+    }
+
+    /// One sleep that ended on its timer, `late` after it was due.
+    pub fn record(&self, late: Duration) {
+        let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        self.timers.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+        self.max_us.fetch_max(us, Ordering::Relaxed);
+        if late >= self.late_at {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sleeps that ended on their timer.
+    pub fn timers(&self) -> u64 {
+        self.timers.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps whose task ran again at least half of --work-ms after the timer was due.
+    pub fn late(&self) -> u64 {
+        self.late.load(Ordering::Relaxed)
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.max_us.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    pub fn mean_ms(&self) -> f64 {
+        let n = self.timers().max(1);
+        self.sum_us.load(Ordering::Relaxed) as f64 / 1000.0 / n as f64
+    }
+
+    /// A block-runtime run's verdict: `Ok` with the broken invariant (timers on time) in one line
+    /// naming the cause and the fix, or `Err` with a line saying the mistake did not show (no
+    /// timer was late: every task that became ready found a free runtime thread).
+    pub fn verdict(&self, blocked: Duration, runtime_threads: usize, tasks: usize) -> Result<String, String> {
+        let (late, timers) = (self.late(), self.timers());
+        if late == 0 {
+            return Err(format!(
+                "block-runtime did not show: no timer was {} ms late; {tasks} task(s) found a free thread among \
+                 the runtime's {runtime_threads} (run more tasks than threads: --concurrency above {runtime_threads})",
+                self.late_at.as_millis()
+            ));
+        }
+        Ok(format!(
+            "timers on time: {late} of {timers} sleeping job(s) ran again {} ms or more after their timer was due \
+             (at most {:.0} ms, mean {:.0} ms), about the {} ms each job blocked a runtime thread — CPU work \
+             called in an async fn holds one of the runtime's {runtime_threads} thread(s): run it in \
+             task::spawn_blocking or on a pool of its own",
+            self.late_at.as_millis(),
+            self.max_ms(),
+            self.mean_ms(),
+            blocked.as_millis()
+        ))
+    }
+}
