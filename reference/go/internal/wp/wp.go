@@ -34,6 +34,8 @@ type Result struct {
 	Cancelled bool
 	// NotStarted: the job never ran.
 	NotStarted bool
+	// Reason: why it never ran, if said (the not_started event's reason).
+	Reason string
 }
 
 // Args are the flags every reference program shares (the Rust examples' PoolArgs).
@@ -204,6 +206,18 @@ func NewReporter(a Args) *Reporter {
 	return &Reporter{a: a, start: time.Now(), out: bufio.NewWriterSize(os.Stdout, 1<<16)}
 }
 
+// Event prints a program's own JSON event (with --json, not --quiet); t_ms is added.
+func (r *Reporter) Event(fields map[string]interface{}) {
+	if !r.a.JSON || r.a.Quiet {
+		return
+	}
+	fields["t_ms"] = r.tms()
+	r.line(fields)
+}
+
+// Ms is the time since the start, in the events' milliseconds.
+func (r *Reporter) Ms() float64 { return r.tms() }
+
 func (r *Reporter) tms() float64 {
 	return float64(time.Since(r.start).Microseconds()) / 1000.0
 }
@@ -238,6 +252,8 @@ func (r *Reporter) Finished(res Result) {
 		return
 	}
 	switch {
+	case res.NotStarted && res.Reason != "":
+		r.line(map[string]interface{}{"event": "not_started", "job": res.Job.ID, "value": res.Job.Value, "reason": res.Reason, "t_ms": r.tms()})
 	case res.NotStarted:
 		r.line(map[string]interface{}{"event": "not_started", "job": res.Job.ID, "value": res.Job.Value, "t_ms": r.tms()})
 	case res.Cancelled:
