@@ -68,35 +68,25 @@ pub fn variant(name: &str, command: &str, args: &[&str], thread_per_worker: bool
 }
 
 /// Runs a Rust example and its Go reference program on the same seeded jobs (`--json`) and
-/// compares what every job produced: the same job values and outputs, job by job. Empty when
-/// they agree.
+/// compares what every job produced: the same job values and outputs, job by job; and the two
+/// bare pools (bench's `bare-pool`, `go:seed-003`), which print no job events, by their counts and
+/// `output_sum`. Empty when they agree.
 pub fn same_outputs(root: &Path, bin_dir: &Path) -> Vec<String> {
     let mut why = Vec::new();
-    for (rust, go, workload, jobs) in [
-        ("basic", "basic", "dispatch", "300"),
-        ("waitgroup", "waitgroup", "dispatch", "300"),
-        ("struct-pool", "structpool", "dispatch", "300"),
-        ("basic", "basic", "cpu", "40"),
+    // errgroup with `--limit 1` runs one job at a time in id order, so job 9's error (of
+    // `--fail-every 9`) ends the same jobs in both: 1 to 8 ok, 9 failed, the rest never started.
+    let errgroup = &["--task", "simulated", "--limit", "1"][..];
+    for (rust, go, workload, jobs, extra) in [
+        ("basic", "basic", "dispatch", "300", &[][..]),
+        ("waitgroup", "waitgroup", "dispatch", "300", &[]),
+        ("struct-pool", "structpool", "dispatch", "300", &[]),
+        ("basic", "basic", "cpu", "40", &[]),
+        ("errgroup", "errgroup", "dispatch", "300", errgroup),
+        ("errgroup", "errgroup", "cpu", "40", errgroup),
     ] {
-        let args: Vec<String> = [
-            "--workload",
-            workload,
-            "--jobs",
-            jobs,
-            "--workers",
-            "3",
-            "--seed",
-            "7",
-            "--fail-every",
-            "9",
-            "--json",
-        ]
-        .map(str::to_owned)
-        .to_vec();
+        let args = shared_args(workload, jobs, extra);
         let outputs = |program: PathBuf| -> Result<JobOutputs, String> {
-            let watched = harness::process::run(&program, &args, root, Duration::from_secs(120), None)
-                .map_err(|e| format!("{}: {e:#}", program.display()))?;
-            let events = harness::check::parse(&watched.output.stdout)?;
+            let events = run_json(root, &program, &args)?;
             let mut jobs: Vec<_> = events
                 .events
                 .iter()
@@ -119,5 +109,47 @@ pub fn same_outputs(root: &Path, bin_dir: &Path) -> Vec<String> {
             (Err(e), _) | (_, Err(e)) => why.push(format!("{rust} vs go:{go}: {e}")),
         }
     }
+    for workload in ["dispatch", "cpu"] {
+        let args = shared_args(workload, "40", &[]);
+        let books = |program: PathBuf| -> Result<(u64, u64, Option<u64>), String> {
+            let s = run_json(root, &program, &args)?.summary;
+            Ok((s.ok, s.failed, s.count("output_sum")))
+        };
+        match (
+            books(bin_dir.join("bare-pool")),
+            books(bin_dir.join("go").join("seed003")),
+        ) {
+            (Ok(r), Ok(g)) if r == g && r.2.is_some() => {}
+            (Ok(r), Ok(g)) => why.push(format!(
+                "bare-pool and go:seed-003 ({workload}) differ: (ok, failed, output_sum) {r:?} vs {g:?}"
+            )),
+            (Err(e), _) | (_, Err(e)) => why.push(format!("bare-pool vs go:seed-003: {e}")),
+        }
+    }
     why
+}
+
+/// The arguments both programs of a pair get: the same seeded jobs, every 9th failing.
+fn shared_args(workload: &str, jobs: &str, extra: &[&str]) -> Vec<String> {
+    let shared = [
+        "--workload",
+        workload,
+        "--jobs",
+        jobs,
+        "--workers",
+        "3",
+        "--seed",
+        "7",
+        "--fail-every",
+        "9",
+        "--json",
+    ];
+    shared.iter().chain(extra).map(|&a| a.to_owned()).collect()
+}
+
+/// Runs `program` with `args` and reads its JSON lines.
+fn run_json(root: &Path, program: &Path, args: &[String]) -> Result<harness::check::Events, String> {
+    let watched = harness::process::run(program, args, root, Duration::from_secs(120), None)
+        .map_err(|e| format!("{}: {e:#}", program.display()))?;
+    harness::check::parse(&watched.output.stdout)
 }

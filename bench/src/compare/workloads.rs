@@ -108,6 +108,16 @@ fn variant(name: &str, package: &str, args: &[&str]) -> Variant {
     }
 }
 
+/// bench's `bare-pool` binary: a plain pool with no per-job bookkeeping (no in-flight gauge, no
+/// events), the Rust twin of `go:seed-003`.
+fn bare_pool() -> Variant {
+    Variant {
+        binary: "bare-pool".to_owned(),
+        package: BASELINES_PACKAGE.to_owned(),
+        ..variant("bare-pool", BASELINES_PACKAGE, &[])
+    }
+}
+
 fn baseline(strategy: &str) -> Variant {
     Variant {
         name: strategy.to_owned(),
@@ -149,6 +159,11 @@ pub fn all_variants() -> Vec<Variant> {
             false,
         ),
         super::go::variant("semaphore", "semaphore", &["--concurrency", "{workers}"], false),
+        super::go::variant("errgroup", "errgroup", &["--limit", "{workers}"], false),
+        // The bare pools: Go original 003's shape with no per-job bookkeeping, in Go and in Rust,
+        // beside the examples and references that keep it (basic, go:basic).
+        super::go::variant("seed-003", "seed003", &[], false),
+        bare_pool(),
         baseline("thread-per-job"),
         baseline("rayon"),
         baseline("serial"),
