@@ -17,6 +17,7 @@
 //! - `--batch 256 --workload dispatch --jobs 1000000 --quiet` against the same without `--batch`:
 //!   one channel message per 256 jobs each way shows what per-job channel operations cost.
 //! - Ctrl-C: queued jobs are handed back untouched, the jobs in flight finish, exit code 130.
+//! - `--mistake nested-submit`: jobs that wait on jobs they submit to their own pool (see `--help`).
 //!
 //! ## Go original and what differs
 //! 000 and 003 (`NewWorkerPool`/`Start`/`AddJob`/`Wait`/`CollectResults`, 3 workers × 10 jobs,
@@ -32,6 +33,8 @@
 //! cargo run -p struct-pool
 //! cargo run -p struct-pool -- --panic-every 4 --ordered
 //! ```
+
+mod mistake;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -68,6 +71,10 @@ struct Cli {
     /// Make every Nth job (by id) panic, to show the pool turning panics into failed results.
     #[arg(long, value_name = "N", default_value_t = 0)]
     panic_every: u64,
+
+    /// Reproduce a common mistake on purpose, and watch it caught (docs/mistakes.md).
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["ordered", "try_submit", "batch", "panic_every"])]
+    mistake: Option<mistake::Mistake>,
 }
 
 fn main() -> ExitCode {
@@ -80,6 +87,10 @@ fn run() -> anyhow::Result<ExitCode> {
     let args = &cli.pool;
     let report = Arc::new(Reporter::new(&args.output));
     let gauge = Arc::new(InFlight::new());
+    if cli.mistake == Some(mistake::Mistake::NestedSubmit) {
+        // MISTAKE nested-submit: jobs that submit to their own pool and wait (src/mistake.rs).
+        return mistake::nested_submit(args, &report, &gauge, &stop);
+    }
     let work = args.work();
     let panic_every = cli.panic_every;
     if panic_every > 0 {
