@@ -1,11 +1,16 @@
-//! elastic-pool's own event kinds (docs/events.md), typed here so that the binary prints them and
+//! elastic-pool's pool (`pool.rs`, a library so that the loom model in `tests/loom.rs` can drive
+//! it) and its own event kinds (docs/events.md), typed here so that the binary prints them and
 //! its tests read them back. The lesson is in `main.rs` and `pool.rs`.
+
+pub mod pool;
+mod sync;
 
 use common::event::ExampleEvent;
 use serde::{Deserialize, Serialize};
 
-/// `worker_spawned`: a worker thread started, at start-up (`reason`: `start`, up to `--min`) or
-/// because a submit found no idle worker (`grow`). `workers` is the live count after it.
+/// `worker_spawned`: a worker thread started, at start-up (`reason`: `start`, up to `--min`),
+/// because a submit found no idle worker (`grow`), or by a `--resize-at` (`resize`: up to the new
+/// min, or for a waiting job). `workers` is the live count after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerSpawned {
     pub worker: usize,
@@ -19,8 +24,8 @@ impl ExampleEvent for WorkerSpawned {
 }
 
 /// `worker_retired`: a worker thread left, idle for `--keep-alive-ms` while more than `--min`
-/// were alive (`reason`: `idle`), or because the pool closed (`closed`). `workers` is the live
-/// count after it.
+/// were alive (`reason`: `idle`), over a smaller max set by `--resize-at` (`resize`), or because
+/// the pool closed (`closed`). `workers` is the live count after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerRetired {
     pub worker: usize,

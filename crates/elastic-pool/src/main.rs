@@ -10,13 +10,13 @@
 //!
 //! ## What to watch for
 //! - `--arrivals bursts` (the default): `worker_spawned` as a burst lands, `worker_retired` in the
-//!   gap after it, and each `burst` event finds the pool back at `--min`. The summary reports the
-//!   peak and final worker counts and the worker-seconds spent.
+//!   gap after it, each `burst` finds the pool back at `--min`; the summary adds worker-seconds.
 //! - `--on-full abort` (the job comes back to the caller as an error), `drop-newest`, `drop-oldest`:
 //!   each refused job is `not_started` with its reason. `caller-runs` runs it on the submitting
-//!   thread (`worker` 0), so the bound is `--max` + 1, and `max_in_flight` says so.
+//!   thread (`worker` 0): the bound is `--max` + 1.
 //! - `--grow queue-first` (Java's rule: grow only when the queue is full) with a large `--queue`
 //!   never grows past `--min`: compare `peak_workers` with `--grow spawn-first`.
+//! - `--resize-at 300:0:8` moves the bounds mid-run: a blocked submitter wakes and spawns.
 //! - Ctrl-C: queued and unsubmitted jobs are `not_started`, the jobs in flight finish, exit 130.
 //!
 //! ## Go original and what differs
@@ -31,10 +31,8 @@
 //! ```sh
 //! cargo run -p elastic-pool
 //! cargo run -p elastic-pool -- --min 0 --max 8 --keep-alive-ms 50 --burst 16
-//! cargo run -p elastic-pool -- --arrivals steady --min 1 --max 2 --queue 2 --on-full drop-oldest
+//! cargo run -p elastic-pool -- --arrivals steady --jobs 40 --max 1 --resize-at 300:0:8
 //! ```
-
-mod pool;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,10 +44,10 @@ use clap::{Parser, ValueEnum};
 use common::{
     Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Stop, Summary, Tally, UsageError,
 };
-use crossbeam::channel::{self, Sender};
+use crossbeam::channel::{self, Receiver, Sender};
 use elastic_pool::Burst;
-
-use pool::{Config, Full, Grow, OnFull, Pool, Submitted};
+use elastic_pool::pool::{Config, Full, Grow, OnFull, Pool, Submitted};
+use serde_json::json;
 
 /// A pool that grows under load and retires idle workers, with Java's rejection policies.
 #[derive(Parser, Debug)]
@@ -99,6 +97,34 @@ struct Cli {
     /// moment nothing is queued or running.
     #[arg(long, value_name = "MS", default_value = "500", allow_negative_numbers = true, value_parser = common::cli::parse_millis)]
     gap_ms: u64,
+
+    /// At MS milliseconds into the run, move the bounds to MIN..=MAX (repeatable).
+    #[arg(long, value_name = "MS:MIN:MAX", action = clap::ArgAction::Append, allow_negative_numbers = true, value_parser = parse_resize)]
+    resize_at: Vec<ResizeAt>,
+}
+
+/// One `--resize-at MS:MIN:MAX`.
+#[derive(Debug, Clone, Copy)]
+struct ResizeAt {
+    at_ms: u64,
+    min: usize,
+    max: usize,
+}
+
+fn parse_resize(s: &str) -> Result<ResizeAt, String> {
+    let usage = || format!("a resize is MS:MIN:MAX (e.g. 300:0:8), got '{s}'");
+    let parts: Vec<&str> = s.split(':').collect();
+    let [at_ms, min, max] = parts[..] else {
+        return Err(usage());
+    };
+    let at_ms = common::cli::parse_millis(at_ms).map_err(|_| usage())?;
+    let most = common::cli::MAX_WORKERS;
+    let min = parse_min(min).map_err(|_| format!("a resize's MIN is 0 to {most}, got '{min}'"))?;
+    let max = parse_max(max).map_err(|_| format!("a resize's MAX is 1 to {most}, got '{max}'"))?;
+    if min > max {
+        return Err(format!("in a resize MIN {min} is more than MAX {max}"));
+    }
+    Ok(ResizeAt { at_ms, min, max })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -266,6 +292,50 @@ fn pause(stop: &Stop, ms: u64) {
     }
 }
 
+/// The resizer thread: each `--resize-at` in time order, at its instant on the reporter's clock,
+/// until the run ends (`done`) or Ctrl-C. Returns what it applied, for the summary.
+fn resize_on_schedule(
+    plan: &[ResizeAt],
+    pool: &Pool,
+    report: &Reporter,
+    stop: &Stop,
+    done: &Receiver<()>,
+) -> Vec<serde_json::Value> {
+    let mut plan = plan.to_vec();
+    plan.sort_by_key(|r| r.at_ms); // stable: resizes at one instant apply in the order given
+    let mut applied = Vec::new();
+    for r in plan {
+        let wait = Duration::from_millis(r.at_ms).saturating_sub(report.elapsed());
+        crossbeam::select! {
+            recv(stop.channel()) -> _ => break,
+            recv(done) -> _ => break,
+            default(wait) => {}
+        }
+        let at_ms = report.t_ms();
+        let Some(resized) = pool.resize(r.min, r.max) else {
+            break;
+        };
+        report.note(format!(
+            "Resize to --min {} --max {}: {} workers alive ({} spawned)",
+            r.min, r.max, resized.workers, resized.spawned
+        ));
+        if let Some(why) = resized.error {
+            report.note(format!(
+                "Resize: {why}; the pool runs on with {} workers",
+                resized.workers
+            ));
+        }
+        applied.push(json!({
+            "at_ms": at_ms,
+            "min": r.min,
+            "max": r.max,
+            "workers": resized.workers,
+            "spawned": resized.spawned,
+        }));
+    }
+    applied
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let stop = common::signal::ctrl_c()?; // first: a Ctrl-C at any instant ends in a summary
     let cli: Cli = common::parse_args(&Defaults {
@@ -304,14 +374,48 @@ fn run() -> anyhow::Result<ExitCode> {
         move |worker, job| run_job(worker, job, &cx)
     })?);
 
-    // The submitter runs beside main, which collects and watches for Ctrl-C.
+    // The submitter (and with --resize-at, the resizer) run beside main, which collects and
+    // watches for Ctrl-C.
     let cli = Arc::new(cli);
+    let (done_tx, done_rx) = channel::bounded::<()>(0); // dropped when the run ends
+    let resizer = if cli.resize_at.is_empty() {
+        None
+    } else {
+        let (cli, resized, report, stop) = (
+            Arc::clone(&cli),
+            Arc::clone(&pool),
+            Arc::clone(&report),
+            stop.clone(),
+        );
+        let spawned = thread::Builder::new()
+            .name("resizer".into())
+            .spawn(move || resize_on_schedule(&cli.resize_at, &resized, &report, &stop, &done_rx));
+        match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                pool.close();
+                pool.join();
+                return Err(e).context("cannot start the resizer thread");
+            }
+        }
+    };
     let submitter = {
         let (cli, pool, cx, stop) = (Arc::clone(&cli), Arc::clone(&pool), Arc::clone(&cx), stop.clone());
         thread::Builder::new()
             .name("submitter".into())
             .spawn(move || submit_all(&cli, &pool, &cx, &stop))
-            .context("cannot start the submitter thread")?
+    };
+    let submitter = match submitter {
+        Ok(handle) => handle,
+        Err(e) => {
+            drop(done_tx);
+            pool.close();
+            if let Some(resizer) = resizer {
+                let _ = resizer.join();
+            }
+            pool.join();
+            return Err(e).context("cannot start the submitter thread");
+        }
     };
 
     // Exactly one result per job; on Ctrl-C the queued jobs come back from the pool at once.
@@ -340,48 +444,89 @@ fn run() -> anyhow::Result<ExitCode> {
         received += 1;
     }
 
+    drop(done_tx);
+    let resizes = resizer.map(thread::JoinHandle::join);
     pool.close();
     let refusals = submitter.join();
     let (stats, worker_panics) = pool.join();
-    let panicked = worker_panics + usize::from(refusals.is_err());
+    let panicked = worker_panics
+        + usize::from(refusals.is_err())
+        + usize::from(resizes.as_ref().is_some_and(Result::is_err));
     let refusals = refusals.unwrap_or_default();
+    let resizes = resizes.and_then(Result::ok).unwrap_or_default();
 
+    // The bound on workers (and jobs in flight) is the largest --max the pool had.
     let caller_runs = cli.on_full == OnFull::CallerRuns;
-    let bound = max + usize::from(caller_runs);
+    let bound = stats.largest_max + usize::from(caller_runs);
     let worker_seconds = (stats.worker_time.as_secs_f64() * 1000.0).round() / 1000.0;
-    let mut summary = Summary::new("elastic-pool", tally, max, cx.gauge.peak(), report.elapsed())
-        .with_max_in_flight(bound)
-        .with_interrupted_at(common::signal::interrupted_at())
-        .line(format!(
-            "workers: peak {} of --max {max}, {} when the pool closed (--min {}); {} spawned, {} retired idle",
-            stats.peak_workers, stats.final_workers, cli.min, stats.spawned, stats.retired_idle
-        ))
-        .line(format!("worker-seconds: {worker_seconds:.3}"))
-        .line(format!(
-            "--on-full {}: {} rejected, {} dropped, {} ran on the submitter, {} submits blocked",
-            cli.on_full.name(),
-            refusals.rejected,
-            refusals.dropped,
-            refusals.ran_on_caller,
-            stats.blocked_submits
-        ))
-        .field("min", cli.min)
-        .field("max", max)
-        .field("keep_alive_ms", cli.keep_alive_ms)
-        .field("queue", cli.queue)
-        .field("on_full", cli.on_full.name())
-        .field("grow", if cli.grow == Grow::SpawnFirst { "spawn-first" } else { "queue-first" })
-        .field("arrivals", if cli.arrivals == Arrivals::Bursts { "bursts" } else { "steady" })
-        .field("peak_workers", stats.peak_workers)
-        .field("final_workers", stats.final_workers)
-        .field("workers_spawned", stats.spawned)
-        .field("workers_retired_idle", stats.retired_idle)
-        .field("worker_seconds", worker_seconds)
-        .field("peak_queued", stats.peak_queued)
-        .field("rejected", refusals.rejected)
-        .field("dropped", refusals.dropped)
-        .field("ran_on_caller", refusals.ran_on_caller)
-        .field("blocked_submits", stats.blocked_submits);
+    let mut summary = Summary::new(
+        "elastic-pool",
+        tally,
+        stats.largest_max,
+        cx.gauge.peak(),
+        report.elapsed(),
+    )
+    .with_max_in_flight(bound)
+    .with_interrupted_at(common::signal::interrupted_at())
+    .line(format!(
+        "workers: peak {} of --max {}, {} when the pool closed (--min {}); {} spawned, {} retired idle",
+        stats.peak_workers,
+        stats.largest_max,
+        stats.final_workers,
+        cli.min,
+        stats.spawned,
+        stats.retired_idle
+    ))
+    .line(format!(
+        "resizes: {} of {} applied (largest --max {}), {} workers retired over a smaller max",
+        resizes.len(),
+        cli.resize_at.len(),
+        stats.largest_max,
+        stats.retired_resize
+    ))
+    .line(format!("worker-seconds: {worker_seconds:.3}"))
+    .line(format!(
+        "--on-full {}: {} rejected, {} dropped, {} ran on the submitter, {} submits blocked",
+        cli.on_full.name(),
+        refusals.rejected,
+        refusals.dropped,
+        refusals.ran_on_caller,
+        stats.blocked_submits
+    ))
+    .field("min", cli.min)
+    .field("max", max)
+    .field("keep_alive_ms", cli.keep_alive_ms)
+    .field("queue", cli.queue)
+    .field("on_full", cli.on_full.name())
+    .field(
+        "grow",
+        if cli.grow == Grow::SpawnFirst {
+            "spawn-first"
+        } else {
+            "queue-first"
+        },
+    )
+    .field(
+        "arrivals",
+        if cli.arrivals == Arrivals::Bursts {
+            "bursts"
+        } else {
+            "steady"
+        },
+    )
+    .field("peak_workers", stats.peak_workers)
+    .field("final_workers", stats.final_workers)
+    .field("workers_spawned", stats.spawned)
+    .field("workers_retired_idle", stats.retired_idle)
+    .field("workers_retired_resize", stats.retired_resize)
+    .field("largest_max", stats.largest_max)
+    .field("resizes", resizes)
+    .field("worker_seconds", worker_seconds)
+    .field("peak_queued", stats.peak_queued)
+    .field("rejected", refusals.rejected)
+    .field("dropped", refusals.dropped)
+    .field("ran_on_caller", refusals.ran_on_caller)
+    .field("blocked_submits", stats.blocked_submits);
     if caller_runs {
         summary = summary.line(format!("bound: --max {max} + 1, the submitting thread"));
     }

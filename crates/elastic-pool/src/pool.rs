@@ -8,16 +8,23 @@
 //!   `queue-first`, only once the queue is full: Java's rule), else queues the job, else applies
 //!   the `--on-full` policy.
 //! - An idle worker whose wait times out exits if more than `min` are alive and nothing is queued;
-//!   the decision is taken under the lock, so a submit either sees it idle or sees it gone.
+//!   the decision is taken under the lock, so a submit either sees it idle or sees it gone. A job
+//!   handed to it is taken before the timeout is looked at: a worker woken for a job never retires.
+//! - [`Pool::resize`] moves `min` and `max` while the pool runs (pond's `Resize`, ants' `Tune`,
+//!   Java's `setMaximumPoolSize`). Growing wakes every blocked submitter, which may now spawn
+//!   (ants forgot that: panjf2000/ants#205), and gives each waiting job a new worker up to the new
+//!   `max` (spawn-first). Shrinking retires a worker over the new `max` when it next finishes a job
+//!   or wakes idle, never one with a job in hand, and at least `max` workers stay to run the queue.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::sync::PoisonError;
+use std::time::Duration;
 
 use clap::ValueEnum;
 use common::{Job, Reporter};
-use elastic_pool::{WorkerRetired, WorkerSpawned};
+
+use crate::sync::{Arc, Condvar, Instant, Mutex, MutexGuard, thread};
+use crate::{WorkerRetired, WorkerSpawned};
 
 /// When the pool grows past the workers it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,12 +112,31 @@ pub struct Stats {
     pub blocked_submits: u64,
     /// The most jobs waiting in the queue at once.
     pub peak_queued: usize,
+    /// Workers that left because a resize put them over `max`.
+    pub retired_resize: u64,
+    /// The largest `max` the pool had (the start's, or a resize's): the bound on live workers.
+    pub largest_max: usize,
+}
+
+/// What [`Pool::resize`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resized {
+    /// Workers started by the resize (up to the new `min`, and for waiting jobs).
+    pub spawned: usize,
+    /// Live workers right after it (workers over the new `max` leave later, when free).
+    pub workers: usize,
+    /// Set when a worker could not be started (the OS refused a thread): the pool runs on with
+    /// the workers it has.
+    pub error: Option<&'static str>,
 }
 
 type Run = dyn Fn(usize, Job) + Send + Sync;
 
 struct State {
     queue: VecDeque<Job>,
+    /// The bounds now (`Config`'s at the start, moved by [`Pool::resize`]).
+    min: usize,
+    max: usize,
     /// Live worker threads.
     workers: usize,
     /// Workers waiting for a job.
@@ -122,7 +148,7 @@ struct State {
     /// No more submits; the workers drain the queue and exit.
     closed: bool,
     next_id: usize,
-    handles: Vec<JoinHandle<()>>,
+    handles: Vec<thread::JoinHandle<()>>,
     panicked: usize,
     stats: Stats,
 }
@@ -177,6 +203,8 @@ impl Pool {
                 cfg,
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
+                    min: cfg.min,
+                    max: cfg.max,
                     workers: 0,
                     idle: 0,
                     notified: 0,
@@ -185,7 +213,10 @@ impl Pool {
                     next_id: 1,
                     handles: Vec::new(),
                     panicked: 0,
-                    stats: Stats::default(),
+                    stats: Stats {
+                        largest_max: cfg.max,
+                        ..Stats::default()
+                    },
                 }),
                 work_ready: Condvar::new(),
                 space: Condvar::new(),
@@ -226,7 +257,7 @@ impl Pool {
                 return Ok(Submitted::Taken);
             }
             // 2. Grow, or queue, in the order the growth policy says.
-            let can_spawn = st.workers < cfg.max;
+            let can_spawn = st.workers < st.max;
             let has_room = st.waiting() < cfg.queue;
             let spawn_now = match cfg.grow {
                 Grow::SpawnFirst => can_spawn,
@@ -256,6 +287,8 @@ impl Pool {
                         st.stats.blocked_submits += 1;
                         counted_block = true;
                     }
+                    // Woken when a worker frees a slot, takes a job or leaves, when the pool
+                    // grows (resize), and when it closes: each time, all of the above again.
                     st = inner.space.wait(st).unwrap_or_else(PoisonError::into_inner);
                     continue;
                 }
@@ -272,6 +305,66 @@ impl Pool {
                 OnFull::DropOldest => Ok(Submitted::Dropped(job)),
             };
         }
+    }
+
+    /// Moves the bounds to `min..=max` (`min <= max`, `max >= 1`; the caller checks) while the
+    /// pool runs; `None` once it is closed. Starts workers up to the new `min` and, with
+    /// spawn-first, one per waiting job up to the new `max`; wakes every blocked submitter (the
+    /// pool may have room now) and every idle worker (one over the new `max` leaves). Workers over
+    /// the new `max` that are running a job leave when it ends; no job is dropped.
+    pub fn resize(&self, min: usize, max: usize) -> Option<Resized> {
+        let inner = &self.inner;
+        let mut st = inner.lock();
+        if st.closed {
+            return None;
+        }
+        st.min = min;
+        st.max = max;
+        st.stats.largest_max = st.stats.largest_max.max(max);
+        let mut spawned = 0;
+        let mut error = None;
+        while st.workers < st.max {
+            let for_waiting = inner.cfg.grow == Grow::SpawnFirst && st.waiting() > 0;
+            if !for_waiting && st.workers >= st.min {
+                break;
+            }
+            // The oldest waiting job (the first `notified` are promised to woken workers).
+            let first = if for_waiting {
+                let index = st.notified;
+                st.queue.remove(index)
+            } else {
+                None
+            };
+            if spawn(inner, &mut st, first, "resize").is_err() {
+                if let Some(job) = first {
+                    let index = st.notified;
+                    st.queue.insert(index, job);
+                }
+                error = Some("a worker thread could not be started");
+                break;
+            }
+            spawned += 1;
+        }
+        let workers = st.workers;
+        drop(st);
+        inner.space.notify_all();
+        inner.work_ready.notify_all();
+        Some(Resized {
+            spawned,
+            workers,
+            error,
+        })
+    }
+
+    /// Under loom: `d` passes on the model clock, and every timed wait wakes to look at it (the
+    /// notify under the lock, so that, like an OS timeout, it cannot fall between a worker's
+    /// check of the clock and its wait).
+    #[cfg(loom)]
+    pub fn time_passes(&self, d: Duration) {
+        let st = self.inner.lock();
+        crate::sync::clock::advance(d);
+        self.inner.work_ready.notify_all();
+        drop(st);
     }
 
     /// Waits until nothing is queued or running (or the pool is closed).
@@ -328,7 +421,7 @@ impl Pool {
             if handles.is_empty() {
                 break;
             }
-            let panicked = common::join_all(handles);
+            let panicked = crate::sync::join_all(handles);
             self.inner.lock().panicked += panicked;
         }
         let st = self.inner.lock();
@@ -344,9 +437,9 @@ fn spawn(
     reason: &'static str,
 ) -> std::io::Result<()> {
     // Join the workers that retired since the last spawn: their threads are gone or going.
-    let (done, alive): (Vec<_>, Vec<_>) = st.handles.drain(..).partition(|h| h.is_finished());
+    let (done, alive): (Vec<_>, Vec<_>) = st.handles.drain(..).partition(crate::sync::is_finished);
     st.handles = alive;
-    st.panicked += common::join_all(done);
+    st.panicked += crate::sync::join_all(done);
 
     let id = st.next_id;
     let pool = Arc::clone(inner);
@@ -378,7 +471,8 @@ fn spawn(
 
 /// One worker: run its first job, then take jobs from the queue; idle, wait at most the
 /// keep-alive for one, and exit if more than `min` are alive. A worker spawned without a job
-/// starts idle: [`spawn`] counted it so, so a submit can hand it a job before it runs.
+/// starts idle: [`spawn`] counted it so, so a submit can hand it a job before it runs. Over `max`
+/// (after a resize), it leaves as soon as it has no job in hand.
 fn worker(inner: &Inner, id: usize, first: Option<Job>) {
     let born = Instant::now();
     let mut counted_idle = first.is_none();
@@ -395,6 +489,11 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
         }
         let mut st = inner.lock();
         if !counted_idle {
+            if st.workers > st.max {
+                // The pool shrank: leave. The queue stays with the `max` or more workers left,
+                // each of which comes back to it (see `resize`).
+                break (st, "resize");
+            }
             if let Some(job) = st.queue.pop_front() {
                 st.running += 1;
                 inner.space.notify_all(); // a slot in the queue is free
@@ -414,15 +513,18 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
         let retire = loop {
             if st.notified > 0 {
                 st.notified -= 1; // woken for a job: take it (or find it taken, and wait again)
-                break false;
+                break None;
             }
             if st.closed || st.waiting() > 0 {
-                break false; // go drain the queue, or take a job no one was woken for
+                break None; // go drain the queue, or take a job no one was woken for
+            }
+            if st.workers > st.max {
+                break Some("resize");
             }
             let now = Instant::now();
             if now >= deadline {
-                if st.workers > inner.cfg.min && st.queue.is_empty() {
-                    break true;
+                if st.workers > st.min && st.queue.is_empty() {
+                    break Some("idle");
                 }
                 deadline = now + inner.cfg.keep_alive; // one of the `min`: stay
             }
@@ -434,15 +536,17 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
                 .0;
         };
         st.idle -= 1;
-        if retire {
-            break (st, "idle");
+        if let Some(reason) = retire {
+            break (st, reason);
         }
         drop(st);
     };
     st.workers -= 1;
     st.stats.worker_time += born.elapsed();
-    if reason == "idle" {
-        st.stats.retired_idle += 1;
+    match reason {
+        "idle" => st.stats.retired_idle += 1,
+        "resize" => st.stats.retired_resize += 1,
+        _ => {}
     }
     inner.report.example_event(
         || format!("Worker {id} retired ({reason}): {} alive", st.workers),

@@ -2,7 +2,8 @@
 //! (`harness`: every job accounted for, never more in flight than `max_in_flight`, every output
 //! `value × 2`, the right exit code, no thread alive at exit), plus its own: workers come and go
 //! within `--min`..=`--max`, each `--on-full` policy does what it says, queue-first with a large
-//! queue never grows. The checks read counts and orders from the events, never the clock.
+//! queue never grows, `--resize-at` loses no job and wakes a blocked submitter. The checks read
+//! counts and orders from the events, never the clock.
 //! `cargo test -p elastic-pool ctrl_c` runs the Ctrl-C cases.
 
 use std::time::Duration;
@@ -337,5 +338,148 @@ fn ctrl_c_ends_an_idle_gap() {
         .interrupt(Interrupt::SignalAfterStarted(Signal::Int, 8))
         .timeout(Duration::from_secs(60))
         .check(stopped(true)),
+    );
+}
+
+/// No job started twice (I1 already checks that each ends exactly once).
+fn each_job_started_once(run: &Run<'_>) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for e in run.events()?.started() {
+        if !seen.insert(e.job) {
+            return Err(format!("job {} started twice", e.job));
+        }
+    }
+    Ok(())
+}
+
+/// The summary's `resizes`: how many were applied.
+fn resizes_applied(run: &Run<'_>) -> Result<usize, String> {
+    run.summary()?
+        .extra
+        .get("resizes")
+        .and_then(|r| r.as_array())
+        .map(Vec::len)
+        .ok_or_else(|| "the summary has no resizes list".to_owned())
+}
+
+#[test]
+fn resize_grow_shrink_grow_loses_no_job() {
+    // 120 jobs of 50 ms cannot end before 1,000 ms even on 6 workers, so all three resizes land
+    // mid-run on any machine: 1 worker, grown to 6 (the blocked submitter and the waiting jobs get
+    // workers), shrunk to 2 (four leave as they come free, with jobs still queued), grown to 4
+    // with a raised min.
+    check(
+        run(
+            "resize/grow-shrink-grow",
+            "--arrivals steady --min 1 --max 1 --jobs 120 --work-ms 50 --keep-alive-ms 200 \
+             --resize-at 100:0:6 --resize-at 400:0:2 --resize-at 700:2:4",
+            0,
+        )
+        .outputs(OutputRule::Double)
+        .partial_concurrency()
+        .check(each_job_started_once)
+        .check(workers_within(0, 6))
+        .check(|run| {
+            expect_eq("resizes applied", resizes_applied(run)?, 3)?;
+            run.expect_count("largest_max", 6)?;
+            expect_eq("not_started", run.summary()?.not_started, 0)?;
+            // From 6 to a max of 2: exactly four leave over it.
+            run.expect_count("workers_retired_resize", 4)
+        }),
+    );
+}
+
+#[test]
+fn resize_shrink_below_busy_workers_loses_no_job() {
+    // Eight workers busy and 16 jobs waiting when the max drops to 1: every worker but one leaves
+    // as its job ends, and the one left runs the whole queue.
+    check(
+        run(
+            "resize/shrink-to-one",
+            "--arrivals steady --min 0 --max 8 --jobs 64 --work-ms 40 --resize-at 100:0:1",
+            0,
+        )
+        .outputs(OutputRule::Double)
+        .partial_concurrency()
+        .check(each_job_started_once)
+        .check(workers_within(0, 8))
+        .check(|run| {
+            expect_eq("resizes applied", resizes_applied(run)?, 1)?;
+            expect_eq("not_started", run.summary()?.not_started, 0)?;
+            run.expect_count("workers_retired_resize", 7)
+        }),
+    );
+}
+
+#[test]
+fn a_blocked_submitter_wakes_when_the_pool_grows() {
+    // One worker, no queue: the submitter blocks on job 2 while job 1 runs for 4 s. The resize at
+    // 400 ms must wake it (panjf2000/ants#205): jobs 2 and 3 then start on new workers while job
+    // 1 still runs. A pool that forgot the wake-up starts job 2 only after job 1 ends.
+    check(
+        run(
+            "resize/wakes-blocked-submitter",
+            "--arrivals steady --min 1 --max 1 --queue 0 --jobs 3 --work-ms 4000 \
+             --resize-at 400:1:3",
+            0,
+        )
+        .outputs(OutputRule::Double)
+        .check(each_job_started_once)
+        .check(|run| {
+            if run.count("blocked_submits")? == 0 {
+                return Err("no submit blocked before the resize".into());
+            }
+            expect_eq("resizes applied", resizes_applied(run)?, 1)?;
+            let events = run.events()?;
+            let job1_end = events
+                .finished()
+                .find(|f| f.job == 1)
+                .map(|f| f.t_ms)
+                .ok_or("job 1 did not finish")?;
+            for id in [2, 3] {
+                let start = events
+                    .started()
+                    .find(|s| s.job == id)
+                    .map(|s| s.t_ms)
+                    .ok_or_else(|| format!("job {id} did not start"))?;
+                if start >= job1_end {
+                    return Err(format!(
+                        "job {id} started at {start} ms, after job 1 ended at {job1_end} ms: the \
+                         grow did not wake the blocked submitter"
+                    ));
+                }
+            }
+            Ok(())
+        }),
+    );
+}
+
+#[test]
+fn bursts_retire_back_to_a_raised_min() {
+    // --min 0, raised to 2 at once: the two resize workers stay through every gap.
+    check(
+        run(
+            "resize/bursts-raised-min",
+            &format!("{BURSTS} --min 0 --resize-at 0:2:4"),
+            0,
+        )
+        .outputs(OutputRule::Double)
+        .check(workers_within(0, 4))
+        .check(back_to(2)),
+    );
+}
+
+#[test]
+fn bursts_retire_back_to_a_lowered_min() {
+    // --min 3, lowered to 1 at once: the idle workers above 1 retire in the first gap.
+    check(
+        run(
+            "resize/bursts-lowered-min",
+            &format!("{BURSTS} --min 3 --resize-at 0:1:4"),
+            0,
+        )
+        .outputs(OutputRule::Double)
+        .check(workers_within(1, 4))
+        .check(back_to(1)),
     );
 }
