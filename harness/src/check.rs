@@ -9,7 +9,7 @@
 //!   reported and as reconstructed from the events' timestamps; = the bound when jobs ≥ bound.
 //! - I3 outputs: every `ok` output is what the job's value should give.
 //! - I4 exit code: the one the convention says, before the watchdog fired.
-//! - I5 threads: `threads_alive_at_exit` = 0 (or = `threads_leaked` in the summary of a
+//! - I5 threads: `threads_alive_at_exit` = 0 (or ≤ `threads_leaked` in the summary of a
 //!   `--mistake` run that leaks threads on purpose and names its `mistake`).
 //! - I6 bad input: exit 2, exactly one line on stderr, no panic.
 
@@ -235,8 +235,9 @@ pub fn check_events(ev: &Events, expect: &Expect) -> Vec<String> {
     }
 
     // I5. The one exception: a `--mistake` run that leaks threads on purpose says so, naming its
-    // `mistake` and counting them in `threads_leaked` (common::watchdog::Verdict); exactly that
-    // many may be alive. Every other run must have none.
+    // `mistake` and counting them in `threads_leaked` (common::watchdog::Verdict); at most that
+    // many may be alive (a thread it gave up joining may still end on its own before the count,
+    // as the stages a Ctrl-C stopped do). Every other run must have none.
     let leaked_on_purpose = s
         .extra
         .get("mistake")
@@ -245,7 +246,7 @@ pub fn check_events(ev: &Events, expect: &Expect) -> Vec<String> {
         .filter(|n| *n > 0);
     match s.threads_alive_at_exit {
         Some(0) => {}
-        Some(n) if leaked_on_purpose == Some(n as u64) => {}
+        Some(n) if leaked_on_purpose.is_some_and(|leaked| n as u64 <= leaked) => {}
         Some(n) => errors.push(format!("I5 threads: {n} thread(s) still alive at exit")),
         None => errors.push("I5 threads: threads_alive_at_exit is missing".to_owned()),
     }
@@ -616,12 +617,14 @@ mod tests {
     }
 
     #[test]
-    fn only_a_named_mistake_may_leak_and_only_the_threads_it_counts() {
+    fn only_a_named_mistake_may_leak_and_no_more_threads_than_it_counts() {
         let mut s = summary();
         s["threads_alive_at_exit"] = json!(5);
         s["threads_leaked"] = json!(5);
         assert_fails(&run(&good_events(), &s), "I5", "5 thread");
         s["mistake"] = json!("leak-generator");
+        assert_eq!(run(&good_events(), &s), Vec::<String>::new());
+        s["threads_alive_at_exit"] = json!(2);
         assert_eq!(run(&good_events(), &s), Vec::<String>::new());
         s["threads_alive_at_exit"] = json!(6);
         assert_fails(&run(&good_events(), &s), "I5", "6 thread");

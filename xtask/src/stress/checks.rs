@@ -56,11 +56,17 @@ pub fn execute(program: &Path, plan: &Plan, root: &Path, bin_dir: &Path) -> RunR
     result
 }
 
-/// The exit code the convention gives a summary.
+/// The exit code the convention gives a summary (a `--mistake` run's verdict included: the
+/// watchdog's `no_progress` is exit 3, a `broken_invariant` exit 1).
 fn code_for(s: &RunSummary) -> i32 {
     if s.interrupted {
         130
-    } else if s.failed + s.cancelled + s.not_started > 0 || s.accounted() != s.submitted {
+    } else if s.extra.contains_key("no_progress") {
+        3
+    } else if s.extra.contains_key("broken_invariant")
+        || s.failed + s.cancelled + s.not_started > 0
+        || s.accounted() != s.submitted
+    {
         1
     } else {
         0
@@ -79,13 +85,24 @@ fn expect(plan: &Plan, exit_code: i32) -> Expect {
     }
 }
 
-/// Exit codes outside the convention, and panic text.
-fn general(out: &Output) -> Vec<String> {
+/// Exit codes outside the convention, and panic text. Exit 3 (no progress) belongs to the
+/// watchdog, which only a `--mistake` arms in these runs.
+fn general(out: &Output, plan: &Plan) -> Vec<String> {
     let mut errors = Vec::new();
+    let allowed: &[i32] = if plan.mistake.is_some() {
+        &[0, 1, 2, 3, 130, -1]
+    } else {
+        &[0, 1, 2, 130, -1]
+    };
     if let Some(code) = out.code
-        && ![0, 1, 2, 130, -1].contains(&code)
+        && !allowed.contains(&code)
     {
-        errors.push(format!("exit code {code} is outside {{0, 1, 2, 130}}"));
+        let what = if plan.mistake.is_some() {
+            "{0, 1, 2, 3, 130}"
+        } else {
+            "{0, 1, 2, 130}"
+        };
+        errors.push(format!("exit code {code} is outside {what}"));
     }
     if out.code.is_none() && !out.timed_out {
         errors.push("killed by a signal (no handler, or it was installed too late)".to_owned());
@@ -109,7 +126,7 @@ fn general(out: &Output) -> Vec<String> {
 /// A run that was not signalled (or whose signal came too late to matter): the exit code follows
 /// from its own summary.
 fn check_completed(out: &Output, plan: &Plan, also: Option<i32>, bin_dir: &Path) -> Vec<String> {
-    let mut errors = general(out);
+    let mut errors = general(out, plan);
     let code = match check::parse(&out.stdout) {
         Ok(ev) => {
             let want = code_for(&ev.summary);
@@ -154,7 +171,7 @@ fn check_signalled(
     // (run_watched does not keep it then).
     if out.code == Some(-1) && out.stderr.contains(ENDED_FIRST) {
         result.late = true;
-        let mut errors = general(out);
+        let mut errors = general(out, plan);
         match check::parse(&out.stdout) {
             Ok(ev) => {
                 errors.extend(check::check_events(&ev, &expect(plan, 0)));
@@ -170,7 +187,7 @@ fn check_signalled(
         // The second SIGINT exits at once: exit 130, no summary required. A summary that says
         // "not interrupted" means both signals came after the run had its result.
         if out.code == Some(130) {
-            let mut errors = general(out);
+            let mut errors = general(out, plan);
             errors.extend(check::check_run(out, &exit_only(130)).1);
             errors.extend(left_behind(plan, bin_dir, "a second SIGINT"));
             result.errors = dedup(errors);
@@ -178,7 +195,7 @@ fn check_signalled(
             result.late = true;
             result.errors = check_late(out, plan, interrupt, sent, &ev.summary, bin_dir);
         } else {
-            let mut errors = general(out);
+            let mut errors = general(out, plan);
             errors.push(format!(
                 "I4 exit code: expected 130 after two SIGINTs, got {:?}",
                 out.code
@@ -194,7 +211,7 @@ fn check_signalled(
         }
         _ => {
             // After a signal: exit 130, the summary, full accounting (I1), no thread alive (I5).
-            let mut errors = general(out);
+            let mut errors = general(out, plan);
             let (events, why) = check::check_run(out, &expect(plan, 130));
             errors.extend(why);
             if let Some(ev) = &events {
@@ -282,6 +299,14 @@ fn check_late(
 /// The example-specific state after a run that printed its summary.
 fn extra_checks(plan: &Plan, summary: &RunSummary, bin_dir: &Path, completed: bool) -> Vec<String> {
     let mut errors = Vec::new();
+    // A mistake made on purpose is reported as that mistake, and only then.
+    let named = summary.extra.get("mistake").and_then(|v| v.as_str());
+    if named != plan.mistake.as_deref() {
+        errors.push(format!(
+            "the summary names mistake {named:?}, the run made {:?}",
+            plan.mistake
+        ));
+    }
     match &plan.extra {
         Extra::None => {}
         Extra::DbBatch {
@@ -623,6 +648,7 @@ mod tests {
             quiet: false,
             extra: Extra::None,
             timeout_s: 1,
+            mistake: None,
         }
     }
 
@@ -645,6 +671,30 @@ mod tests {
         let line = r#"{"event":"summary","pattern":"t","submitted":2,"ok":1,"failed":1,"cancelled":0,"not_started":0,"workers":1,"peak_in_flight":1,"wall_ms":1.0,"ideal_ms":null,"efficiency":null,"interrupted":false,"threads_alive_at_exit":0,"peak_rss_kb":null}"#;
         let ev = check::parse(line).expect("a summary");
         assert_eq!(code_for(&ev.summary), 1);
+        let ok = line.replace(r#""ok":1,"failed":1"#, r#""ok":2,"failed":0"#);
+        let hung = ok.replace(
+            r#""peak_rss_kb":null"#,
+            r#""peak_rss_kb":null,"mistake":"keep-sender","no_progress":"no progress for 2.0 s""#,
+        );
+        let broken = ok.replace(
+            r#""peak_rss_kb":null"#,
+            r#""peak_rss_kb":null,"mistake":"thread-per-job","broken_invariant":"I2 bound""#,
+        );
+        assert_eq!(code_for(&check::parse(&ok).expect("a summary").summary), 0);
+        assert_eq!(code_for(&check::parse(&hung).expect("a summary").summary), 3);
+        assert_eq!(code_for(&check::parse(&broken).expect("a summary").summary), 1);
+    }
+
+    #[test]
+    fn exit_3_and_a_named_mistake_only_in_a_mistake_run() {
+        let hung = Output {
+            code: Some(3),
+            ..Output::default()
+        };
+        let mut p = db_plan(false);
+        assert!(general(&hung, &p).iter().any(|e| e.contains("outside")));
+        p.mistake = Some("keep-sender".into());
+        assert!(general(&hung, &p).is_empty());
     }
 
     #[test]
@@ -653,13 +703,18 @@ mod tests {
             code: None,
             ..Output::default()
         };
-        assert!(general(&dead).iter().any(|e| e.contains("killed by a signal")));
+        let p = db_plan(false);
+        assert!(
+            general(&dead, &p)
+                .iter()
+                .any(|e| e.contains("killed by a signal"))
+        );
         let panicked = Output {
             code: Some(101),
             stderr: "thread 'w' panicked at src/x.rs".into(),
             ..Output::default()
         };
-        let errors = general(&panicked);
+        let errors = general(&panicked, &p);
         assert!(errors.iter().any(|e| e.contains("outside")));
         assert!(errors.iter().any(|e| e.contains("panic text")));
     }

@@ -162,9 +162,10 @@ fn run_all(
             .output()
             .with_context(|| format!("{} --help (is it built?)", bin.display()))?;
         anyhow::ensure!(help.status.success(), "{} --help failed", bin.display());
+        let help = String::from_utf8_lossy(&help.stdout);
         flags.insert(
             name.clone(),
-            plan::parse_help(&String::from_utf8_lossy(&help.stdout)),
+            (plan::parse_help(&help), plan::parse_mistakes(&help)),
         );
     }
     let list = examples.join(" ");
@@ -190,7 +191,8 @@ fn run_all(
         let dir = scratch.join(format!("{example}-{run}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-        let plan = plan::plan(seed, run, example, &flags[example], &dir);
+        let (example_flags, mistakes) = &flags[example];
+        let plan = plan::plan(seed, run, example, example_flags, mistakes, &dir);
         let t = Instant::now();
         let result = checks::execute(&bin_dir.join(example), &plan, root, &bin_dir);
         let tally = tallies.entry(example.clone()).or_default();

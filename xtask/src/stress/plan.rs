@@ -60,7 +60,14 @@ pub struct Plan {
     pub quiet: bool,
     pub extra: Extra,
     pub timeout_s: u64,
+    /// `--mistake NAME`: the run reproduces that mistake on purpose, and must report it as that
+    /// mistake (its summary names it; exit 3 after the watchdog, 1 for a broken invariant), never
+    /// as a crash.
+    pub mistake: Option<String>,
 }
+
+/// How often a run of an example that has `--mistake` makes one of its mistakes.
+const MISTAKE_RUNS: f64 = 0.08;
 
 /// The flags an example's `--help` lists (`--jobs`, `--panic-every`, …).
 pub type Flags = BTreeSet<String>;
@@ -81,6 +88,29 @@ pub fn parse_help(help: &str) -> Flags {
         }
     }
     flags
+}
+
+/// The names `--help` lists under `--mistake`'s possible values (clap's long help: a `- name:`
+/// line per value, up to the next flag).
+pub fn parse_mistakes(help: &str) -> Vec<String> {
+    let mut lines = help
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("--mistake"));
+    let mut names = Vec::new();
+    let _ = lines.next();
+    for line in lines {
+        let line = line.trim_start();
+        if line.starts_with("--") || line.starts_with("-h,") {
+            break;
+        }
+        if let Some((name, _)) = line.strip_prefix("- ").and_then(|l| l.split_once(':'))
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 /// SplitMix64: spreads (seed, run, stream) over the seed space, so run K's draws do not depend on
@@ -133,8 +163,18 @@ struct Pool {
 }
 
 /// The plan of run `run` of `seed` for `example`; `dir` is the run's fresh scratch folder.
-pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Plan {
+pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, mistakes: &[String], dir: &Path) -> Plan {
     let mut rng = StdRng::seed_from_u64(mix(seed, run, 2));
+    // From a stream of its own, so that the other draws (and the plans of examples without
+    // mistakes) stay what they were.
+    let mistake = {
+        let mut rng = StdRng::seed_from_u64(mix(seed, run, 3));
+        if !mistakes.is_empty() && rng.random_bool(MISTAKE_RUNS) {
+            mistakes.choose(&mut rng).cloned()
+        } else {
+            None
+        }
+    };
     let mut a = Args {
         flags,
         args: Vec::new(),
@@ -285,7 +325,7 @@ pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Pl
                     .iter()
                     .map(|s| (*s).to_owned()),
             );
-            pool = simulated(&mut a, &mut rng, example);
+            pool = simulated(&mut a, &mut rng, example, mistake.as_deref());
             // Only an example that takes --workload runs the cpu work.
             outputs = Some(if pool.workload == "cpu" && a.has("--workload") {
                 OutputRule::IsPrime
@@ -298,6 +338,9 @@ pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Pl
     a.switch("--quiet", quiet);
 
     let fault = fault(&mut rng, kill9_ok, pool.jobs, pool.workers);
+    if let Some(name) = &mistake {
+        a.set("--mistake", name);
+    }
     Plan {
         example: example.to_owned(),
         args: a.args,
@@ -306,6 +349,7 @@ pub fn plan(seed: u64, run: u64, example: &str, flags: &Flags, dir: &Path) -> Pl
         quiet,
         extra,
         timeout_s,
+        mistake,
     }
 }
 
@@ -332,7 +376,7 @@ fn buffer(a: &mut Args<'_>, rng: &mut StdRng, jobs: u64) {
 }
 
 /// The simulated-job examples (`common::PoolArgs`) and their own flags.
-fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str) -> Pool {
+fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str, mistake: Option<&str>) -> Pool {
     let workload = *["sleep", "sleep", "sleep", "dispatch", "dispatch", "cpu"]
         .choose(rng)
         .unwrap_or(&"sleep");
@@ -369,7 +413,8 @@ fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str) -> Pool {
             }
         }
         "waitgroup" => {
-            let style = if rng.random_bool(0.5) {
+            // The mistake is a Go-style WaitGroup's: it needs that style.
+            let style = if rng.random_bool(0.5) || mistake == Some("wait-too-early") {
                 "waitgroup"
             } else {
                 "scope"
@@ -522,13 +567,14 @@ mod tests {
     fn the_same_seed_and_run_give_the_same_plan() {
         let dir = Path::new("/tmp/x");
         for run in 0..50 {
-            let a = plan(7, run, "struct-pool", &flags(), dir);
-            let b = plan(7, run, "struct-pool", &flags(), dir);
+            let a = plan(7, run, "struct-pool", &flags(), &[], dir);
+            let b = plan(7, run, "struct-pool", &flags(), &[], dir);
             assert_eq!(a.args, b.args);
             assert_eq!(format!("{:?}", a.fault), format!("{:?}", b.fault));
         }
         let differ = (0..20).any(|run| {
-            plan(7, run, "struct-pool", &flags(), dir).args != plan(8, run, "struct-pool", &flags(), dir).args
+            plan(7, run, "struct-pool", &flags(), &[], dir).args
+                != plan(8, run, "struct-pool", &flags(), &[], dir).args
         });
         assert!(differ, "another seed gives other runs");
     }
@@ -537,7 +583,7 @@ mod tests {
     fn only_listed_flags_are_passed() {
         let dir = Path::new("/tmp/x");
         for run in 0..200 {
-            let p = plan(1, run, "struct-pool", &flags(), dir);
+            let p = plan(1, run, "struct-pool", &flags(), &[], dir);
             for arg in p.args.iter().filter(|a| a.starts_with("--")) {
                 assert!(flags().contains(arg), "{arg} is not in the help");
             }
@@ -552,7 +598,7 @@ mod tests {
         let early = (0..1000)
             .filter(|run| {
                 matches!(
-                    plan(3, *run, "basic", &flags(), dir).fault,
+                    plan(3, *run, "basic", &flags(), &[], dir).fault,
                     Fault::Signal(Interrupt::SignalAfterSpawnMs(_, ms)) if ms <= 5
                 )
             })
@@ -572,5 +618,35 @@ mod tests {
             (0..30).map(|r| pick_example(5, r, &list)).collect::<Vec<_>>()
         );
         assert!(picks.iter().collect::<BTreeSet<_>>().len() == 3);
+    }
+
+    #[test]
+    fn help_text_gives_the_mistakes() {
+        let help = "      --mistake <NAME>\n          Reproduce a common mistake on purpose\n\n          \
+                    Possible values:\n          - keep-sender:          Go: forgetting close(jobs). Main\n            \
+                    wait forever: for more\n          - thread-per-job: one goroutine per job\n\n      \
+                    --watchdog-ms <MS>\n          - not-a-mistake: after the next flag\n  -h, --help\n";
+        assert_eq!(parse_mistakes(help), ["keep-sender", "thread-per-job"]);
+        assert!(parse_mistakes("  --jobs <N>\n  -h, --help\n").is_empty());
+    }
+
+    #[test]
+    fn some_runs_make_a_mistake_where_the_example_has_them() {
+        let dir = Path::new("/tmp/x");
+        let mistakes = ["keep-sender".to_owned(), "thread-per-job".to_owned()];
+        let mut with_mistake = flags();
+        with_mistake.insert("--mistake".to_owned());
+        let made: Vec<Plan> = (0..400)
+            .map(|run| plan(5, run, "basic", &with_mistake, &mistakes, dir))
+            .filter(|p| p.mistake.is_some())
+            .collect();
+        assert!((10..=60).contains(&made.len()), "{} of 400 runs", made.len());
+        for p in &made {
+            let name = p.mistake.as_deref().unwrap_or_default();
+            assert!(mistakes.iter().any(|m| m == name));
+            assert!(p.args.windows(2).any(|w| w[0] == "--mistake" && w[1] == name));
+        }
+        // Without mistakes in its help, no run of it makes one.
+        assert!((0..400).all(|run| plan(5, run, "basic", &flags(), &[], dir).mistake.is_none()));
     }
 }
