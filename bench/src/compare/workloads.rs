@@ -160,6 +160,8 @@ pub fn all_variants() -> Vec<Variant> {
         ),
         super::go::variant("semaphore", "semaphore", &["--concurrency", "{workers}"], false),
         super::go::variant("errgroup", "errgroup", &["--limit", "{workers}"], false),
+        // A goroutine per job under a semaphore of {workers} slots: async-pool joinset's Go form.
+        super::go::variant("goroutines", "goroutines", &[], false),
         // The bare pools: Go original 003's shape with no per-job bookkeeping, in Go and in Rust,
         // beside the examples and references that keep it (basic, go:basic).
         super::go::variant("seed-003", "seed003", &[], false),
