@@ -1,8 +1,8 @@
 //! The command line: modes, flags and their checks.
 
 use clap::{Parser, ValueEnum};
-use common::OutputArgs;
 use common::cli::{parse_count, parse_millis, parse_workers};
+use common::{OutputArgs, UsageError};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -58,7 +58,7 @@ pub struct Cli {
     pub transactional: bool,
     /// With --transactional: roll back every Kth transaction (a failure after both INSERTs);
     /// neither its order nor its job exists afterwards.
-    #[arg(long, value_name = "K", requires = "transactional", allow_negative_numbers = true, value_parser = parse_positive)]
+    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = parse_positive)]
     pub rollback_every: Option<u64>,
     /// After Ctrl-C, how long jobs in flight may run before they are cancelled.
     #[arg(long, value_name = "MS", default_value = "1000", allow_negative_numbers = true, value_parser = parse_millis)]
@@ -102,12 +102,27 @@ pub enum Mode {
 }
 
 /// Parses the command line (bad input: one line on stderr, exit 2).
-pub fn parse() -> Cli {
-    common::parse_args(&common::Defaults {
+pub fn parse() -> Result<Cli, UsageError> {
+    let cli: Cli = common::parse_args(&common::Defaults {
         jobs: 1000,
         workers: 4,
         work_ms: 0,
-    })
+    });
+    cli.check()?;
+    Ok(cli)
+}
+
+impl Cli {
+    /// What clap cannot say in one line: flags that only mean something together.
+    fn check(&self) -> Result<(), UsageError> {
+        if self.rollback_every.is_some() && !self.transactional {
+            return Err(UsageError(
+                "--rollback-every rolls back producer transactions: it needs --transactional (see --help)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn parse_batch(s: &str) -> Result<usize, String> {
@@ -160,6 +175,7 @@ mod tests {
         assert_eq!((cli.wake, cli.poll().as_millis()), (Wake::Notify, 1000));
         let poll = Cli::try_parse_from(["pg-queue", "--wake", "poll"]).expect("valid");
         assert_eq!(poll.poll().as_millis(), 50);
-        assert!(Cli::try_parse_from(["pg-queue", "--rollback-every", "3"]).is_err());
+        let alone = Cli::try_parse_from(["pg-queue", "--rollback-every", "3"]).expect("parses");
+        assert!(alone.check().is_err());
     }
 }

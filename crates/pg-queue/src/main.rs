@@ -100,7 +100,7 @@ enum Done {
 
 fn run() -> anyhow::Result<ExitCode> {
     let stop = common::signal::ctrl_c()?;
-    let cli = cli::parse();
+    let cli = cli::parse()?;
     job::quiet_poison_panics();
     let reporter = Reporter::new(&cli.output);
     if let Some(url) = &cli.database_url {
@@ -462,12 +462,13 @@ fn complete(q: &mut Queue<'_>, p: Pool<'_>, rx: Receiver<Done>, out: &mut Comple
         };
         step().inspect_err(|_| p.abort.set())?;
         // Ended in the table (or not ours any more): the heartbeat lets them go.
+        // (A later claim of the same row, after its lease expired, stays held.)
         let mut held = lock(p.held);
-        for id in ok.iter().map(|o| o.0).chain(failed.iter().map(|f| f.id)) {
-            held.remove(&id);
-        }
-        for (id, ..) in &released {
-            held.remove(id);
+        let ended = ok.iter().copied().chain(failed.iter().map(|f| (f.id, f.attempt)));
+        for (id, attempt) in ended.chain(released.iter().map(|r| (r.0, r.1))) {
+            if held.get(&id) == Some(&attempt) {
+                held.remove(&id);
+            }
         }
     }
     Ok(())
