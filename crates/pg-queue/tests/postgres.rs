@@ -1,8 +1,12 @@
 //! pg-queue on a throwaway PostgreSQL cluster (`testbed::servers::postgres`), one per test
-//! binary: two consumer processes share the queue and none runs a job twice, a consumer killed
-//! with `kill -9` loses nothing (its leases are rescued), a poison job ends `discarded` after
-//! `--max-attempts` with its error, Ctrl-C releases what was claimed and not run, and a wrong
-//! password is refused without being printed. The table is read back after each run.
+//! binary: three consumer processes of 4 workers share the queue and none runs a job twice, a
+//! consumer killed with `kill -9` loses nothing (its leases are rescued), a poison job ends
+//! `discarded` after `--max-attempts` with its error, Ctrl-C releases what was claimed and not
+//! run, a wrong password is refused without being printed, `--transactional` with rolled-back
+//! transactions leaves neither their order nor their job, an idle `--follow` consumer that never
+//! polls is woken by NOTIFY, and a job that runs three leases long keeps its lease (the
+//! heartbeat). The table is read back after each run. (The server restarted mid-run is in
+//! `restart.rs`: it needs a cluster of its own.)
 //!
 //! Each scenario has a database of its own on the one cluster, so they run side by side, each
 //! on a thread of the one test below, which stops the cluster when they are done (a `static` is
@@ -113,6 +117,8 @@ struct Fixture {
     others: Vec<(Child, PathBuf)>,
     /// Rows left `running` by a killed consumer.
     held: u64,
+    /// A thread that acts during the run (a producer that waits for the consumer first).
+    helper: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
 }
 
 static FIXTURES: Mutex<Vec<Fixture>> = Mutex::new(Vec::new());
@@ -128,6 +134,13 @@ fn collect(run: &Run<'_>) -> Result<(Vec<Vec<Event>>, u64), String> {
             .ok_or("no fixture for this scenario")?;
         all.swap_remove(i)
     };
+    if let Some(helper) = fixture.helper {
+        match helper.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("the scenario's helper thread failed: {e:#}")),
+            Err(_) => return Err("the scenario's helper thread panicked".into()),
+        }
+    }
     let mut events = Vec::new();
     for (mut child, out) in fixture.others {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -185,18 +198,22 @@ fn consume(db: &'static str, flags: &[&str], code: i32) -> Scenario {
         .partial_concurrency()
 }
 
-/// Two consumer processes on one queue: every job done exactly once, by either, and both did
-/// some (the other starts first, and alone it needs 1.5 s of work).
-fn two_consumers() -> Scenario {
-    consume("two_consumers", &["--work-ms", "2"], 0)
-        .setup(|dir| {
-            fresh("two_consumers")?;
-            produce("two_consumers", 3000)?;
-            let other = consumer(dir, "two_consumers", "other", &["--work-ms", "2"])?;
+/// Three consumer processes of 4 workers on one queue: every job done exactly once, by one of
+/// them, and each did some (two start first; alone, one needs 1.5 s of work for its share).
+fn three_consumers() -> Scenario {
+    let flags = ["--work-ms", "2", "--workers", "4"];
+    consume("three_consumers", &flags, 0)
+        .setup(move |dir| {
+            fresh("three_consumers")?;
+            produce("three_consumers", 4000)?;
+            let others = (1..=2)
+                .map(|i| consumer(dir, "three_consumers", &format!("other-{i}"), &flags))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             lock(&FIXTURES).push(Fixture {
                 dir: dir.to_path_buf(),
-                others: vec![other],
+                others,
                 held: 0,
+                helper: None,
             });
             Ok(())
         })
@@ -204,14 +221,149 @@ fn two_consumers() -> Scenario {
             let (others, _) = collect(run)?;
             let mut runs: Vec<Vec<u64>> = others.iter().map(|e| finished_ok(e)).collect();
             runs.push(finished_ok(&run.events()?.events));
-            let twice = all_done(&runs, 3000)?;
+            let twice = all_done(&runs, 4000)?;
             if twice > 0 {
                 return Err(format!("{twice} jobs ran twice without any fault"));
             }
             if let Some(i) = runs.iter().position(Vec::is_empty) {
                 return Err(format!("consumer {i} did no job: the work was not shared"));
             }
-            harness::expect_eq("table", states("two_consumers")?, "completed=3000".into())
+            harness::expect_eq("table", states("three_consumers")?, "completed=4000".into())
+        })
+}
+
+/// `--transactional --rollback-every 7`: each job is inserted with its order in one
+/// transaction; the 10 rolled back leave neither row, the 60 committed are done, each with its
+/// own order.
+fn transactional() -> Scenario {
+    let url = url("transactional");
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--jobs",
+        "70",
+        "--transactional",
+        "--rollback-every",
+        "7",
+    ];
+    Scenario::run("postgres/transactional", &args, 0)
+        .partial_concurrency()
+        .timeout(Duration::from_secs(60))
+        .setup(|_| fresh("transactional"))
+        .check(|run| {
+            let s = run.summary()?;
+            harness::expect_eq("submitted, ok", (s.submitted, s.ok), (60, 60))?;
+            run.expect_count("produced", 60)?;
+            run.expect_count("rolled_back", 10)?;
+            let count = |sql: &str| -> Result<String, String> {
+                Ok(query("transactional", sql)?.join(","))
+            };
+            harness::expect_eq(
+                "orders and jobs of a rolled-back transaction",
+                count(
+                    "SELECT ((SELECT count(*) FROM pg_queue_orders WHERE n % 7 = 0)
+                           + (SELECT count(*) FROM pg_queue_jobs WHERE (payload->>'n')::bigint % 7 = 0))::text",
+                )?,
+                "0".into(),
+            )?;
+            harness::expect_eq(
+                "orders, and jobs naming their own order",
+                count(
+                    "SELECT (SELECT count(*) FROM pg_queue_orders) || ' ' || count(*)
+                       FROM pg_queue_jobs j JOIN pg_queue_orders o
+                         ON o.id = (j.payload->>'order')::bigint AND o.n = (j.payload->>'n')::bigint",
+                )?,
+                "60 60".into(),
+            )?;
+            harness::expect_eq("table", states("transactional")?, "completed=60".into())
+        })
+}
+
+/// An idle `consume --follow --wake notify` that would poll once a day: 20 jobs inserted one by
+/// one after it went idle each wake it (NOTIFY); Ctrl-C after the 20th started.
+fn notify_wakes() -> Scenario {
+    let flags = ["--follow", "--wake", "notify", "--poll-ms", "86400000"];
+    consume("notify_wakes", &flags, 130)
+        .interrupt(Interrupt::AfterStarted(20))
+        .setup(|dir| {
+            fresh("notify_wakes")?;
+            // Once the claimer has claimed nothing, looked at the table and gone to wait, the
+            // jobs come, one INSERT each.
+            let helper = std::thread::spawn(|| -> anyhow::Result<()> {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                let waiting = "SELECT count(*)::text FROM pg_stat_activity
+                                WHERE datname = 'notify_wakes' AND state = 'idle'
+                                  AND query LIKE 'SELECT EXISTS (SELECT 1 FROM pg_queue_jobs WHERE state = ''running'')%'";
+                while query("notify_wakes", waiting).map_err(anyhow::Error::msg)? != ["1"] {
+                    anyhow::ensure!(Instant::now() < deadline, "the consumer never went idle");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let status = Command::new(BIN)
+                    .args(["produce", "--quiet", "--database-url", &url("notify_wakes")])
+                    .args(["--jobs", "20", "--every-ms", "20"])
+                    .stdout(Stdio::null())
+                    .status()?;
+                anyhow::ensure!(status.success(), "produce failed: {status}");
+                Ok(())
+            });
+            lock(&FIXTURES).push(Fixture {
+                dir: dir.to_path_buf(),
+                others: Vec::new(),
+                held: 0,
+                helper: Some(helper),
+            });
+            Ok(())
+        })
+        .check(harness::stopped(false))
+        .check(|run| {
+            collect(run)?;
+            let s = run.summary()?;
+            harness::expect_eq("ok", s.ok, 20)?;
+            if run.count("woken_by_notify")? == 0 {
+                return Err("no wait was ended by a notification".into());
+            }
+            harness::expect_eq("table", states("notify_wakes")?, "completed=20".into())
+        })
+}
+
+/// Jobs of 4 s on a lease of 1.5 s: the heartbeat extends the leases, so none is rescued or
+/// runs twice.
+fn heartbeat() -> Scenario {
+    let url = url("heartbeat");
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--jobs",
+        "4",
+        "--workers",
+        "4",
+        "--work-ms",
+        "4000",
+        "--lease-ms",
+        "1500",
+    ];
+    Scenario::run("postgres/heartbeat", &args, 0)
+        .timeout(Duration::from_secs(60))
+        .setup(|_| fresh("heartbeat"))
+        .check(|run| {
+            let s = run.summary()?;
+            harness::expect_eq("submitted, ok", (s.submitted, s.ok), (4, 4))?;
+            run.expect_count("rescued", 0)?;
+            if run.count("leases_extended")? < 4 {
+                return Err(format!(
+                    "expected every lease extended at least once, got {} extensions",
+                    run.count("leases_extended")?
+                ));
+            }
+            harness::expect_eq(
+                "attempts",
+                query(
+                    "heartbeat",
+                    "SELECT string_agg(DISTINCT attempts::text, ',') FROM pg_queue_jobs",
+                )?,
+                vec!["1".to_owned()],
+            )?;
+            harness::expect_eq("table", states("heartbeat")?, "completed=4".into())
         })
 }
 
@@ -248,6 +400,7 @@ fn kill_9() -> Scenario {
                 dir: dir.to_path_buf(),
                 others: vec![(victim, out)],
                 held,
+                helper: None,
             });
             Ok(())
         })
@@ -382,8 +535,11 @@ impl Drop for StopCluster {
 fn postgres_scenarios_on_one_cluster() {
     let _stop = StopCluster;
     with_cluster(|_| Ok(())).expect("start the test's PostgreSQL cluster");
-    let scenarios: [(&str, MakeScenario); 5] = [
-        ("two_consumers", two_consumers),
+    let scenarios: [(&str, MakeScenario); 8] = [
+        ("three_consumers", three_consumers),
+        ("transactional", transactional),
+        ("notify_wakes", notify_wakes),
+        ("heartbeat", heartbeat),
         ("kill_9", kill_9),
         ("poison", poison),
         ("sigint", sigint),
