@@ -184,7 +184,7 @@ impl Format {
         }
     }
 
-    fn image_format(self) -> ImageFormat {
+    pub fn image_format(self) -> ImageFormat {
         match self {
             Format::Png => ImageFormat::Png,
             Format::Jpeg => ImageFormat::Jpeg,
@@ -218,7 +218,19 @@ pub fn probe(path: &Path) -> anyhow::Result<Probe> {
     if file.metadata().context("cannot stat")?.len() == 0 {
         bail!("empty file (0 bytes)");
     }
-    let reader = ImageReader::new(BufReader::new(file))
+    probe_reader(BufReader::new(file))
+}
+
+/// [`probe`] on the bytes of a file already in memory (the fuzz targets use it).
+pub fn probe_bytes(bytes: &[u8]) -> anyhow::Result<Probe> {
+    if bytes.is_empty() {
+        bail!("empty file (0 bytes)");
+    }
+    probe_reader(Cursor::new(bytes))
+}
+
+fn probe_reader(input: impl std::io::BufRead + std::io::Seek) -> anyhow::Result<Probe> {
+    let reader = ImageReader::new(input)
         .with_guessed_format()
         .context("cannot read")?;
     let format = match reader.format() {
@@ -281,28 +293,37 @@ pub enum Complete {
 }
 
 /// The `IEND` chunk: no data, and the CRC of its type.
-const PNG_IEND: &[u8] = b"\0\0\0\0IEND\xAE\x42\x60\x82";
+pub const PNG_IEND: &[u8] = b"\0\0\0\0IEND\xAE\x42\x60\x82";
 
 /// Fails unless `bytes` is a whole `format` file: a truncated or structurally corrupt file is
 /// refused with the reason (naming truncation when the file ends too early).
 pub fn check_complete(bytes: &[u8], format: Format) -> anyhow::Result<Complete> {
+    walk(bytes, format).map(|(complete, _)| complete)
+}
+
+/// [`check_complete`], with where the structure ends: after the end marker (bytes after it are
+/// not read), or at the end of a PNG without `IEND`. For the fuzz targets' properties.
+#[doc(hidden)]
+pub fn walk(bytes: &[u8], format: Format) -> anyhow::Result<(Complete, usize)> {
     match format {
         Format::Png => png_complete(bytes),
-        Format::Jpeg => jpeg_complete(bytes).map(|()| Complete::Whole),
+        Format::Jpeg => jpeg_complete(bytes).map(|end| (Complete::Whole, end)),
     }
 }
 
 /// A PNG is its signature, then chunks (length, type, data, CRC of type + data) up to `IEND`.
 /// One that ends right after a whole chunk, once its image data (`IDAT`) has begun, is a PNG
-/// without `IEND` ([`Complete::PngWithoutIend`]).
-fn png_complete(bytes: &[u8]) -> anyhow::Result<Complete> {
+/// without `IEND` ([`Complete::PngWithoutIend`]). A critical chunk (its type starts with an upper
+/// case letter: `IHDR`, `PLTE`, `IDAT`, `IEND`) that fails its CRC check is corrupt; an ancillary
+/// one (`tEXt`, `eXIf`, ...) is only skipped, as the `png` decoder and libpng do.
+fn png_complete(bytes: &[u8]) -> anyhow::Result<(Complete, usize)> {
     let mut rest = bytes
         .strip_prefix(b"\x89PNG\r\n\x1a\n")
         .context("not a PNG file (no PNG signature)")?;
     let mut image_data = false;
     loop {
         if rest.is_empty() && image_data {
-            return Ok(Complete::PngWithoutIend);
+            return Ok((Complete::PngWithoutIend, bytes.len()));
         }
         let Some(header) = rest.get(..8) else {
             let where_ = if rest.is_empty() {
@@ -321,12 +342,13 @@ fn png_complete(bytes: &[u8]) -> anyhow::Result<Complete> {
             );
         };
         let (body, crc) = chunk.split_at(4 + len);
-        if crc32fast::hash(body).to_be_bytes() != crc {
+        let critical = header[4] & 0x20 == 0;
+        if critical && crc32fast::hash(body).to_be_bytes() != crc {
             bail!("corrupt PNG: the {name} chunk fails its CRC check");
         }
         rest = &rest[12 + len..];
         match name.as_str() {
-            "IEND" => return Ok(Complete::Whole),
+            "IEND" => return Ok((Complete::Whole, bytes.len() - rest.len())),
             "IDAT" => image_data = true,
             _ => {}
         }
@@ -336,8 +358,11 @@ fn png_complete(bytes: &[u8]) -> anyhow::Result<Complete> {
 /// A JPEG is SOI, then segments (marker, 2-byte length, data); each scan (SOS) is followed by
 /// entropy-coded data that runs until the next marker other than a stuffed `FF 00` or a restart
 /// marker; EOI ends the image. Bytes after EOI are allowed (some cameras append data). The
-/// entropy-coded data is not decoded, so a scan cut short and followed by EOI passes.
-fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<()> {
+/// entropy-coded data is not decoded, so a scan cut short and followed by EOI passes. Bytes that
+/// are not a marker where one should start are skipped up to the next `FF`, and `FF` or `00`
+/// bytes between a marker's `FF` and its code, as libjpeg (it warns of "extraneous bytes before
+/// marker") and the `image` crate's decoder do.
+fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<usize> {
     let truncated = || {
         anyhow::anyhow!(
             "truncated JPEG: the file ends before its end-of-image marker ({} bytes)",
@@ -349,18 +374,19 @@ fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<()> {
     }
     let mut i = 2;
     loop {
-        match bytes.get(i) {
-            Some(0xFF) => {}
-            Some(_) => bail!("corrupt JPEG: no marker at byte {i}"),
-            None => return Err(truncated()),
-        }
-        while bytes.get(i) == Some(&0xFF) {
-            i += 1; // a marker's 0xFF, and any fill bytes before its code
+        // Extraneous bytes before the marker.
+        i += bytes[i.min(bytes.len())..]
+            .iter()
+            .position(|&b| b == 0xFF)
+            .ok_or_else(truncated)?;
+        i += 1;
+        while matches!(bytes.get(i), Some(0xFF | 0x00)) {
+            i += 1; // fill bytes before the marker's code
         }
         let code = *bytes.get(i).ok_or_else(truncated)?;
         i += 1;
         match code {
-            0xD9 => return Ok(()),          // EOI
+            0xD9 => return Ok(i),           // EOI
             0x01 | 0xD0..=0xD7 => continue, // markers without a length (TEM, RSTn)
             _ => {}
         }
@@ -483,22 +509,7 @@ pub fn resize_file(input: &Path, plan: &Plan, resizer: &mut Resizer, output: &Pa
         out_format,
         ..
     } = plan;
-    let mut bytes = read_bounded(input)?;
-    let complete = check_complete(&bytes, format)?;
-    if complete == Complete::PngWithoutIend {
-        bytes.extend_from_slice(PNG_IEND); // the decoder reads on to the chunk after the data
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
-    reader.limits(limits());
-    let decoded = reader.decode().map_err(|e| {
-        let e = describe(e, "cannot decode");
-        match complete {
-            Complete::PngWithoutIend => anyhow::anyhow!(
-                "truncated PNG: the file ends without its IEND chunk, and its image data does not decode whole ({e})"
-            ),
-            Complete::Whole => e,
-        }
-    })?;
+    let decoded = decode_checked(read_bounded(input)?, format, limits())?;
     let (pixels, pixel_type, color) = layout(decoded, out_format);
     let (target_width, target_height) = plan.stored_target();
     let resized = if (target_width, target_height) == (width, height) {
@@ -527,6 +538,27 @@ pub fn resize_file(input: &Path, plan: &Plan, resizer: &mut Resizer, output: &Pa
         .map_err(|e| e.error)
         .context("cannot rename the temporary file into place")?;
     Ok(written)
+}
+
+/// Checks that `bytes` is a whole `format` file ([`check_complete`]), then decodes it within
+/// `limits`. A PNG without `IEND` gets one in memory first, and fails as truncated unless its
+/// image data decodes whole.
+pub fn decode_checked(mut bytes: Vec<u8>, format: Format, limits: Limits) -> anyhow::Result<DynamicImage> {
+    let complete = check_complete(&bytes, format)?;
+    if complete == Complete::PngWithoutIend {
+        bytes.extend_from_slice(PNG_IEND); // the decoder reads on to the chunk after the data
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    reader.limits(limits);
+    reader.decode().map_err(|e| {
+        let e = describe(e, "cannot decode");
+        match complete {
+            Complete::PngWithoutIend => anyhow::anyhow!(
+                "truncated PNG: the file ends without its IEND chunk, and its image data does not decode whole ({e})"
+            ),
+            Complete::Whole => e,
+        }
+    })
 }
 
 /// Turns `pixels` (`width` x `height`, of `color`) by `orientation` (`image`'s
@@ -884,6 +916,63 @@ mod tests {
             outputs.push(std::fs::read(&out).expect("read"));
         }
         assert_eq!(outputs[0], outputs[1], "the same image comes out");
+    }
+
+    /// `png` with a chunk `kind` of `data` inserted before its IEND, its CRC flipped if `bad`.
+    fn with_chunk(png: &[u8], kind: &[u8; 4], data: &[u8], bad: bool) -> Vec<u8> {
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(kind);
+        chunk.extend_from_slice(data);
+        let crc = crc32fast::hash(&chunk[4..]) ^ u32::from(bad);
+        chunk.extend_from_slice(&crc.to_be_bytes());
+        let at = png.len() - PNG_IEND.len();
+        [&png[..at], &chunk, &png[at..]].concat()
+    }
+
+    #[test]
+    fn an_ancillary_chunk_failing_its_crc_is_skipped_a_critical_one_is_corrupt() {
+        // The `png` decoder skips an ancillary chunk whose CRC fails (libpng too, by default),
+        // and decodes the image: so does the walker. Found by the fuzz target's property on a
+        // corrupted seed ("a file that decodes and ends at its end marker is accepted").
+        let png = sample(Format::Png, 12, 8);
+        let text = with_chunk(&png, b"tEXt", b"Comment\0hello", true);
+        assert!(decode(&text).is_ok(), "the decoder reads it");
+        assert_eq!(check_complete(&text, Format::Png).ok(), Some(Complete::Whole));
+        let critical = with_chunk(&png, b"IDAT", b"", true);
+        let reason = format!("{:#}", check_complete(&critical, Format::Png).expect_err("crc"));
+        assert!(reason.contains("IDAT chunk fails its CRC"), "{reason}");
+    }
+
+    /// What the `image` crate alone makes of `bytes`.
+    fn decode(bytes: &[u8]) -> image::ImageResult<DynamicImage> {
+        image::load_from_memory(bytes)
+    }
+
+    #[test]
+    fn extraneous_bytes_and_fill_before_a_jpeg_marker_are_skipped() {
+        // libjpeg warns of "extraneous bytes before marker" and decodes, and so does the `image`
+        // crate's decoder: the walker skips them. Found by the fuzz target's property on a
+        // corrupted seed.
+        let jpeg = sample(Format::Jpeg, 16, 16);
+        let app0_end = 4 + usize::from(u16::from_be_bytes([jpeg[4], jpeg[5]]));
+        for junk in [&b"\0\0"[..], b"junk", b"\xFF\x00\x00", b"\x00\xFF\xFF"] {
+            let with = [&jpeg[..app0_end], junk, &jpeg[app0_end..]].concat();
+            assert!(decode(&with).is_ok(), "{junk:?}: the decoder reads it");
+            assert_eq!(
+                check_complete(&with, Format::Jpeg).ok(),
+                Some(Complete::Whole),
+                "{junk:?}"
+            );
+        }
+        // Truncation is still seen: cut in the skipped bytes, or after them.
+        let with = [&jpeg[..app0_end], b"junk", &jpeg[app0_end..]].concat();
+        for cut in [app0_end + 2, app0_end + 4, app0_end + 5, with.len() - 1] {
+            let reason = format!(
+                "{:#}",
+                check_complete(&with[..cut], Format::Jpeg).expect_err("cut")
+            );
+            assert!(reason.contains("truncated"), "cut at {cut}: {reason}");
+        }
     }
 
     #[test]

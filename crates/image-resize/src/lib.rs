@@ -1,5 +1,11 @@
 //! image-resize's own event kind (docs/events.md), typed here so that the binary prints it and
-//! tests read it back. The lesson is in `main.rs`.
+//! tests read it back, and the image work of one job ([`codec`]), which the fuzz targets
+//! (`fuzz/`) and the replay of their corpus (`tests/fuzz_corpus.rs`) call too. The lesson is in
+//! `main.rs`.
+
+pub mod codec;
+#[doc(hidden)]
+pub mod fuzzing;
 
 use common::event::ExampleEvent;
 use serde::{Deserialize, Serialize};

@@ -34,7 +34,6 @@
 //! ```
 
 mod cli;
-mod codec;
 mod folders;
 mod stats;
 
@@ -49,8 +48,8 @@ use crossbeam::channel::{self, Receiver, Sender};
 use fast_image_resize::Resizer;
 
 use cli::Cli;
-use codec::Fit;
 use folders::ImageJob;
+use image_resize::codec::{self, Fit};
 use stats::Stats;
 
 /// What a worker sends back for one image.
