@@ -300,7 +300,7 @@ fn is_redirect(code: u16) -> bool {
 
 /// Where a redirect from `base` to `location` goes: `location` resolved against `base` (it may be
 /// a whole URL, a path, or relative to `base`'s path), and still an http(s) URL with a host.
-fn resolve(base: &str, location: &str) -> Result<String, String> {
+pub fn resolve(base: &str, location: &str) -> Result<String, String> {
     let base = url::Url::parse(base).map_err(|e| e.to_string())?;
     let next = base.join(location).map_err(|e| e.to_string())?.to_string();
     validate(&next)?;
@@ -327,7 +327,10 @@ fn as_millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Checks that `url` is an absolute http(s) URL with a host, before any request is made.
+/// Checks that `url` is an absolute http(s) URL with a host, before any request is made. Two
+/// parsers read it: `http`'s, which the request is made with, and `url`'s (WHATWG), which
+/// [`resolve`]s a redirect from it; both must accept it. (`http`'s alone takes a port over 65535
+/// and then forgets it, so the request would go to port 80.)
 pub fn validate(url: &str) -> Result<(), String> {
     let uri: ureq::http::Uri = url.parse().map_err(|e| format!("{e}"))?;
     match uri.scheme_str() {
@@ -336,9 +339,10 @@ pub fn validate(url: &str) -> Result<(), String> {
         None => return Err("no scheme (expected http:// or https://)".to_owned()),
     }
     match uri.host() {
-        Some(host) if !host.is_empty() => Ok(()),
-        _ => Err("no host".to_owned()),
+        Some(host) if !host.is_empty() => {}
+        _ => return Err("no host".to_owned()),
     }
+    url::Url::parse(url).map(drop).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -412,6 +416,16 @@ mod tests {
         ] {
             assert!(validate(bad).is_err(), "{bad} should be invalid");
         }
+    }
+
+    #[test]
+    fn a_port_over_65535_is_invalid_not_port_80() {
+        // Found by the fuzz target's property ("a URL that passes validation can be redirected
+        // from"): `http`'s parser takes the port and then has none, so ureq asked port 80.
+        let url = "http://127.0.0.1:99999/x";
+        let why = validate(url).expect_err("port 99999");
+        assert!(why.contains("port"), "{why}");
+        assert!(validate("http://127.0.0.1:65535/x").is_ok());
     }
 
     #[test]

@@ -33,9 +33,7 @@
 //! ```
 
 mod cli;
-mod fetch;
 mod stats;
-mod urls;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -48,9 +46,9 @@ use crossbeam::channel::{self, Receiver, Sender};
 use testbed::http_server::Server;
 
 use cli::Cli;
-use fetch::{Client, Fetch, Limits};
+use http_fetch::fetch::{self, Client, Fetch, Limits};
+use http_fetch::urls::{self, Mix, UrlJob};
 use stats::{RunInfo, Stats};
-use urls::{Mix, UrlJob};
 
 /// What comes back on the results channel: one per URL.
 enum Done {

@@ -33,9 +33,11 @@ pub enum Mix {
     Delay,
 }
 
-/// The URLs of a file's text: one per line, trimmed; blank lines and `#` comments are skipped.
-/// A line that is not a valid URL is kept: it fails alone when its turn comes.
+/// The URLs of a file's text: one per line, trimmed; blank lines and `#` comments are skipped,
+/// and so is a byte-order mark before the first line (Windows editors write one). A line that is
+/// not a valid URL is kept: it fails alone when its turn comes.
 pub fn parse_list(text: &str) -> Vec<String> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
@@ -94,6 +96,15 @@ mod tests {
     fn file_lines_skip_blanks_and_comments() {
         let text = "# my list\nhttp://a/\n\n   \n  http://b/x  \n#http://c/\nnot a url\n";
         assert_eq!(parse_list(text), ["http://a/", "http://b/x", "not a url"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_line() {
+        // Found by the fuzz target's property on a seed saved as a Windows editor saves it: the
+        // mark made a comment a URL (a job that failed) and the first URL invalid.
+        let text = "\u{FEFF}# my list\nhttp://a/\n";
+        assert_eq!(parse_list(text), ["http://a/"]);
+        assert_eq!(parse_list("\u{FEFF}http://a/\r\n"), ["http://a/"]);
     }
 
     #[test]
