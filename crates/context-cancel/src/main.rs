@@ -32,6 +32,7 @@
 //! ```
 
 mod cancellable;
+mod handoff;
 
 use std::convert::Infallible;
 use std::process::ExitCode;
@@ -47,6 +48,7 @@ use crossbeam::channel::{self, Receiver, Sender};
 use crossbeam::select;
 
 use cancellable::{is_cancelled, run_until};
+use handoff::ready_soon;
 
 /// Cancelling a worker pool on a deadline or Ctrl-C, with a grace period for jobs in flight.
 #[derive(Parser, Debug)]
@@ -74,6 +76,10 @@ fn main() -> ExitCode {
 /// The cancellation token: Go's `ctx.Done()`. Nothing is ever sent on its channel (`Infallible`
 /// has no values); the token holds the only `Sender`, and cancelling drops it. From then on `recv`
 /// on every clone of the `Receiver` returns at once, so one drop wakes every worker.
+///
+/// Its capacity is 1, not 0, though nothing is ever sent: every worker looks at the token several
+/// times per job, and looking at a zero-capacity channel takes its lock (one cache line written by
+/// every core in turn), while looking at an empty buffered one only reads two counters.
 struct Token {
     sender: Option<Sender<Infallible>>,
     cancelled_at: Option<Instant>,
@@ -82,7 +88,7 @@ struct Token {
 impl Token {
     /// A token and the `Receiver` to clone for everyone who must see the cancellation.
     fn new() -> (Token, Receiver<Infallible>) {
-        let (sender, done) = channel::bounded(0);
+        let (sender, done) = channel::bounded(1);
         let token = Token {
             sender: Some(sender),
             cancelled_at: None,
@@ -122,6 +128,8 @@ struct WorkerCtx {
 fn worker(id: usize, ctx: WorkerCtx) -> Instant {
     let reason = loop {
         // Go: select { case <-ctx.Done(): return; case job, ok := <-jobs: ... }
+        // (`ready_soon`: a thread parked in `select!` is slow to wake; see handoff.rs.)
+        ready_soon(|| !ctx.jobs.is_empty());
         let job = select! {
             recv(ctx.stop) -> _ => break "cancelled",
             recv(ctx.jobs) -> job => match job {
@@ -137,7 +145,8 @@ fn worker(id: usize, ctx: WorkerCtx) -> Instant {
         let in_flight = ctx.gauge.enter();
         ctx.report.started(&job, id);
         let mut outcome = run_until(&ctx.work, &job, &ctx.abort);
-        let ended = Instant::now();
+        // The clock only where the event is printed: with trivial jobs a read costs more than the job.
+        let ended = (!ctx.report.quiet()).then(Instant::now);
         // A job whose work completed just as the abort came is cancelled too: a job is only done
         // if it ended before the abort (its `t_ms` is taken before this check).
         if is_cancelled(&ctx.abort) {
@@ -148,8 +157,9 @@ fn worker(id: usize, ctx: WorkerCtx) -> Instant {
             worker: id,
             outcome,
         };
-        ctx.report
-            .ended(&job, id, &result.outcome, || Detail::default().at(ended));
+        ctx.report.ended(&job, id, &result.outcome, || {
+            ended.map_or_else(Detail::default, |at| Detail::default().at(at))
+        });
         drop(in_flight);
         if ctx.ended.send(Ended::Ran(result)).is_err() {
             break "collector_gone";
@@ -235,6 +245,7 @@ fn run_pool(
         .name("producer".into())
         .spawn(move || {
             for job in job_list.by_ref() {
+                ready_soon(|| !jobs_tx.is_full());
                 select! {
                     send(jobs_tx, job) -> sent => if let Err(unsent) = sent {
                         let _ = producer_ended.send(Ended::NotStarted(unsent.into_inner()));
@@ -257,6 +268,7 @@ fn run_pool(
     let mut cancelled_by = None;
     loop {
         let mut cause = None;
+        ready_soon(|| !ended_rx.is_empty());
         select! {
             recv(ended_rx) -> ended => match ended {
                 Ok(Ended::Ran(result)) => {
