@@ -92,8 +92,13 @@ impl Semaphore {
     }
 
     /// Blocks while every permit is in use (Go: `sem <- struct{}{}`); `None` if `stop` is set
-    /// first (Ctrl-C): the wait selects on the stop too.
+    /// first (Ctrl-C): the wait selects on the stop too. A free permit is taken without the
+    /// `select!` (which would also look at the stop's channel, a lock every worker contends for);
+    /// the caller checks the stop after it anyway.
     fn acquire(&self, stop: &Stop) -> Option<Permit<'_>> {
+        if self.slots.try_send(()).is_ok() {
+            return Some(Permit { semaphore: self });
+        }
         crossbeam::select! {
             // Sending fails only when every receiver is gone, and `self.taken` is one.
             send(self.slots, ()) -> _ => Some(Permit { semaphore: self }),
@@ -221,12 +226,12 @@ fn run() -> anyhow::Result<ExitCode> {
     };
     let shared = Arc::new(Shared {
         semaphore: Semaphore::new(cli.concurrency),
+        starts: Starts::new(limiter.is_some()),
         limiter,
         gauge: InFlight::new(),
         report,
         work: args.work(),
         panic_every: cli.panic_every,
-        starts: Starts::new(),
         stop,
     });
 
