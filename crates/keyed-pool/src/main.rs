@@ -30,7 +30,6 @@
 //! cargo run --release -p keyed-pool -- --strategy dynamic --skew zipf:1.1 --keys 1000 --workers 8 --jobs 10000 --work-ms 5 --quiet
 //! ```
 
-mod dynamic;
 mod keys;
 
 use std::collections::BTreeMap;
@@ -47,7 +46,8 @@ use common::{
 };
 use crossbeam::channel::{self, Sender};
 
-use crate::dynamic::KeyedQueue;
+use keyed_pool::dynamic::{IdleCheck, KeyedQueue};
+
 use crate::keys::Skew;
 
 /// Per-key order with parallelism across keys: sharded workers against a dynamic ready-queue of keys.
@@ -243,23 +243,23 @@ fn start_shards(
     Ok((workers, producer))
 }
 
-/// `dynamic`: one mailbox per key and a ready-queue of keys (`dynamic.rs`).
+/// `dynamic`: one mailbox per key and a ready-queue of keys (`dynamic.rs`), one worker per slot
+/// of `queue`.
 fn start_dynamic(
+    queue: &Arc<KeyedQueue<Pending>>,
     n: usize,
-    buffer: usize,
     ctx: &Arc<Ctx>,
     results: &Sender<Done>,
     jobs: Vec<(Job, u64)>,
 ) -> anyhow::Result<(Vec<thread::JoinHandle<Duration>>, thread::JoinHandle<()>)> {
-    let queue = Arc::new(KeyedQueue::<Pending>::new(buffer));
     let mut workers = Vec::with_capacity(n);
     for id in 1..=n {
-        let (ctx, results, queue) = (Arc::clone(ctx), results.clone(), Arc::clone(&queue));
+        let (ctx, results, queue) = (Arc::clone(ctx), results.clone(), Arc::clone(queue));
         let handle = thread::Builder::new()
             .name(format!("worker-{id}"))
             .spawn(move || {
                 let mut busy = Duration::ZERO;
-                while let Some((key, first)) = queue.take() {
+                while let Some((key, first)) = queue.take(id - 1) {
                     // A worker keeps its key while the key has more jobs, for up to `--turn` in
                     // a row (an actor's throughput setting): the hottest key, which bounds the
                     // run, never waits behind other keys; a turn lets a long backlog give way.
@@ -279,6 +279,7 @@ fn start_dynamic(
             .context("cannot start a worker thread")?;
         workers.push(handle);
     }
+    let queue = Arc::clone(queue);
     let producer = thread::Builder::new()
         .name("producer".into())
         .spawn(move || {
@@ -367,10 +368,14 @@ fn run() -> anyhow::Result<ExitCode> {
     let jobs: Vec<(Job, u64)> = args.job_list().zip(keys.iter().copied()).collect();
 
     // 2. The workers and the producer, by strategy; every worker sends its results here.
+    //    Under `dynamic` the queue checks, at every change, that no worker idles while a key is
+    //    ready; the summary reports what it saw.
     let (results_tx, results_rx) = channel::bounded::<Done>(args.buffer());
-    let (workers, producer) = match cli.strategy {
-        Strategy::Shards => start_shards(args.workers, args.buffer(), &ctx, &results_tx, jobs)?,
-        Strategy::Dynamic => start_dynamic(args.workers, args.buffer(), &ctx, &results_tx, jobs)?,
+    let keyed = (cli.strategy == Strategy::Dynamic)
+        .then(|| Arc::new(KeyedQueue::<Pending>::new(args.workers, args.buffer())));
+    let (workers, producer) = match &keyed {
+        None => start_shards(args.workers, args.buffer(), &ctx, &results_tx, jobs)?,
+        Some(queue) => start_dynamic(queue, args.workers, &ctx, &results_tx, jobs)?,
     };
     drop(results_tx); // once every worker is gone, `recv` below fails instead of waiting forever
 
@@ -396,24 +401,44 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     let wall = ctx.report.elapsed();
-    Ok(ctx
-        .report
-        .summary(&summary(&cli, &ctx, tally, &done, &keys, &busy, wall, panicked)))
+    let run = Ran {
+        tally,
+        done: &done,
+        keys: &keys,
+        busy: &busy,
+        idle_check: keyed.map(|queue| queue.idle_check()),
+        wall,
+        panicked,
+    };
+    Ok(ctx.report.summary(&summary(&cli, &ctx, run)))
+}
+
+/// What a run left for its summary.
+struct Ran<'a> {
+    tally: Tally,
+    done: &'a [Done],
+    keys: &'a [u64],
+    /// How long each worker was busy.
+    busy: &'a [Duration],
+    /// `dynamic`: what the queue's own check of idle workers and ready keys saw.
+    idle_check: Option<IdleCheck>,
+    wall: Duration,
+    panicked: usize,
 }
 
 /// The summary: the standard counts, plus throughput, the longest wait behind other keys, how
-/// busy each worker was, and the bound the hottest key sets.
-#[allow(clippy::too_many_arguments)] // one call, every argument a different part of the run
-fn summary(
-    cli: &Cli,
-    ctx: &Ctx,
-    tally: Tally,
-    done: &[Done],
-    keys: &[u64],
-    busy: &[Duration],
-    wall: Duration,
-    panicked: usize,
-) -> Summary {
+/// busy each worker was, whether a worker idled while a key was ready, and the bound the hottest
+/// key sets.
+fn summary(cli: &Cli, ctx: &Ctx, run: Ran<'_>) -> Summary {
+    let Ran {
+        tally,
+        done,
+        keys,
+        busy,
+        idle_check,
+        wall,
+        panicked,
+    } = run;
     let args = &cli.pool;
     let stats = key_stats(done);
     let per_sec = |n: u64| (n as f64 / wall.as_secs_f64().max(1e-9) * 10.0).round() / 10.0;
@@ -470,6 +495,8 @@ fn summary(
         .field("hottest_key", hottest_key)
         .field("hottest_key_jobs", hottest_jobs)
         .field("order_violations", stats.order_violations)
+        .field("idle_while_ready_checks", idle_check.map(|c| c.checks))
+        .field("idle_while_ready", idle_check.map(|c| c.idle_while_ready))
         .line(format!(
             "strategy {}: {} accounts ({}), {jobs_per_sec} jobs/s",
             cli.strategy.name(),
@@ -494,6 +521,12 @@ fn summary(
             "per-key order kept: {} violation(s)",
             stats.order_violations
         ));
+    if let Some(check) = idle_check {
+        s = s.line(format!(
+            "a worker idle while a key was ready: {} of {} states checked",
+            check.idle_while_ready, check.checks
+        ));
+    }
     if let Some(key) = hottest_key {
         s = s.line(format!(
             "hottest account {key}: {hottest_jobs} of {} jobs",

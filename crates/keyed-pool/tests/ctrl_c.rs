@@ -7,7 +7,7 @@ mod support;
 
 use harness::{CtrlC, ctrl_c};
 
-use crate::support::{check, per_key_order_kept};
+use crate::support::{check, no_worker_idle_while_a_key_is_ready, per_key_order_kept};
 
 /// 40 jobs of 100 ms on 4 workers: jobs remain after the 4th has started.
 fn ctrl_c_case(case: CtrlC, strategy: &str) {
@@ -16,7 +16,9 @@ fn ctrl_c_case(case: CtrlC, strategy: &str) {
     let scenario = if case == CtrlC::DoubleSigint {
         scenario
     } else {
-        scenario.check(per_key_order_kept)
+        scenario
+            .check(per_key_order_kept)
+            .check(no_worker_idle_while_a_key_is_ready)
     };
     check(scenario);
 }

@@ -6,12 +6,13 @@ mod support;
 
 use harness::{OutputRule, Scenario, expect_eq, words};
 
-use crate::support::{check, per_key_order_kept};
+use crate::support::{check, no_worker_idle_while_a_key_is_ready, per_key_order_kept};
 
 fn run(name: &str, args: &str) -> Scenario {
     Scenario::run(name, &words(args), 0)
         .outputs(OutputRule::Double)
         .check(per_key_order_kept)
+        .check(no_worker_idle_while_a_key_is_ready)
 }
 
 fn strategy_is(want: &'static str) -> impl Fn(&harness::Run<'_>) -> Result<(), String> {
@@ -126,6 +127,7 @@ fn failures_are_results_and_keep_the_order() {
         )
         .outputs(OutputRule::Double)
         .check(per_key_order_kept)
+        .check(no_worker_idle_while_a_key_is_ready)
         .check(|run| expect_eq("failed", run.summary()?.failed, 7)),
     );
 }
@@ -181,5 +183,31 @@ fn skew_and_slow_key_dynamic() {
                 other => Err(format!("worker_busy_pct should list 4 workers: {other:?}")),
             }
         }),
+    );
+}
+
+/// No worker idles while a key is ready, where it is hardest to keep: eight workers, keys handed
+/// back after every job (`--turn 1`), jobs that do nothing (workers park and are handed keys all
+/// the time) and a skew that leaves few keys ready at once.
+#[test]
+fn no_worker_idle_while_a_key_is_ready_under_hand_offs() {
+    check(
+        run(
+            "no-idle-while-ready/hand-offs",
+            "--strategy dynamic --turn 1 --skew zipf:1.1 --keys 50 --workers 8 --jobs 20000 --workload dispatch --buffer 64",
+        )
+        .partial_concurrency(),
+    );
+}
+
+/// The same check on sleeping jobs under the skew the speed figures use, scaled down.
+#[test]
+fn no_worker_idle_while_a_key_is_ready_under_skew() {
+    check(
+        run(
+            "no-idle-while-ready/skew",
+            "--strategy dynamic --skew zipf:1.1 --keys 1000 --workers 8 --jobs 1000 --work-ms 1",
+        )
+        .partial_concurrency(),
     );
 }

@@ -86,3 +86,34 @@ pub fn per_key_order_kept(run: &Run<'_>) -> Result<(), String> {
     }
     run.expect_count("order_violations", 0)
 }
+
+/// Under `dynamic`, no worker idled while a key was ready: the queue checks it after every change
+/// of its state, under its lock (`dynamic.rs`), and the summary says how many states it checked
+/// and in how many a worker was parked while a key waited in the ready-queue. At least one state
+/// per job submitted is checked (every submit is one, Ctrl-C or not), and none may show a worker
+/// idle. Under `shards` the
+/// summary has no such check (null), as a shard's worker idles by design while other shards wait.
+pub fn no_worker_idle_while_a_key_is_ready(run: &Run<'_>) -> Result<(), String> {
+    let summary = run.summary()?;
+    let field = |name: &str| summary.extra.get(name).and_then(serde_json::Value::as_u64);
+    let strategy = summary.extra.get("strategy").and_then(serde_json::Value::as_str);
+    match (
+        strategy,
+        field("idle_while_ready_checks"),
+        field("idle_while_ready"),
+    ) {
+        (Some("shards"), None, None) => Ok(()),
+        (Some("dynamic"), Some(checks), Some(idle)) => {
+            if checks < summary.submitted {
+                return Err(format!("{checks} states checked for {} jobs", summary.submitted));
+            }
+            if idle > 0 {
+                return Err(format!(
+                    "a worker was idle while a key was ready in {idle} of {checks} states"
+                ));
+            }
+            Ok(())
+        }
+        other => Err(format!("strategy and idle check do not match: {other:?}")),
+    }
+}
