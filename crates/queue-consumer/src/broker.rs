@@ -14,7 +14,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use common::{Reporter, Stop};
 use queue_consumer::Reconnect;
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+pub use queue_consumer::payload::Acknowledged;
+use queue_consumer::payload::{self, Message};
 use redis::{Connection, RedisError, RedisResult, Value};
 
 /// How long a connection attempt may take (an unreachable `REDIS_URL` fails within it).
@@ -182,9 +183,13 @@ impl Broker {
             self.call(|con, names| {
                 let mut pipe = redis::pipe();
                 for n in next..=last {
-                    let cmd = pipe.cmd("XADD").arg(&names.stream).arg("*").arg("job").arg(n);
-                    if let Some(kind) = poison(n) {
-                        cmd.arg("poison").arg(kind);
+                    let cmd = pipe.cmd("XADD").arg(&names.stream).arg("*");
+                    let message = Message {
+                        job: n,
+                        poison: poison(n).map(str::to_owned),
+                    };
+                    for (field, value) in message.fields() {
+                        cmd.arg(field).arg(value);
                     }
                     cmd.ignore();
                 }
@@ -197,7 +202,7 @@ impl Broker {
 
     /// `XREADGROUP GROUP g consumer COUNT count BLOCK block_ms STREAMS s >`: new entries only.
     pub fn read_new(&mut self, consumer: &str, count: usize, block_ms: u64) -> anyhow::Result<Vec<Delivery>> {
-        let reply: Option<StreamReadReply> = self.call(|con, names| {
+        let reply: Value = self.call(|con, names| {
             redis::cmd("XREADGROUP")
                 .arg("GROUP")
                 .arg(&names.group)
@@ -211,11 +216,10 @@ impl Broker {
                 .arg(">")
                 .query(con)
         })?;
-        Ok(reply
+        let entries = payload::read_reply(reply).context("unexpected XREADGROUP reply")?;
+        Ok(entries
             .into_iter()
-            .flat_map(|r| r.keys)
-            .flat_map(|k| k.ids)
-            .map(|id| delivery(&id, 1, false))
+            .map(|(id, message)| delivery(id, message, 1, false))
             .collect())
     }
 
@@ -227,7 +231,7 @@ impl Broker {
         min_idle_ms: u64,
         count: usize,
     ) -> anyhow::Result<Vec<Delivery>> {
-        let reply: StreamAutoClaimReply = self.call(|con, names| {
+        let reply: Value = self.call(|con, names| {
             redis::cmd("XAUTOCLAIM")
                 .arg(&names.stream)
                 .arg(&names.group)
@@ -238,10 +242,10 @@ impl Broker {
                 .arg(count)
                 .query(con)
         })?;
-        if reply.claimed.is_empty() {
+        let claimed = payload::claim_reply(reply).context("unexpected XAUTOCLAIM reply")?;
+        let (Some((first, _)), Some((last, _))) = (claimed.first(), claimed.last()) else {
             return Ok(Vec::new());
-        }
-        let (first, last) = (&reply.claimed[0].id, &reply.claimed[reply.claimed.len() - 1].id);
+        };
         // [[id, consumer, idle_ms, deliveries], ...] for this consumer's entries in that range.
         let pending: Vec<(String, String, u64, u64)> = self.call(|con, names| {
             redis::cmd("XPENDING")
@@ -249,16 +253,15 @@ impl Broker {
                 .arg(&names.group)
                 .arg(first)
                 .arg(last)
-                .arg(reply.claimed.len())
+                .arg(claimed.len())
                 .arg(consumer)
                 .query(con)
         })?;
-        Ok(reply
-            .claimed
-            .iter()
-            .map(|id| {
-                let deliveries = pending.iter().find(|p| p.0 == id.id).map_or(2, |p| p.3);
-                delivery(id, deliveries, true)
+        Ok(claimed
+            .into_iter()
+            .map(|(id, message)| {
+                let deliveries = pending.iter().find(|p| p.0 == id).map_or(2, |p| p.3);
+                delivery(id, message, deliveries, true)
             })
             .collect())
     }
@@ -291,13 +294,7 @@ impl Broker {
                 .arg(&names.group)
                 .query(con)
         })?;
-        match reply {
-            Value::Array(items) => match items.first() {
-                Some(Value::Int(n)) => Ok(u64::try_from(*n).unwrap_or(0)),
-                other => anyhow::bail!("unexpected XPENDING reply: {other:?}"),
-            },
-            other => anyhow::bail!("unexpected XPENDING reply: {other:?}"),
-        }
+        payload::pending_count(&reply).map_err(anyhow::Error::msg)
     }
 
     /// At the end of a run: removes `consumer` from the group (`XGROUP DELCONSUMER`) if nothing is
@@ -344,16 +341,6 @@ return 1
         let token = self.batches.to_string();
         self.call(|con, names| ack_batch(con, names, consumer, &token, acks))
     }
-}
-
-/// What an acknowledgement batch did.
-#[derive(Debug, Default, PartialEq)]
-pub struct Acknowledged {
-    /// Entries the group removed from its pending list, dead ones included.
-    pub removed: u64,
-    /// For each dead entry of the batch, in order: removed here, and so copied to the dead-letter
-    /// stream.
-    pub dead_lettered: Vec<bool>,
 }
 
 /// Acknowledges a batch and dead-letters, atomically (a script runs alone on the server): one
@@ -431,15 +418,9 @@ fn ack_batch(
     }
     let answer: String = eval.query(con)?;
     let dead = acks.iter().filter(|a| a.dead.is_some()).count();
-    let parsed = answer
-        .split_once(' ')
-        .and_then(|(removed, copied)| Some((removed.parse::<u64>().ok()?, copied)));
-    match parsed {
-        Some((removed, copied)) if copied.len() == dead => Ok(Acknowledged {
-            removed,
-            dead_lettered: copied.bytes().map(|b| b == b'1').collect(),
-        }),
-        _ => Err(RedisError::from((
+    match Acknowledged::from_answer(&answer, dead) {
+        Some(acknowledged) => Ok(acknowledged),
+        None => Err(RedisError::from((
             redis::ErrorKind::Parse,
             "the acknowledgement script answered for another batch",
             answer,
@@ -482,13 +463,13 @@ fn retryable(e: &RedisError) -> bool {
             .is_some_and(|code| matches!(code, "LOADING" | "TRYAGAIN" | "MASTERDOWN"))
 }
 
-fn delivery(id: &StreamId, deliveries: u64, claimed: bool) -> Delivery {
+fn delivery(entry_id: String, message: Message, deliveries: u64, claimed: bool) -> Delivery {
     Delivery {
-        entry_id: id.id.clone(),
-        message: id.get::<u64>("job").unwrap_or(0),
+        entry_id,
+        message: message.job,
         deliveries,
         claimed,
-        poison: id.get::<String>("poison"),
+        poison: message.poison,
     }
 }
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use common::{Detail, JobRef, Outcome};
 
+use queue_consumer::payload::Message;
+
 use crate::broker::{Ack, Delivery};
 
 /// One delivery of a stream entry to this process: a job. `seq` numbers the deliveries this
@@ -78,14 +80,11 @@ pub fn run_job(job: &Job, work_ms: u64, abort: &common::Stop) -> Outcome {
             default(Duration::from_millis(work_ms)) => {}
         }
     }
-    match job.delivery.poison.as_deref() {
-        Some("panic") => panic!("poison message {message}: this job always panics"),
-        Some(kind) => Outcome::Failed(format!(
-            "poison message {message}: this job always fails ({kind})"
-        )),
-        None if message == 0 => Outcome::Failed("malformed entry: no numeric `job` field".into()),
-        None => Outcome::Ok(message * 2),
+    Message {
+        job: message,
+        poison: job.delivery.poison.clone(),
     }
+    .outcome()
 }
 
 /// A poison message's panic is caught and reported as a failed job: keep the default hook's

@@ -1,5 +1,10 @@
 //! queue-consumer's own event kinds (docs/events.md), typed here so that the binary prints them
-//! and tests read them back. The lesson is in `main.rs`.
+//! and tests read them back, and the decoding of what comes from Redis ([`payload`]), which the
+//! fuzz targets call too. The lesson is in `main.rs`.
+
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod payload;
 
 use common::event::ExampleEvent;
 use serde::{Deserialize, Serialize};
