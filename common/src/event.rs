@@ -347,6 +347,30 @@ pub fn parse_line(line: &str) -> Result<Event, serde_json::Error> {
     serde_json::from_str(line)
 }
 
+/// The property the fuzz target `event_line` checks (`fuzz/`), and the replay of its corpus
+/// checks on stable (a test below): any bytes as a line of `--json` output; a line that parses
+/// prints back, its kind's name first, as a line that parses to the same event. Panics when it
+/// does not hold.
+#[doc(hidden)]
+pub fn fuzz_event_line(bytes: &[u8]) {
+    let Ok(line) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Ok(event) = parse_line(line) else {
+        return;
+    };
+    let printed = match serde_json::to_string(&event) {
+        Ok(printed) => printed,
+        Err(e) => panic!("{event:?} does not print: {e}"),
+    };
+    let name = serde_json::to_string(event.name()).unwrap_or_default();
+    assert!(printed.starts_with(&format!("{{\"event\":{name}")), "{printed}");
+    match parse_line(&printed) {
+        Ok(again) => assert_eq!(again, event, "{line} printed as {printed}"),
+        Err(e) => panic!("{line} printed as {printed}, which does not parse: {e}"),
+    }
+}
+
 /// Checks the sample lines of an example's own kind `E` in `doc` (docs/events.md) against the
 /// type: there is at least one, and each parses, decodes into `E` and prints back the same JSON
 /// (so no field is missing, mistyped or unknown). Returns how many lines it checked; for the
@@ -554,6 +578,19 @@ mod tests {
         assert!(check_samples::<LeaseLost>(unknown).is_err());
         let missing = r#"{"event":"lease_lost","worker":2,"t_ms":3.5}"#;
         assert!(check_samples::<LeaseLost>(missing).is_err());
+    }
+
+    /// The fuzz target's property over every line of its corpus (`fuzz/corpus/event_line`).
+    #[test]
+    fn the_fuzz_corpus_of_event_lines_replays() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/event_line");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).expect("the event_line corpus") {
+            let bytes = std::fs::read(entry.expect("a corpus entry").path()).expect("a corpus file");
+            fuzz_event_line(&bytes);
+            files += 1;
+        }
+        assert!(files > 0, "no file in {}", dir.display());
     }
 
     /// docs/events.md and these types agree: every sample line of a kind defined here parses and
