@@ -175,7 +175,8 @@ struct Inner {
     /// The bursts' producer waits here until nothing is queued or running.
     quiet: Condvar,
     run: Box<Run>,
-    report: Arc<Reporter>,
+    /// std's `Arc` even under loom: the reporter is output, not synchronization the model checks.
+    report: std::sync::Arc<Reporter>,
 }
 
 impl Inner {
@@ -195,7 +196,7 @@ impl Pool {
     /// Starts `cfg.min` workers. `run(worker, job)` runs one job (and reports it).
     pub fn start(
         cfg: Config,
-        report: Arc<Reporter>,
+        report: std::sync::Arc<Reporter>,
         run: impl Fn(usize, Job) + Send + Sync + 'static,
     ) -> anyhow::Result<Pool> {
         let pool = Pool {
