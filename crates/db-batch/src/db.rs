@@ -65,6 +65,9 @@ pub struct Written {
     pub existing: u64,
     /// Rows the database refused, with its reason.
     pub rejected: Vec<Rejected>,
+    /// The batch's COMMIT landed but its reply was lost with the connection: found committed
+    /// on a new connection ([`Sink::lost_commit`]), not written again.
+    pub reply_lost: bool,
 }
 
 /// A row the database refused.
@@ -100,6 +103,14 @@ pub trait Sink: Send {
 
     /// Replaces a lost connection with a new one (waiting for the server to come back).
     fn reconnect(&mut self) -> anyhow::Result<()>;
+
+    /// After a lost connection and [`Sink::reconnect`]: if the last `insert_batch` had sent its
+    /// COMMIT when the connection went, whether the server committed it (only the reply was
+    /// lost). `Some`: it did, and this is what it wrote (the batch is done; writing it again
+    /// would count its rows as already there). `None`: nothing of it committed; retry it.
+    fn lost_commit(&mut self) -> Result<Option<Written>, WriteError> {
+        Ok(None) // SQLite: a file, no connection to lose
+    }
 
     /// The rows in the table right now (`SELECT count(*)`).
     fn count(&mut self) -> anyhow::Result<u64>;

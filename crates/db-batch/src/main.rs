@@ -15,7 +15,8 @@
 //! - `--bad-rows 3`: their batch rolls back and is retried row by row (a savepoint per row,
 //!   `write.rs`); the good rows land, each bad row is reported with its reason (exit code 1).
 //!   Always: inserted + existing + rejected + not written = generated.
-//! - PostgreSQL faults fail alone: a lost connection's batch is retried on a new connection.
+//! - PostgreSQL faults fail alone: a lost connection's batch is retried on a new connection, unless
+//!   its COMMIT landed and only the reply was lost (it is then found committed: `write.rs`).
 //! - Ctrl-C: a batch in its transaction commits or rolls back whole, the rest are `not_started`.
 //!
 //! ## Go original and what differs

@@ -11,12 +11,18 @@
 //! (in PostgreSQL a failed statement aborts the whole transaction unless it ran in one).
 //!
 //! A lost connection (server restart, `pg_terminate_backend`) fails the batch's transaction as a
-//! whole; the worker reconnects ([`Sink::reconnect`]) and retries the batch. `--lock-timeout-ms`
+//! whole; the worker reconnects ([`Sink::reconnect`]) and retries the batch. Unless the COMMIT
+//! had been sent: then the server may have committed it and only the reply was lost. Each batch
+//! reads its transaction's id first (`txid_current()`), and after such a loss asks the server
+//! for that transaction's fate (`txid_status`, [`Sink::lost_commit`]): committed, the batch is
+//! done and its counts stand (a retry would find every row there and count none as inserted);
+//! aborted, it is retried. `--lock-timeout-ms`
 //! is the server's `lock_timeout`: a batch kept waiting longer by another session's lock fails
 //! alone with PostgreSQL's message. The password is never printed: [`Postgres::name`] leaves it out.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -118,6 +124,7 @@ impl Postgres {
             db: self.clone(),
             statements: HashMap::new(),
             staging: false,
+            in_doubt: None,
         })
     }
 
@@ -194,6 +201,42 @@ pub struct PgSink {
     statements: HashMap<usize, Statement>,
     /// The temporary table the COPY path falls back to exists on this connection.
     staging: bool,
+    /// The last batch's transaction while its COMMIT is unanswered.
+    in_doubt: Option<InDoubt>,
+}
+
+/// A transaction whose COMMIT was sent: its id (`txid_current()`), and what it wrote if the
+/// server committed it.
+#[derive(Debug)]
+struct InDoubt {
+    txid: i64,
+    written: Written,
+}
+
+/// The transaction's id, read first in each batch's transaction (one round trip), so that a
+/// COMMIT whose reply is lost can be looked up on a new connection.
+fn txid(tx: &mut postgres::Transaction<'_>) -> Result<i64, WriteError> {
+    tx.query_one("SELECT txid_current()", &[])
+        .map_err(err)?
+        .try_get(0)
+        .map_err(err)
+}
+
+/// Commits `tx`, keeping `in_doubt` set while the COMMIT is unanswered: if the connection goes
+/// meanwhile, [`Sink::lost_commit`] finds out whether it committed.
+fn commit(
+    tx: postgres::Transaction<'_>,
+    in_doubt: &mut Option<InDoubt>,
+    txid: i64,
+    written: Written,
+) -> Result<Written, WriteError> {
+    *in_doubt = Some(InDoubt {
+        txid,
+        written: written.clone(),
+    });
+    tx.commit().map_err(err)?;
+    *in_doubt = None;
+    Ok(written)
 }
 
 impl PgSink {
@@ -219,7 +262,9 @@ impl PgSink {
             .chunks(ROWS_PER_STATEMENT)
             .map(|chunk| self.insert_statement(chunk.len()))
             .collect::<Result<Vec<_>, _>>()?;
+        self.in_doubt = None;
         let mut tx = self.client.transaction().map_err(err)?;
+        let txid = txid(&mut tx)?;
         let mut written = Written::default();
         for (chunk, statement) in rows.chunks(ROWS_PER_STATEMENT).zip(&statements) {
             let values: Vec<_> = chunk.iter().flat_map(params).collect();
@@ -228,8 +273,7 @@ impl PgSink {
             written.existing += chunk.len() as u64 - inserted;
         }
         // On any error above, `tx` is dropped instead, which rolls the whole batch back.
-        tx.commit().map_err(err)?;
-        Ok(written)
+        commit(tx, &mut self.in_doubt, txid, written)
     }
 
     fn insert_copy(&mut self, rows: &[Order]) -> Result<Written, WriteError> {
@@ -242,7 +286,9 @@ impl PgSink {
                 .map_err(err)?;
             self.staging = true;
         }
+        self.in_doubt = None;
         let mut tx = self.client.transaction().map_err(err)?;
+        let txid = txid(&mut tx)?;
         let mut direct = tx.savepoint("copy").map_err(err)?;
         let copied = copy(&mut direct, "orders", rows);
         let written = match copied {
@@ -273,8 +319,7 @@ impl PgSink {
             }
             Err(e) => return Err(classify(&e)),
         };
-        tx.commit().map_err(err)?;
-        Ok(written)
+        commit(tx, &mut self.in_doubt, txid, written)
     }
 }
 
@@ -346,6 +391,54 @@ impl Sink for PgSink {
                         default(pause) => {},
                     }
                     pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    fn lost_commit(&mut self) -> Result<Option<Written>, WriteError> {
+        let Some(doubt) = &self.in_doubt else {
+            return Ok(None); // the connection went before the COMMIT was sent
+        };
+        // `in progress`: the old session has not yet noticed its connection is gone (it then
+        // rolls back) or is still committing. Ask again until it settles.
+        let (txid, written) = (doubt.txid, doubt.written.clone());
+        let (since, mut reconnects) = (Instant::now(), 0);
+        loop {
+            let status: Option<String> = match self.client.query_one("SELECT txid_status($1)", &[&txid]) {
+                Ok(row) => row.try_get(0).map_err(err)?,
+                Err(e) => match classify(&e) {
+                    // The new connection was lost too: ask on another one.
+                    WriteError::Connection(_) if reconnects < 3 => {
+                        reconnects += 1;
+                        self.reconnect()
+                            .map_err(|e| WriteError::Other(common::error_chain(&e)))?;
+                        continue;
+                    }
+                    other => return Err(other),
+                },
+            };
+            match status.as_deref() {
+                Some("committed") => {
+                    self.in_doubt = None;
+                    return Ok(Some(Written {
+                        reply_lost: true,
+                        ..written
+                    }));
+                }
+                Some("aborted") => {
+                    self.in_doubt = None;
+                    return Ok(None);
+                }
+                Some("in progress") if since.elapsed() < self.db.reconnect_for => {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                other => {
+                    return Err(WriteError::Other(format!(
+                        "the COMMIT of transaction {txid} was sent and its reply lost, and the server \
+                         cannot tell whether it committed (txid_status: {})",
+                        other.unwrap_or("unknown")
+                    )));
                 }
             }
         }

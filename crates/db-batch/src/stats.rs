@@ -22,6 +22,8 @@ pub struct Stats {
     /// Rows of batches that failed whole, were cancelled or never started.
     pub not_written: u64,
     pub panicked: usize,
+    /// Batches whose COMMIT landed though its reply was lost with the connection.
+    pub replies_lost: u64,
     /// The inserting alone (for `single-tx`, without generating the rows).
     pub insert_time: Duration,
 }
@@ -37,6 +39,7 @@ impl Stats {
             rejected: 0,
             not_written: 0,
             panicked: 0,
+            replies_lost: 0,
             insert_time: Duration::ZERO,
         }
     }
@@ -48,6 +51,7 @@ impl Stats {
         self.inserted += written.inserted;
         self.existing += written.existing;
         self.rejected += rejected;
+        self.replies_lost += u64::from(written.reply_lost);
         self.not_written += rows.saturating_sub(written.inserted + written.existing + rejected);
     }
 }
@@ -85,7 +89,7 @@ pub fn started(batch: &Batch, worker: usize) -> Detail {
 /// `finished`: what happened to the batch's rows.
 pub fn finished(job: &Job, worker: usize, outcome: &Outcome, written: &Written) -> Detail {
     let id = job.id;
-    let human = match outcome {
+    let mut human = match outcome {
         Outcome::Ok(_) if written.existing > 0 => format!(
             "Worker {worker} finished batch {id}: {} inserted, {} already there",
             written.inserted, written.existing
@@ -99,6 +103,9 @@ pub fn finished(job: &Job, worker: usize, outcome: &Outcome, written: &Written) 
             format!("Worker {worker} cancelled batch {id}: nothing written")
         }
     };
+    if written.reply_lost {
+        human += " (its COMMIT's reply was lost with the connection; found committed)";
+    }
     Detail::default()
         .human(human)
         .field("rows", job.value)
@@ -152,6 +159,7 @@ pub fn summary(stats: &Stats, end: &End<'_>) -> Summary {
         .field("rows_existing", stats.existing)
         .field("rows_rejected", stats.rejected)
         .field("rows_not_written", stats.not_written)
+        .field("commit_replies_lost", stats.replies_lost)
         .field("batches", stats.tally.submitted)
         .field("batch_size", stats.batch_size)
         .field("rows_before", before)
@@ -172,6 +180,13 @@ pub fn summary(stats: &Stats, end: &End<'_>) -> Summary {
             Some(n) => format!("durable: SELECT count(*) = {n} rows in {db} ({before} before this run)"),
             None => format!("durable: unknown, {db} could not be counted after the run ({before} before it)"),
         });
+    if stats.replies_lost > 0 {
+        summary = summary.line(format!(
+            "{} batch(es) committed though the COMMIT's reply was lost with the connection: found \
+             committed on a new connection, not written again",
+            stats.replies_lost
+        ));
+    }
     if stats.inserted == 0 && stats.existing > 0 {
         summary = summary.line("every row was already there from an earlier run: --fresh starts over");
     }

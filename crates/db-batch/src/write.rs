@@ -1,6 +1,9 @@
 //! One batch, written: one transaction, and what happens when it fails. A lost connection: the
 //! transaction rolled back, so the whole batch is retried on a new connection; if none can be
-//! had (the server is gone for good), the batch fails and the run stops dispatching. A bad row:
+//! had (the server is gone for good), the batch fails and the run stops dispatching. Unless only
+//! the COMMIT's reply was lost: the new connection asks whether it committed, and if it did the
+//! batch is done, with its own counts (a retry would find its rows there and count them as
+//! already there, not as inserted). A bad row:
 //! the batch is retried row by row, so the good rows land and each bad row is reported.
 
 use common::Outcome;
@@ -37,6 +40,11 @@ pub fn batch(sink: &mut dyn Sink, batch: &Batch, worker: usize, shared: &Shared<
                         Outcome::Failed(format!("{lost}; {}", common::error_chain(&err))),
                         Written::default(),
                     );
+                }
+                match sink.lost_commit() {
+                    Ok(Some(written)) => return (Outcome::Ok(written.inserted), written),
+                    Ok(None) => {} // rolled back: retry it
+                    Err(err) => return (Outcome::Failed(err.to_string()), Written::default()),
                 }
             }
             Err(err) => return (Outcome::Failed(err.to_string()), Written::default()),

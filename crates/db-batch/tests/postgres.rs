@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod proxy;
 mod support;
 
 use common::event::Event;
@@ -22,6 +23,7 @@ use db_batch::BatchRetry;
 use harness::{Interrupt, Run, Scenario, Signal};
 use testbed::servers::postgres::{self as pg, Cluster};
 
+use crate::proxy::{Cut, LossyProxy};
 use crate::support::{check, count_rows, durable_matches, expect, fill, rejected_with_reason};
 
 /// The cluster, started by the first scenario's setup, and what a scenario's setup leaves
@@ -224,6 +226,12 @@ fn scenarios() -> Vec<Scenario> {
             "--rows 60000 --batch-size 200 --work-ms 50 --reconnect-ms 1000",
             2,
         )),
+        // A COMMIT lands but its reply is lost with the connection (a proxy cuts it): the batch
+        // is found committed on the new connection and counted as inserted, not retried.
+        lost_commit("commit-reply-lost", "", Cut::Reply, 5),
+        lost_commit("copy-commit-reply-lost", "--copy", Cut::Reply, 5),
+        // The COMMIT itself is lost: nothing committed, the batch is retried and inserts.
+        lost_commit("commit-lost", "", Cut::Request, 0),
         lock_held(on_pg(
             "lock-timeout",
             "--rows 5000 --batch-size 500 --lock-timeout-ms 300",
@@ -378,16 +386,14 @@ fn with_fault(scenario: Scenario, fault: fn() -> anyhow::Result<()>) -> Scenario
 fn faulted(scenario: Scenario, fault: fn() -> anyhow::Result<()>) -> Scenario {
     with_fault(scenario, fault).check(|run| {
         pg().settle()?;
-        // A COMMIT can reach the server while its acknowledgement is lost with the
-        // connection: the retry then finds that batch's rows there (ON CONFLICT DO NOTHING)
-        // and counts them as existing. At least once, never twice: every row is written by
-        // this run (the table was empty), once.
-        let (inserted, existing) = (run.count("rows_inserted")?, run.count("rows_existing")?);
-        if inserted + existing != 60000 || run.count("rows_before")? != 0 {
-            return Err(format!(
-                "rows_inserted {inserted} + rows_existing {existing} != 60000 (or rows_before != 0)"
-            ));
-        }
+        // Exactly once: every row is written by this run (the table was empty), and counted as
+        // inserted, also when a COMMIT reached the server and its reply was lost with the
+        // connection (the batch is then found committed, not written again).
+        expect(
+            run,
+            &[("rows_before", 0), ("rows_inserted", 60000), ("rows_existing", 0)],
+        )?;
+        table_matches(run)?;
         if run.count("durable_rows")? != 60000 || count_rows(&url())? != 60000 {
             return Err("the table does not hold exactly the 60000 rows after the fault".into());
         }
@@ -436,5 +442,73 @@ fn lock_held(scenario: Scenario) -> Scenario {
             }
             expect(run, &[("rows_inserted", 4500), ("rows_not_written", 500)])?;
             table_matches(run)
+        })
+}
+
+/// A run through a [`LossyProxy`] that cuts the connection at every 7th COMMIT, 5 times: every
+/// row is counted once as inserted (none as existing), the run's own `durable_rows` = before +
+/// inserted = the table's count, `commit_replies_lost` is `replies_lost`, and every cut batch
+/// was retried on a new connection.
+fn lost_commit(name: &'static str, flags: &str, cut: Cut, replies_lost: u64) -> Scenario {
+    const CUTS: u64 = 5;
+    // Listening now (the scenario's arguments need its port); it connects to the cluster's
+    // socket only when db-batch connects, after the setup has started the cluster. It lives as
+    // long as this test process (a `static` is never dropped).
+    static PROXIES: Mutex<Vec<&'static LossyProxy>> = Mutex::new(Vec::new());
+    let socket = pg().dir.join(".s.PGSQL.5432");
+    let proxy: &'static LossyProxy = match LossyProxy::start(socket, cut, 7, CUTS) {
+        Ok(proxy) => Box::leak(Box::new(proxy)),
+        Err(e) => panic!("cannot start the proxy for {name}: {e}"),
+    };
+    lock(&PROXIES).push(proxy);
+    let url = proxy.url();
+    let args: Vec<&str> = [
+        "--db",
+        url.as_str(),
+        "--rows",
+        "20000",
+        "--batch-size",
+        "200",
+        "--workers",
+        "4",
+    ]
+    .into_iter()
+    .chain(flags.split_whitespace())
+    .collect();
+    Scenario::run(&format!("postgres/{name}"), &args, 0)
+        .setup(|_| pg().fresh())
+        .timeout(Duration::from_secs(120))
+        .partial_concurrency()
+        .check(move |run| {
+            if proxy.cuts() != CUTS {
+                return Err(format!(
+                    "the proxy cut {} connection(s) at {} COMMIT(s), not {CUTS}",
+                    proxy.cuts(),
+                    proxy.commits()
+                ));
+            }
+            expect(
+                run,
+                &[
+                    ("rows_before", 0),
+                    ("rows_inserted", 20000),
+                    ("rows_existing", 0),
+                    ("durable_rows", 20000),
+                    ("commit_replies_lost", replies_lost),
+                ],
+            )?;
+            table_matches(run)?;
+            let retried = run
+                .events()?
+                .other("batch_retry")
+                .filter_map(|o| o.decode::<BatchRetry>().and_then(Result::ok))
+                .filter(|r| r.reason.contains("connection lost"))
+                .count() as u64;
+            if retried != CUTS {
+                return Err(format!(
+                    "{retried} batch(es) retried on a new connection, not {CUTS}"
+                ));
+            }
+            Ok(())
         })
 }
