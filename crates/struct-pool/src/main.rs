@@ -73,7 +73,7 @@ struct Cli {
     panic_every: u64,
 
     /// Reproduce a common mistake on purpose, and watch it caught (docs/mistakes.md).
-    #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["ordered", "try_submit", "batch", "panic_every"])]
+    #[arg(long, value_enum, value_name = "NAME")]
     mistake: Option<mistake::Mistake>,
 }
 
@@ -89,7 +89,16 @@ fn run() -> anyhow::Result<ExitCode> {
     let gauge = Arc::new(InFlight::new());
     if cli.mistake == Some(mistake::Mistake::NestedSubmit) {
         // MISTAKE nested-submit: jobs that submit to their own pool and wait (src/mistake.rs).
-        return mistake::nested_submit(args, &report, &gauge, &stop);
+        let unused: Vec<_> = [
+            ("--ordered", cli.ordered),
+            ("--try-submit", cli.try_submit),
+            ("--batch", cli.batch > 1),
+            ("--panic-every", cli.panic_every > 0),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+        return mistake::nested_submit(args, &report, &gauge, &stop, &unused);
     }
     let work = args.work();
     let panic_every = cli.panic_every;

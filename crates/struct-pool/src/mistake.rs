@@ -147,12 +147,15 @@ impl State {
 }
 
 /// The whole `--mistake nested-submit` run: the same pool, submitter and results reader as
-/// `main.rs`, with jobs that submit their work to the pool and wait for it.
+/// `main.rs`, with jobs that submit their work to the pool and wait for it. `unused`: the flags
+/// given that this run does not use (`--ordered`, `--try-submit`, `--batch`, `--panic-every`:
+/// one plain `submit` per job), named in the summary.
 pub fn nested_submit(
     args: &PoolArgs,
     report: &Arc<Reporter>,
     gauge: &Arc<InFlight>,
     stop: &Stop,
+    unused: &[&str],
 ) -> anyhow::Result<ExitCode> {
     // `open`: the submitter and every job submitted and not yet ended; the last to end drops
     // `ended`'s sender, and the closer thread then closes the pool.
@@ -305,6 +308,14 @@ pub fn nested_submit(
         .with_interrupted_at(common::signal::interrupted_at())
         .field("queue_capacity", args.buffer())
         .field("results_unread", unread);
+    let summary = if unused.is_empty() {
+        summary
+    } else {
+        summary.line(format!(
+            "not used by --mistake nested-submit: {}",
+            unused.join(", ")
+        ))
+    };
     let summary = verdict.apply(summary);
     let _ = report.summary(&summary);
     Ok(verdict.exit_code(&summary))
