@@ -64,9 +64,10 @@ impl Pg {
         }
     }
 
-    /// An empty database: the table dropped (psql waits for any lock a previous scenario's
-    /// session still holds).
+    /// An empty database: what a previous scenario left running settled (its check failed
+    /// before waiting for it; an error there is that scenario's), then the table dropped.
     fn fresh(&self) -> anyhow::Result<()> {
+        let _ = self.settle();
         self.with(|c| c.psql("DROP TABLE IF EXISTS orders").map(drop))
     }
 
@@ -79,7 +80,15 @@ impl Pg {
                 .map_err(|e| format!("the fault did not happen: {e:#}"))?;
         }
         if let Some(mut holder) = lock(&self.holder).take() {
+            // It would hold its lock for a minute: end its session now, which rolls it back.
+            let ended = self.with(|c| {
+                c.psql(&format!(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE application_name = '{HOLDER}'"
+                ))
+            });
             let _ = holder.wait();
+            ended.map_err(|e| format!("cannot end the lock holder's session: {e:#}"))?;
         }
         Ok(())
     }
@@ -410,17 +419,23 @@ fn faulted(scenario: Scenario, fault: fn() -> anyhow::Result<()>) -> Scenario {
     })
 }
 
+/// The lock-holding session's name in `pg_stat_activity`.
+const HOLDER: &str = "db-batch-test-lock-holder";
+
 /// Another session holds a row lock (an uncommitted insert of row 2500) past
-/// `--lock-timeout-ms`: that batch fails alone with PostgreSQL's message, the others land.
+/// `--lock-timeout-ms`: that batch fails alone with PostgreSQL's message, the others land. The
+/// session holds it until the check ends it ([`Pg::settle`]), however long the run takes to
+/// reach that row on a busy machine.
 fn lock_held(scenario: Scenario) -> Scenario {
     scenario
         .setup(|_| {
             pg().fresh()?;
             fill(&url(), "--rows 0")?; // creates the table
             let holder = pg().with(|c| {
-                c.psql_background(
-                    "BEGIN; INSERT INTO orders VALUES (2500, 'holder', 1, 0); SELECT pg_sleep(3); ROLLBACK;",
-                )
+                c.psql_background(&format!(
+                    "SET application_name = '{HOLDER}'; BEGIN; \
+                     INSERT INTO orders VALUES (2500, 'holder', 1, 0); SELECT pg_sleep(60); ROLLBACK;"
+                ))
             })?;
             *lock(&pg().holder) = Some(holder);
             wait_for(
