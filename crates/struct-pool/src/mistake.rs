@@ -272,6 +272,7 @@ pub fn nested_submit(
                 state.end_one(); // the submitter's own count: no more jobs come
                 unsent
             })
+            .inspect_err(|_| state.end_one()) // no submitter: the closer may close the pool
             .context("cannot start the submitter thread")?;
 
         // Every result, until the pool is closed and every queued task has been handed back.
@@ -300,14 +301,14 @@ pub fn nested_submit(
         no_progress: watchdog.finish(),
         ..Verdict::default()
     };
-    // Every job has ended, so no worker holds the pool any more: this joins the workers.
-    let unread = Arc::try_unwrap(pool)
-        .map(WorkerPool::join)
-        .map_or(0, |unread| unread.len());
+    // Every job has ended, so no worker holds the pool any more: `join` joins the workers (it
+    // returns no result: the loop above read them all).
+    if let Ok(pool) = Arc::try_unwrap(pool) {
+        drop(pool.join());
+    }
     let summary = Summary::new("struct-pool", tally, args.workers, gauge.peak(), report.elapsed())
         .with_interrupted_at(common::signal::interrupted_at())
-        .field("queue_capacity", args.buffer())
-        .field("results_unread", unread);
+        .field("queue_capacity", args.buffer());
     let summary = if unused.is_empty() {
         summary
     } else {
