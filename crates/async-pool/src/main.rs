@@ -215,23 +215,9 @@ async fn workers(pool: Arc<Pool>, jobs: JobList, n: usize, buffer: usize) -> any
     let (results_tx, results_rx) = async_channel::bounded::<JobResult>(buffer.max(1));
 
     let mut tasks = Vec::with_capacity(n + 1);
-    for id in 1..=n {
-        let (pool, jobs_rx, results_tx) = (Arc::clone(&pool), jobs_rx.clone(), results_tx.clone());
-        tasks.push(tokio::spawn(async move {
-            // Go: `for j := range jobs`; ends when the channel is closed and drained.
-            while let Ok(job) = jobs_rx.recv().await {
-                let result = if pool.is_cancelled() {
-                    never_started(&pool, job) // taken after the cancel: handed back untouched
-                } else {
-                    run_job_caught(&pool, job, id).await
-                };
-                if results_tx.send(result).await.is_err() {
-                    break; // the collector is gone
-                }
-            }
-        }));
-    }
     // The producer: sends every job, stops at the cancel, and closes `jobs` by dropping its Sender.
+    // It starts first, so the queue fills while the workers are spawned and each worker finds a
+    // job waiting (with 10,000 workers, spawning them all first delayed every job by that much).
     let producer_pool = Arc::clone(&pool);
     let producer_results = results_tx.clone();
     tasks.push(tokio::spawn(async move {
@@ -253,6 +239,23 @@ async fn workers(pool: Arc<Pool>, jobs: JobList, n: usize, buffer: usize) -> any
             }
         }
     }));
+    // The workers.
+    for id in 1..=n {
+        let (pool, jobs_rx, results_tx) = (Arc::clone(&pool), jobs_rx.clone(), results_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            // Go: `for j := range jobs`; ends when the channel is closed and drained.
+            while let Ok(job) = jobs_rx.recv().await {
+                let result = if pool.is_cancelled() {
+                    never_started(&pool, job) // taken after the cancel: handed back untouched
+                } else {
+                    run_job_caught(&pool, job, id).await
+                };
+                if results_tx.send(result).await.is_err() {
+                    break; // the collector is gone
+                }
+            }
+        }));
+    }
     // Main keeps only the receiving end of `results`: it closes once every task has ended.
     drop((results_tx, jobs_rx));
     while let Ok(result) = results_rx.recv().await {
