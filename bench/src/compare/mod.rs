@@ -11,7 +11,9 @@
 //! - `options.rs`: the flags (`--workload dispatch|cpu|sleep|waits|all`, `--sweep`, …);
 //! - `workloads.rs`: the fixed workloads and the variants;
 //! - `runner.rs`: the build and the runs;
-//! - `table.rs`: tables, JSON rows, efficiency; `chart.rs`: the charts (under `target/compare/`);
+//! - `table.rs`: tables, JSON rows, efficiency, and the jobs' latency (p50 and p99 of started →
+//!   finished, read from the children's per-job events on cpu, sleep and custom);
+//!   `chart.rs`: the charts (under `target/compare/`);
 //! - `instructions.rs`: `--instructions`, instructions per job counted by callgrind, not timed.
 //!
 //! Variants that are not in `crates/` yet, or do not build, are skipped with a note.
@@ -28,6 +30,7 @@ use std::path::Path;
 
 pub use options::CompareArgs;
 use options::WorkloadChoice;
+pub use runner::{JobLatency, job_latency, percentile};
 
 use chart::{Chart, series_by};
 use runner::{Ctx, Row};

@@ -25,6 +25,54 @@ pub struct RunOutcome {
     /// The wrapper itself gave up (valgrind aborting inside the program): the run says nothing
     /// about the variant. Why, in one line.
     pub wrapper_gave_up: Option<String>,
+    /// The jobs' latency (started → finished), where the run printed its per-job events
+    /// ([`times_jobs`]).
+    pub latency: Option<JobLatency>,
+}
+
+/// How long the jobs of one run took from their `started` event to their `finished` event: the
+/// time a job held its worker (its work, plus any time its thread waited for a core). Not the
+/// time it waited in a queue before: the events carry no submit instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JobLatency {
+    /// How many jobs had both events.
+    pub jobs: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Whether the runs of `spec` print their per-job events, for the latency columns: the workloads
+/// whose jobs do work (cpu, sleep, custom). `dispatch` (a job is a multiplication: printing it
+/// would be most of the run) and `waits` (20,000 jobs in flight at once, where printing would be
+/// part of what is measured) stay `--quiet`.
+pub fn times_jobs(spec: &Spec) -> bool {
+    matches!(spec.workload, "cpu" | "sleep" | "custom")
+}
+
+/// The latency of each job that has both a `started` and a `finished` event in `events`, as
+/// [`JobLatency`] (`None` if no job has both).
+pub fn job_latency(events: &harness::check::Events) -> Option<JobLatency> {
+    let started: std::collections::HashMap<u64, f64> = events.started().map(|s| (s.job, s.t_ms)).collect();
+    let mut ms: Vec<f64> = events
+        .finished()
+        .filter_map(|f| Some((f.t_ms - started.get(&f.job)?).max(0.0)))
+        .collect();
+    Some(JobLatency {
+        jobs: ms.len(),
+        p50_ms: percentile(&mut ms, 50.0)?,
+        p99_ms: percentile(&mut ms, 99.0)?,
+    })
+}
+
+/// The `p`th percentile of `values` (nearest rank: the smallest value with at least `p`% of
+/// them at or below it); `None` if empty. Sorts `values`.
+pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = (p / 100.0 * values.len() as f64).ceil() as usize;
+    Some(values[rank.clamp(1, values.len()) - 1])
 }
 
 /// A row of a table: one variant on one workload at one worker count and queue capacity.
@@ -65,6 +113,16 @@ impl Row {
 
     pub fn rss_kib(&self) -> Option<u64> {
         median(self.good().filter_map(|r| r.rss_kib).map(|k| k as f64).collect()).map(|k| k as u64)
+    }
+
+    /// The median over the runs of each run's median job latency (ms).
+    pub fn latency_p50_ms(&self) -> Option<f64> {
+        median(self.good().filter_map(|r| r.latency).map(|l| l.p50_ms).collect())
+    }
+
+    /// The median over the runs of each run's 99th-percentile job latency (ms).
+    pub fn latency_p99_ms(&self) -> Option<f64> {
+        median(self.good().filter_map(|r| r.latency).map(|l| l.p99_ms).collect())
     }
 
     pub fn threads(&self) -> Option<usize> {
@@ -321,10 +379,14 @@ impl Ctx<'_> {
                 "--seed",
                 &SEED.to_string(),
                 "--json",
-                "--quiet",
             ]
             .map(str::to_owned),
         );
+        // Per-job events only where the latency columns need them (and never under a wrapper,
+        // which counts instructions of the dispatch workload).
+        if !times_jobs(&spec) || wrapper.is_some() {
+            args.push("--quiet".to_owned());
+        }
         if spec.dist != common::WorkDist::Fixed {
             args.push("--work-dist".to_owned());
             args.push(format!("{:?}", spec.dist).to_lowercase());
@@ -361,7 +423,10 @@ impl Ctx<'_> {
                 .push(format!("exit code {:?} (stderr: {last_err})", child.code));
         }
         let s = match harness::check::parse(&child.stdout) {
-            Ok(events) => events.summary,
+            Ok(events) => {
+                out.latency = job_latency(&events);
+                events.summary
+            }
             Err(e) => {
                 out.problems.push(e);
                 return out;
@@ -380,5 +445,53 @@ impl Ctx<'_> {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut ten: Vec<f64> = (1..=10).rev().map(f64::from).collect();
+        assert_eq!(percentile(&mut ten, 50.0), Some(5.0));
+        assert_eq!(percentile(&mut ten, 99.0), Some(10.0));
+        assert_eq!(percentile(&mut ten, 0.0), Some(1.0));
+        let mut hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&mut hundred, 99.0), Some(99.0));
+        assert_eq!(percentile(&mut [7.0], 50.0), Some(7.0));
+        assert_eq!(percentile(&mut [], 50.0), None);
+    }
+
+    #[test]
+    fn latency_pairs_each_finished_job_with_its_start() {
+        let lines = [
+            r#"{"event":"started","job":1,"worker":1,"value":1,"t_ms":1.0}"#,
+            r#"{"event":"started","job":2,"worker":2,"value":2,"t_ms":1.5}"#,
+            r#"{"event":"finished","job":2,"worker":2,"value":2,"outcome":"ok","output":4,"t_ms":2.0}"#,
+            r#"{"event":"finished","job":1,"worker":1,"value":1,"outcome":"ok","output":2,"t_ms":11.0}"#,
+            r#"{"event":"not_started","job":3,"value":3,"t_ms":11.0}"#,
+            r#"{"event":"summary","pattern":"basic","submitted":3,"ok":2,"failed":0,"cancelled":0,"not_started":1,"workers":2,"peak_in_flight":2,"wall_ms":12.0,"ideal_ms":null,"efficiency":null,"interrupted":false,"threads_alive_at_exit":0,"peak_rss_kb":null}"#,
+        ];
+        let events = harness::check::parse(&lines.join("\n")).expect("valid events");
+        assert_eq!(
+            job_latency(&events),
+            Some(JobLatency {
+                jobs: 2,
+                p50_ms: 0.5,
+                p99_ms: 10.0
+            })
+        );
+        // A quiet run: the summary only.
+        let quiet = harness::check::parse(lines[5]).expect("a summary");
+        assert_eq!(job_latency(&quiet), None);
+    }
+
+    #[test]
+    fn only_the_workloads_with_work_print_their_events() {
+        use super::super::workloads::{CPU, CUSTOM, DISPATCH, SLEEP, WAITS};
+        assert!(times_jobs(&CPU) && times_jobs(&SLEEP) && times_jobs(&CUSTOM));
+        assert!(!times_jobs(&DISPATCH) && !times_jobs(&WAITS));
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::runner::Row;
+use super::runner::{Row, times_jobs};
 use super::workloads::Spec;
 
 pub fn fmt_rate(r: f64) -> String {
@@ -13,6 +13,21 @@ pub fn fmt_rate(r: f64) -> String {
     } else {
         format!("{r:.0} /s")
     }
+}
+
+/// A job latency in the table: three significant digits or more (0.0123, 5.08, 312.4).
+pub fn fmt_ms(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.1}")
+    } else if ms >= 1.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.4}")
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// The efficiency of each row against the ideal: sleep and waits = ceil(jobs / workers) × work /
@@ -48,6 +63,8 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
                 "wall_ms": r.wall_ms(),
                 "wall_ms_runs": r.runs.iter().map(|x| x.wall_ms).collect::<Vec<_>>(),
                 "jobs_per_s": r.jobs_per_s().map(f64::round),
+                "job_p50_ms": r.latency_p50_ms().map(round3),
+                "job_p99_ms": r.latency_p99_ms().map(round3),
                 "peak_in_flight": r.peak_in_flight(),
                 "peak_rss_kib": r.rss_kib(),
                 "peak_os_threads": r.threads(),
@@ -61,7 +78,7 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
     }
     let runs = rows.iter().map(|r| r.runs.len()).max().unwrap_or(0);
     println!(
-        "\n{} — {}: {} jobs{}, {} workers, queue {}, median of {} run(s)",
+        "\n{} — {}: {} jobs{}, {} workers, queue {}, median of {} run(s){}",
         kind,
         spec.workload,
         spec.jobs,
@@ -72,15 +89,29 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
         },
         workers,
         spec.buffer,
-        runs
+        runs,
+        if times_jobs(spec) {
+            "; job ms = a job's time from its started to its finished event (its work and any wait \
+             for a core; not its wait in the queue), 50th and 99th percentile"
+        } else {
+            ""
+        }
     );
     println!(
-        "| {:<27} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
-        "variant", "wall ms", "jobs/s", "peak in flight", "peak RSS MiB", "OS threads", "efficiency"
+        "| {:<27} | {:>10} | {:>11} | {:>11} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+        "variant",
+        "wall ms",
+        "jobs/s",
+        "job p50 ms",
+        "job p99 ms",
+        "peak in flight",
+        "peak RSS MiB",
+        "OS threads",
+        "efficiency"
     );
     println!(
-        "|{:-<29}|{:->12}|{:->13}|{:->16}|{:->15}|{:->12}|{:->12}|",
-        "", ":", ":", ":", ":", ":", ":"
+        "|{:-<29}|{:->12}|{:->13}|{:->13}|{:->13}|{:->16}|{:->15}|{:->12}|{:->12}|",
+        "", ":", ":", ":", ":", ":", ":", ":", ":"
     );
     for (r, eff) in rows.iter().zip(&effs) {
         if let Some(why) = &r.skipped {
@@ -89,10 +120,12 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
         }
         let dash = || "-".to_owned();
         println!(
-            "| {:<27} | {:>10} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+            "| {:<27} | {:>10} | {:>11} | {:>11} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
             r.variant,
             r.wall_ms().map_or_else(dash, |w| format!("{w:.1}")),
             r.jobs_per_s().map_or_else(dash, fmt_rate),
+            r.latency_p50_ms().map_or_else(dash, fmt_ms),
+            r.latency_p99_ms().map_or_else(dash, fmt_ms),
             r.peak_in_flight().map_or_else(dash, |p| p.to_string()),
             r.rss_kib()
                 .map_or_else(dash, |k| format!("{:.1}", k as f64 / 1024.0)),
