@@ -28,7 +28,11 @@ pub fn tokio(shared: &Arc<Shared>, task: &Arc<Task>, jobs: Vec<Job>, try_spawn: 
             .thread_name("tokio")
             .build()
     })?;
-    runtime.block_on(async {
+    // The spawning loop is a task too, so that a freed permit wakes it on a runtime thread, not
+    // across to the thread that called `block_on`.
+    let (group, spawner_task) = (Arc::clone(shared), Arc::clone(task));
+    let spawner = runtime.spawn(async move {
+        let (shared, task) = (&group, &spawner_task);
         let permits = Arc::new(Semaphore::new(shared.limit()));
         let mut set = JoinSet::new();
         for job in jobs {
@@ -40,11 +44,15 @@ pub fn tokio(shared: &Arc<Shared>, task: &Arc<Task>, jobs: Vec<Job>, try_spawn: 
                     None => None,
                 }
             } else {
-                // Go: wait for a permit, or for the cancel, whichever comes first.
-                let permit = tokio::select! {
-                    biased;
-                    () = shared.token().cancelled() => None,
-                    permit = permits.clone().acquire_owned() => permit.ok(),
+                // Go: wait for a permit, or for the cancel, whichever comes first (a permit free
+                // at once is taken without registering with the token).
+                let permit = match permits.clone().try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => tokio::select! {
+                        biased;
+                        () = shared.token().cancelled() => None,
+                        permit = permits.clone().acquire_owned() => permit.ok(),
+                    },
                 };
                 // Holding a permit, a lane is free: `admit` only checks the cancellation (and
                 // reports the job never started if the group is cancelled).
@@ -71,17 +79,27 @@ pub fn tokio(shared: &Arc<Shared>, task: &Arc<Task>, jobs: Vec<Job>, try_spawn: 
                 shared.end(&job, lane, end);
                 drop(permit); // only now may the next job start
             });
+            // Reap the tasks already done, so the set holds the jobs in flight, not every job.
+            while set.try_join_next().is_some() {}
         }
         // Every task catches its job's panic and nothing aborts one, so none ends in a JoinError.
         while set.join_next().await.is_some() {}
     });
+    // The spawning loop catches no panic of its own: one would be a bug, re-raised here.
+    if let Err(e) = runtime.block_on(spawner) {
+        match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => anyhow::bail!("the spawning task ended early: {e}"),
+        }
+    }
     // Dropping the runtime joins its threads, the blocking ones too.
     drop(runtime);
     Ok(())
 }
 
-/// One job as a task: the sleep workload waits on the token itself; blocking work (HTTP, the
-/// prime check) runs in `spawn_blocking` and polls the same cancellation as the threads do.
+/// One job as a task: the sleep workload waits on the token itself; the dispatch workload runs
+/// in the task; blocking work (HTTP, the prime check, a custom job) runs in `spawn_blocking` and
+/// polls the same cancellation as the threads do.
 async fn run_task(shared: &Shared, task: &Arc<Task>, job: Job) -> JobEnd {
     task.panic_if_asked(&job);
     if let Some((duration, end)) = task.sleep_plan(&job) {
@@ -89,6 +107,10 @@ async fn run_task(shared: &Shared, task: &Arc<Task>, job: Job) -> JobEnd {
             () = shared.token().cancelled() => JobEnd::Cancelled,
             () = tokio::time::sleep(duration) => end,
         };
+    }
+    if task.is_instant() {
+        // Nothing to wait for or to block on (the dispatch workload): no blocking thread.
+        return task.run(&job, shared.cancel());
     }
     let (task, cancel) = (Arc::clone(task), shared.cancel().clone());
     tokio::task::spawn_blocking(move || task.run(&job, &cancel))

@@ -108,6 +108,11 @@ impl Task {
         format!("job {} failed (--fail-at {})", job.id, self.fail_at)
     }
 
+    /// True where a job does no work at all (the dispatch workload): a task may run it itself.
+    pub fn is_instant(&self) -> bool {
+        matches!(&self.kind, Kind::Simulated(work) if work.workload == Workload::Dispatch)
+    }
+
     /// Runs job `job` on this thread, polling `cancel` between steps.
     pub fn run(&self, job: &Job, cancel: &Stop) -> JobEnd {
         self.panic_if_asked(job);
@@ -183,23 +188,36 @@ pub fn sleep(cancel: &Stop, duration: Duration) -> bool {
     }
 }
 
-/// The Go original's O(n) prime check (`common::work::is_prime_naive`), looking at `cancel`
-/// every 65,536 divisions: `None` once it is set.
+/// Divisions between two looks at the cancellation: some microseconds of work.
+const POLL_EVERY: u64 = 4096;
+
+/// The Go original's O(n) prime check (`common::work::is_prime_naive`, with its 32-bit division
+/// where the value fits), looking at `cancel` every [`POLL_EVERY`] divisions: `None` once it is
+/// set.
 pub fn is_prime_cancellable(n: u64, cancel: &Stop) -> Option<bool> {
     if n < 2 {
         return Some(false);
     }
-    let mut divisor = n - 1;
-    while divisor >= 2 {
-        if divisor.is_multiple_of(1 << 16) && cancel.is_set() {
+    let small = u32::try_from(n).ok();
+    let divides = |d: u64| match small {
+        // d < n ≤ u32::MAX here: the cast keeps every bit.
+        Some(m) => m.is_multiple_of(d as u32),
+        None => n.is_multiple_of(d),
+    };
+    let mut top = n - 1;
+    loop {
+        if cancel.is_set() {
             return None;
         }
-        if n.is_multiple_of(divisor) {
+        let bottom = top.saturating_sub(POLL_EVERY - 1).max(2);
+        if (bottom..=top).rev().any(divides) {
             return Some(false);
         }
-        divisor -= 1;
+        if bottom == 2 {
+            return Some(true);
+        }
+        top = bottom - 1;
     }
-    Some(true)
 }
 
 #[cfg(test)]
