@@ -28,7 +28,8 @@ pub fn go() -> Option<PathBuf> {
 /// Builds every program of `reference/go/cmd` into `bin_dir/go/`.
 pub fn build(root: &Path, bin_dir: &Path) -> Result<(), String> {
     let go = go().ok_or_else(|| HOW_TO_GET_GO.to_owned())?;
-    let out = bin_dir.join("go");
+    // Absolute: `go build` runs in reference/go, where a relative `--bin-dir` would land.
+    let out = std::path::absolute(bin_dir.join("go")).map_err(|e| format!("{}: {e}", bin_dir.display()))?;
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut dir = out.into_os_string();
     dir.push("/"); // a folder: one binary per command
