@@ -217,7 +217,7 @@ func (b *books) notStarted(r *wp.Reporter, j wp.Job, reason string) {
 }
 
 // run is errgroup's simulated task: the sleep workload waits on ctx (job failAt fails halfway
-// through its sleep); the cpu check looks at ctx every 65,536 divisions; dispatch cannot be
+// through its sleep); the cpu check looks at ctx every 4,096 divisions; dispatch cannot be
 // interrupted.
 func run(ctx context.Context, a *wp.Args, j wp.Job, lane int, failAt uint64) wp.Result {
 	failure := fmt.Errorf("job %d failed (--fail-at %d)", j.ID, failAt)
@@ -259,7 +259,7 @@ func run(ctx context.Context, a *wp.Args, j wp.Job, lane int, failAt uint64) wp.
 	return wp.Result{Job: j, Worker: lane, Output: out}
 }
 
-// isPrimeCancellable is wp.IsPrimeNaive looking at ctx every 65,536 divisions, as the Rust
+// isPrimeCancellable is wp.IsPrimeNaive looking at ctx every 4,096 divisions, as the Rust
 // group's check does; ok is false once ctx is cancelled.
 func isPrimeCancellable(ctx context.Context, n uint64) (prime, ok bool) {
 	if n < 2 {
@@ -268,7 +268,7 @@ func isPrimeCancellable(ctx context.Context, n uint64) (prime, ok bool) {
 	done := ctx.Done()
 	m := uint32(n)
 	for i := m - 1; i > 1; i-- {
-		if i%(1<<16) == 0 {
+		if i%(1<<12) == 0 {
 			select {
 			case <-done:
 				return false, false
