@@ -104,8 +104,8 @@ pub trait Sink: Send {
     /// Replaces a lost connection with a new one (waiting for the server to come back).
     fn reconnect(&mut self) -> anyhow::Result<()>;
 
-    /// After a lost connection and [`Sink::reconnect`]: if the last `insert_batch` had sent its
-    /// COMMIT when the connection went, whether the server committed it (only the reply was
+    /// After a lost connection and [`Sink::reconnect`]: if the last `insert_batch` or
+    /// `insert_each` had sent its COMMIT when the connection went, whether the server committed it (only the reply was
     /// lost). `Some`: it did, and this is what it wrote (the batch is done; writing it again
     /// would count its rows as already there). `None`: nothing of it committed; retry it.
     fn lost_commit(&mut self) -> Result<Option<Written>, WriteError> {

@@ -344,7 +344,9 @@ impl Sink for PgSink {
 
     fn insert_each(&mut self, rows: &[Order]) -> Result<Written, WriteError> {
         let single = self.insert_statement(1)?;
+        self.in_doubt = None;
         let mut tx = self.client.transaction().map_err(err)?;
+        let txid = txid(&mut tx)?;
         let mut written = Written::default();
         for order in rows {
             let mut savepoint = tx.savepoint("row").map_err(err)?;
@@ -364,8 +366,7 @@ impl Sink for PgSink {
                 },
             }
         }
-        tx.commit().map_err(err)?;
-        Ok(written)
+        commit(tx, &mut self.in_doubt, txid, written)
     }
 
     fn reconnect(&mut self) -> anyhow::Result<()> {

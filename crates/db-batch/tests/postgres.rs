@@ -23,7 +23,7 @@ use db_batch::BatchRetry;
 use harness::{Interrupt, Run, Scenario, Signal};
 use testbed::servers::postgres::{self as pg, Cluster};
 
-use crate::proxy::{Cut, LossyProxy};
+use crate::proxy::{Cut, LossyProxy, Which};
 use crate::support::{check, count_rows, durable_matches, expect, fill, rejected_with_reason};
 
 /// The cluster, started by the first scenario's setup, and what a scenario's setup leaves
@@ -147,6 +147,44 @@ fn on_pg(name: &str, flags: &str, code: i32) -> Scenario {
         .timeout(Duration::from_secs(120))
 }
 
+/// The proxy scenarios' runs: 100 batches on 4 workers, and 10 with 3 bad rows.
+const BIG: &str = "--rows 20000 --batch-size 200 --workers 4";
+const BAD: &str = "--rows 5000 --batch-size 500 --bad-rows 3";
+
+/// Every 7th COMMIT cut, 5 times.
+fn every_7th(cut: Cut) -> Cuts {
+    Cuts {
+        cut,
+        which: Which::All,
+        every: 7,
+        times: 5,
+    }
+}
+
+/// The first row-by-row COMMIT cut, once.
+fn first_row_by_row(cut: Cut) -> Cuts {
+    Cuts {
+        cut,
+        which: Which::RowByRow,
+        every: 1,
+        times: 1,
+    }
+}
+
+/// Every row counted once as inserted, 5 COMMIT replies lost, or none.
+const LOST_5: &[(&str, u64)] = &[
+    ("rows_inserted", 20000),
+    ("rows_existing", 0),
+    ("durable_rows", 20000),
+    ("commit_replies_lost", 5),
+];
+const LOST_0: &[(&str, u64)] = &[
+    ("rows_inserted", 20000),
+    ("rows_existing", 0),
+    ("durable_rows", 20000),
+    ("commit_replies_lost", 0),
+];
+
 /// Every PostgreSQL scenario, in the order they run on the one cluster.
 fn scenarios() -> Vec<Scenario> {
     let long = "--rows 60000 --batch-size 200 --work-ms 20 --workers 4";
@@ -237,10 +275,44 @@ fn scenarios() -> Vec<Scenario> {
         )),
         // A COMMIT lands but its reply is lost with the connection (a proxy cuts it): the batch
         // is found committed on the new connection and counted as inserted, not retried.
-        lost_commit("commit-reply-lost", "", Cut::Reply, 5),
-        lost_commit("copy-commit-reply-lost", "--copy", Cut::Reply, 5),
+        lost_commit("commit-reply-lost", BIG, every_7th(Cut::Reply), 0, LOST_5),
+        lost_commit(
+            "copy-commit-reply-lost",
+            &format!("{BIG} --copy"),
+            every_7th(Cut::Reply),
+            0,
+            LOST_5,
+        ),
         // The COMMIT itself is lost: nothing committed, the batch is retried and inserts.
-        lost_commit("commit-lost", "", Cut::Request, 0),
+        lost_commit("commit-lost", BIG, every_7th(Cut::Request), 0, LOST_0),
+        // The same for the row-by-row retry of a batch with a bad row: its rejected rows are
+        // still reported, each once.
+        lost_commit(
+            "row-by-row-reply-lost",
+            BAD,
+            first_row_by_row(Cut::Reply),
+            1,
+            &[
+                ("rows_inserted", 4997),
+                ("rows_rejected", 3),
+                ("rows_existing", 0),
+                ("commit_replies_lost", 1),
+            ],
+        )
+        .check(|run| rejected_with_reason(run, 3, "violates check constraint")),
+        lost_commit(
+            "row-by-row-commit-lost",
+            BAD,
+            first_row_by_row(Cut::Request),
+            1,
+            &[
+                ("rows_inserted", 4997),
+                ("rows_rejected", 3),
+                ("rows_existing", 0),
+                ("commit_replies_lost", 0),
+            ],
+        )
+        .check(|run| rejected_with_reason(run, 3, "violates check constraint")),
         lock_held(on_pg(
             "lock-timeout",
             "--rows 5000 --batch-size 500 --lock-timeout-ms 300",
@@ -460,58 +532,55 @@ fn lock_held(scenario: Scenario) -> Scenario {
         })
 }
 
-/// A run through a [`LossyProxy`] that cuts the connection at every 7th COMMIT, 5 times: every
-/// row is counted once as inserted (none as existing), the run's own `durable_rows` = before +
-/// inserted = the table's count, `commit_replies_lost` is `replies_lost`, and every cut batch
-/// was retried on a new connection.
-fn lost_commit(name: &'static str, flags: &str, cut: Cut, replies_lost: u64) -> Scenario {
-    const CUTS: u64 = 5;
+/// How a [`LossyProxy`] scenario loses COMMITs: where the cut falls, which COMMITs count, and
+/// every how many of those it cuts, how many times.
+struct Cuts {
+    cut: Cut,
+    which: Which,
+    every: u64,
+    times: u64,
+}
+
+/// A run on a fresh table through a proxy that loses COMMITs as `cuts` says: the proxy cut
+/// exactly `cuts.times` times, each cut transaction was retried on a new connection (one
+/// `batch_retry` each), the summary's counts are `expected` (every row counted once, as what
+/// it is), and `durable_rows` = before + inserted = the table's count.
+fn lost_commit(
+    name: &str,
+    flags: &str,
+    cuts: Cuts,
+    code: i32,
+    expected: &'static [(&'static str, u64)],
+) -> Scenario {
     // Listening now (the scenario's arguments need its port); it connects to the cluster's
     // socket only when db-batch connects, after the setup has started the cluster. It lives as
-    // long as this test process (a `static` is never dropped).
-    static PROXIES: Mutex<Vec<&'static LossyProxy>> = Mutex::new(Vec::new());
+    // long as this test process.
     let socket = pg().dir.join(".s.PGSQL.5432");
-    let proxy: &'static LossyProxy = match LossyProxy::start(socket, cut, 7, CUTS) {
-        Ok(proxy) => Box::leak(Box::new(proxy)),
-        Err(e) => panic!("cannot start the proxy for {name}: {e}"),
-    };
-    lock(&PROXIES).push(proxy);
+    let proxy: &'static LossyProxy =
+        match LossyProxy::start(socket, (cuts.cut, cuts.which), cuts.every, cuts.times) {
+            Ok(proxy) => Box::leak(Box::new(proxy)),
+            Err(e) => panic!("cannot start the proxy for {name}: {e}"),
+        };
     let url = proxy.url();
-    let args: Vec<&str> = [
-        "--db",
-        url.as_str(),
-        "--rows",
-        "20000",
-        "--batch-size",
-        "200",
-        "--workers",
-        "4",
-    ]
-    .into_iter()
-    .chain(flags.split_whitespace())
-    .collect();
-    Scenario::run(&format!("postgres/{name}"), &args, 0)
+    let args: Vec<&str> = ["--db", url.as_str()]
+        .into_iter()
+        .chain(flags.split_whitespace())
+        .collect();
+    let times = cuts.times;
+    Scenario::run(&format!("postgres/{name}"), &args, code)
         .setup(|_| pg().fresh())
         .timeout(Duration::from_secs(120))
         .partial_concurrency()
         .check(move |run| {
-            if proxy.cuts() != CUTS {
+            if proxy.cuts() != times {
                 return Err(format!(
-                    "the proxy cut {} connection(s) at {} COMMIT(s), not {CUTS}",
+                    "the proxy cut {} connection(s) at {} COMMIT(s), not {times}",
                     proxy.cuts(),
                     proxy.commits()
                 ));
             }
-            expect(
-                run,
-                &[
-                    ("rows_before", 0),
-                    ("rows_inserted", 20000),
-                    ("rows_existing", 0),
-                    ("durable_rows", 20000),
-                    ("commit_replies_lost", replies_lost),
-                ],
-            )?;
+            expect(run, &[("rows_before", 0)])?;
+            expect(run, expected)?;
             table_matches(run)?;
             let retried = run
                 .events()?
@@ -519,9 +588,9 @@ fn lost_commit(name: &'static str, flags: &str, cut: Cut, replies_lost: u64) -> 
                 .filter_map(|o| o.decode::<BatchRetry>().and_then(Result::ok))
                 .filter(|r| r.reason.contains("connection lost"))
                 .count() as u64;
-            if retried != CUTS {
+            if retried != times {
                 return Err(format!(
-                    "{retried} batch(es) retried on a new connection, not {CUTS}"
+                    "{retried} transaction(s) retried on a new connection, not {times}"
                 ));
             }
             Ok(())

@@ -14,6 +14,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 
+/// Which COMMITs count towards the cuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Every COMMIT.
+    All,
+    /// Only those of a transaction that set a `SAVEPOINT row` (db-batch's row-by-row retry).
+    RowByRow,
+}
+
 /// Where the connection is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cut {
@@ -27,6 +36,7 @@ pub enum Cut {
 struct Shared {
     socket: PathBuf,
     cut: Cut,
+    which: Which,
     /// Cut every `every`th COMMIT, at most `max` times.
     every: u64,
     max: u64,
@@ -44,13 +54,15 @@ pub struct LossyProxy {
 }
 
 impl LossyProxy {
-    /// A proxy to the server listening on the Unix socket `socket`.
-    pub fn start(socket: PathBuf, cut: Cut, every: u64, max: u64) -> io::Result<Self> {
+    /// A proxy to the server listening on the Unix socket `socket`: cuts every `every`th COMMIT
+    /// of the `which` kind, at most `max` times.
+    pub fn start(socket: PathBuf, (cut, which): (Cut, Which), every: u64, max: u64) -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             socket,
             cut,
+            which,
             every: every.max(1),
             max,
             commits: AtomicU64::new(0),
@@ -90,7 +102,7 @@ impl LossyProxy {
         self.shared.cuts.load(Ordering::SeqCst)
     }
 
-    /// COMMITs seen so far.
+    /// COMMITs of the kind that counts seen so far.
     pub fn commits(&self) -> u64 {
         self.shared.commits.load(Ordering::SeqCst)
     }
@@ -167,12 +179,23 @@ fn forward_requests(
             break;
         }
     }
+    let mut row_by_row = false; // this transaction has set a `SAVEPOINT row`
     loop {
         let mut head = [0u8; 5];
         client.read_exact(&mut head)?;
         let body = read_body(client, u32::from_be_bytes([head[1], head[2], head[3], head[4]]))?;
-        let commit = head[0] == b'Q' && is_commit(&body);
-        if commit {
+        let query = (head[0] == b'Q').then(|| query_text(&body));
+        let query = query.as_deref().unwrap_or_default();
+        row_by_row |= query.eq_ignore_ascii_case("SAVEPOINT row");
+        let commit = query.eq_ignore_ascii_case("COMMIT") || query.eq_ignore_ascii_case("END");
+        if commit || query.eq_ignore_ascii_case("ROLLBACK") {
+            let counts = shared.which == Which::All || row_by_row;
+            row_by_row = false;
+            if !(commit && counts) {
+                server.write_all(&head)?;
+                server.write_all(&body)?;
+                continue;
+            }
             let n = shared.commits.fetch_add(1, Ordering::SeqCst) + 1;
             if n.is_multiple_of(shared.every) && shared.cuts.load(Ordering::SeqCst) < shared.max {
                 shared.cuts.fetch_add(1, Ordering::SeqCst);
@@ -200,10 +223,9 @@ fn read_body(client: &mut TcpStream, len: u32) -> io::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// A simple query that is `COMMIT` (nul-terminated, any case, optional `;`).
-fn is_commit(body: &[u8]) -> bool {
+/// A simple query's text (nul-terminated), trimmed, without a final `;`.
+fn query_text(body: &[u8]) -> String {
     let text = body.strip_suffix(&[0]).unwrap_or(body);
     let text = String::from_utf8_lossy(text);
-    let text = text.trim().trim_end_matches(';').trim();
-    text.eq_ignore_ascii_case("COMMIT") || text.eq_ignore_ascii_case("END")
+    text.trim().trim_end_matches(';').trim().to_owned()
 }
