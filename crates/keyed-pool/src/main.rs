@@ -15,6 +15,8 @@
 //!   longest wait of a ready job behind other keys, and how busy each worker was. No strategy
 //!   beats the hottest key's serial work (the summary's key bound). Under `dynamic` a worker keeps
 //!   its key while it has jobs; `--turn 1` sends it back to the ready-queue after every job.
+//! - `dynamic` hands a key that becomes ready straight to an idle worker; the summary counts the
+//!   scheduler states in which a worker idled while a key was ready: always 0.
 //! - Ctrl-C: jobs in flight finish, the rest are reported never started, exit 130.
 //!
 //! ## Go original and what differs
