@@ -156,6 +156,10 @@ async fn work_on(pool: &Pool, job: Job) -> Outcome {
             }
             no_wait.run(&job)
         }
+        // MISTAKE block-runtime: the check called in place holds this runtime thread throughout.
+        Workload::Cpu | Workload::Custom if pool.mistake == Some(Mistake::BlockRuntime) => {
+            pool.work.run(&job)
+        }
         // Off the runtime threads: they must stay free to poll every other task.
         Workload::Cpu | Workload::Custom => {
             let work = pool.work;
@@ -364,9 +368,6 @@ fn run() -> anyhow::Result<ExitCode> {
     let stop = common::signal::ctrl_c()?; // first: a Ctrl-C from the first instant is reported
     let cli: Cli = common::parse_args(&Defaults::default());
     let mut args = cli.pool.clone();
-    if cli.mistake.is_some() && args.workload != Workload::Sleep {
-        anyhow::bail!("--mistake block-runtime needs --workload sleep (its jobs wait, then work in place)");
-    }
     let n = cli.concurrency.unwrap_or(args.workers);
     args.workers = n; // for the sleep ideal: ceil(jobs / N) × work
     if cli.panic_every > 0 {
@@ -481,7 +482,9 @@ fn run() -> anyhow::Result<ExitCode> {
         .mistake
         .map(|_| pool.lateness.verdict(args.work().duration, threads, n));
     if let Some(Err(not_shown)) = &caught {
-        summary = summary.line(not_shown);
+        summary = summary
+            .field("mistake_not_shown", not_shown.as_str())
+            .line(not_shown);
     }
     let verdict = Verdict {
         mistake: cli.mistake.map(Mistake::name),

@@ -11,8 +11,8 @@ use clap::ValueEnum;
 /// A mistake to reproduce (caught: see docs/mistakes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mistake {
-    /// CPU work called in the async fn: each job, after its wait, blocks its runtime thread for
-    /// --work-ms, and the other tasks' timers fire late by about that much.
+    /// CPU work called in the async fn: each sleep job, after its wait, blocks its runtime thread
+    /// for --work-ms (cpu jobs run in place), and the other tasks' timers fire late by that much.
     BlockRuntime,
 }
 
@@ -90,6 +90,13 @@ impl Lateness {
     /// timer was late: every task that became ready found a free runtime thread).
     pub fn verdict(&self, blocked: Duration, runtime_threads: usize, tasks: usize) -> Result<String, String> {
         let (late, timers) = (self.late(), self.timers());
+        if timers == 0 || blocked.is_zero() {
+            return Err(
+                "block-runtime did not show: it needs jobs that sleep on a timer and then block \
+                 (--workload sleep with --work-ms above 0)"
+                    .to_owned(),
+            );
+        }
         if late == 0 {
             return Err(format!(
                 "block-runtime did not show: no timer was {} ms late; {tasks} task(s) found a free thread among \

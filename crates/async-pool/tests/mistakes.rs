@@ -2,7 +2,8 @@
 //! a runtime thread. With more tasks than runtime threads, tasks whose timer is due wait for a
 //! thread: the events show jobs longer than their wait and their CPU part by about the blocked
 //! time, the summary names the broken invariant (timers on time) with the fix, exit code 1, and
-//! every job is still accounted for (I1–I5). Without the mistake, no run names one.
+//! every job is still accounted for (I1–I5). A run without sleeping jobs says the mistake did not
+//! show; without the mistake, no run names one.
 
 use harness::{OutputRule, Run, Scenario, words};
 
@@ -108,12 +109,33 @@ fn block_runtime_cancelled_by_a_deadline_still_accounts_for_every_job() {
     );
 }
 
+/// A cpu run under the mistake checks its primes in place on the runtime threads: no job sleeps,
+/// so no timer can be late; the summary names the mistake and says it did not show (exit 0).
 #[test]
-fn the_mistake_needs_the_sleep_workload() {
-    check(Scenario::bad_input(
-        "mistake-block-runtime-cpu",
-        &words("--mistake block-runtime --workload cpu"),
-    ));
+fn without_sleeping_jobs_the_mistake_does_not_show_and_says_so() {
+    check(
+        Scenario::run(
+            "mistake-block-runtime-cpu",
+            &words("--mistake block-runtime --workload cpu --jobs 20 --concurrency 4"),
+            0,
+        )
+        .outputs(OutputRule::IsPrime)
+        .partial_concurrency()
+        .check(|run| {
+            let s = run.summary()?;
+            let named = s.extra.get("mistake").and_then(|v| v.as_str());
+            if named != Some("block-runtime") || s.extra.contains_key("broken_invariant") {
+                return Err(format!(
+                    "expected the mistake named and no broken invariant: {named:?}"
+                ));
+            }
+            let not_shown = s.extra.get("mistake_not_shown").and_then(|v| v.as_str());
+            if !not_shown.is_some_and(|l| l.starts_with("block-runtime did not show")) {
+                return Err("expected the line saying the mistake did not show".to_owned());
+            }
+            Ok(())
+        }),
+    );
 }
 
 /// Without the mistake, many concurrent waits on the same 2 runtime threads: no broken
