@@ -84,6 +84,8 @@ struct Pool<'a> {
     held: &'a Mutex<HashMap<i64, i32>>,
     /// For each job started: ms from when it was due (inserted) to its start.
     waits: &'a Mutex<Vec<f64>>,
+    /// A token from the completer each time `held` became empty.
+    settled: &'a Receiver<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -156,6 +158,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     let (abort, gauge, pool_done, produced) = (Stop::new(), InFlight::new(), Stop::new(), Stop::new());
     let (held, waits) = (Mutex::new(HashMap::new()), Mutex::new(Vec::new()));
+    let (settled_tx, settled) = channel::bounded::<()>(1);
     if !beside {
         produced.set();
     }
@@ -169,6 +172,7 @@ fn run() -> anyhow::Result<ExitCode> {
         produced: &produced,
         held: &held,
         waits: &waits,
+        settled: &settled,
     };
     let (jobs_tx, jobs_rx) = channel::bounded::<Job>(cli.batch);
     let (results_tx, results_rx) = channel::unbounded::<Outcome>();
@@ -188,7 +192,9 @@ fn run() -> anyhow::Result<ExitCode> {
         let (claim_q, complete_q, keep_q) = (&mut claim_q, &mut complete_q, &mut keep_q);
         let completed = &mut completed;
         let completer = thread("completer".into())
-            .spawn_scoped(s, move || complete(complete_q, pool, done_rx, completed))
+            .spawn_scoped(s, move || {
+                complete(complete_q, pool, done_rx, settled_tx, completed)
+            })
             .context("cannot start the completer thread")?;
         let (rescues, pool_done) = (&mut rescues, &pool_done);
         let keeper = thread("keeper".into())
@@ -335,6 +341,16 @@ fn claim(
             if drained && !p.cli.follow && p.produced.is_set() {
                 break;
             }
+            if !p.cli.follow && idle.running && !lock(p.held).is_empty() {
+                // This process's own jobs are still running (they may be the last ones): look
+                // again once the completer has ended them.
+                crossbeam::select! {
+                    recv(p.settled) -> _ => {}
+                    recv(p.stop.channel()) -> _ => {}
+                    default(p.cli.poll()) => {}
+                }
+                continue;
+            }
             // Wait for --poll-ms, a notification (notify), or the next retry if sooner.
             let mut wait = p.cli.poll();
             if let Some(due_ms) = idle.next_due_ms {
@@ -431,7 +447,13 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
 /// ending), until every sender is gone. It counts what the table really changed: a claim whose
 /// lease expired and was rescued meanwhile is not counted. If the database refuses a statement,
 /// `abort` ends the pool and the run ends with that error.
-fn complete(q: &mut Queue<'_>, p: Pool<'_>, rx: Receiver<Done>, out: &mut Completed) -> anyhow::Result<()> {
+fn complete(
+    q: &mut Queue<'_>,
+    p: Pool<'_>,
+    rx: Receiver<Done>,
+    settled: Sender<()>,
+    out: &mut Completed,
+) -> anyhow::Result<()> {
     while let Ok(first) = rx.recv() {
         let (mut ok, mut failed, mut released) = (Vec::new(), Vec::new(), Vec::new());
         for d in std::iter::once(first).chain(rx.try_iter().take(p.cli.complete_batch - 1)) {
@@ -469,6 +491,9 @@ fn complete(q: &mut Queue<'_>, p: Pool<'_>, rx: Receiver<Done>, out: &mut Comple
             if held.get(&id) == Some(&attempt) {
                 held.remove(&id);
             }
+        }
+        if held.is_empty() {
+            let _ = settled.try_send(()); // one token is enough; the claimer looks again
         }
     }
     Ok(())
