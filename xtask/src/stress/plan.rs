@@ -380,6 +380,12 @@ fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str, mistake: Option<
     let workload = *["sleep", "sleep", "sleep", "dispatch", "dispatch", "cpu"]
         .choose(rng)
         .unwrap_or(&"sleep");
+    // async-pool's block-runtime needs jobs that wait before they work.
+    let workload = if mistake == Some("block-runtime") {
+        "sleep"
+    } else {
+        workload
+    };
     let jobs: u64 = match rng.random_range(0..20) {
         0 => 0,
         1..=7 => rng.random_range(1..=20),
