@@ -418,11 +418,11 @@ fn ack_batch(
     }
     let answer: String = eval.query(con)?;
     let dead = acks.iter().filter(|a| a.dead.is_some()).count();
-    match Acknowledged::from_answer(&answer, dead) {
+    match Acknowledged::from_answer(&answer, acks.len(), dead) {
         Some(acknowledged) => Ok(acknowledged),
         None => Err(RedisError::from((
             redis::ErrorKind::Parse,
-            "the acknowledgement script answered for another batch",
+            "the acknowledgement script's answer is not one for this batch",
             answer,
         ))),
     }

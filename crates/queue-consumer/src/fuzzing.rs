@@ -57,12 +57,15 @@ pub fn queue_reply(bytes: &[u8]) {
         _ => None,
     };
     if let Some(answer) = answer {
-        for dead in 0..=4 {
-            if let Some(acknowledged) = Acknowledged::from_answer(answer, dead) {
-                // Only an answer the script can write is read: it writes it back the same.
+        for (entries, dead) in [(0, 0), (1, 0), (1, 1), (3, 2), (4, 4), (2_500, 3)] {
+            if let Some(acknowledged) = Acknowledged::from_answer(answer, entries, dead) {
+                // Only an answer the script can write for the batch is read: it writes it back
+                // the same, and its counts are in the batch's range.
                 assert_eq!(acknowledged.answer(), answer, "{acknowledged:?}");
+                assert_eq!(acknowledged.dead_lettered.len(), dead);
                 let copied = acknowledged.dead_lettered.iter().filter(|&&c| c).count();
                 assert!(copied as u64 <= acknowledged.removed, "{answer:?}");
+                assert!(acknowledged.removed <= entries as u64, "{answer:?}");
             }
         }
     }
@@ -112,14 +115,19 @@ pub fn queue_payload(bytes: &[u8]) {
     assert_eq!(read, vec![("1700000000000-7".to_owned(), message.clone())]);
     check_outcome(&message);
 
-    // The acknowledgement script's answer: written as the script writes it, read back.
+    // The acknowledgement script's answer, as it writes it for a batch of `entries` entries
+    // with a dead letter per byte of the rest (copied or not), read back.
+    let dead_lettered: Vec<bool> = rest.iter().take(64).map(|b| b & 1 == 1).collect();
+    let copied = dead_lettered.iter().filter(|&&c| c).count() as u64;
+    let entries = dead_lettered.len() + usize::from(bytes.first().copied().unwrap_or(0));
+    let removed = copied + job % (entries as u64 - copied + 1);
     let acknowledged = Acknowledged {
-        removed: job,
-        dead_lettered: rest.iter().take(64).map(|b| b & 1 == 1).collect(),
+        removed,
+        dead_lettered,
     };
     let answer = acknowledged.answer();
     assert_eq!(
-        Acknowledged::from_answer(&answer, acknowledged.dead_lettered.len()),
+        Acknowledged::from_answer(&answer, entries, acknowledged.dead_lettered.len()),
         Some(acknowledged),
         "{answer:?}"
     );

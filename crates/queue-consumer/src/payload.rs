@@ -47,7 +47,8 @@ impl Message {
     }
 
     /// What its job gives once its work is done: the number doubled; a failure for a poison or
-    /// a malformed message. Panics for `poison=panic`, as that job is meant to.
+    /// a malformed message, or one whose double does not fit in 64 bits (anyone can write to the
+    /// stream). Panics for `poison=panic`, as that job is meant to.
     pub fn outcome(&self) -> Outcome {
         let message = self.job;
         match self.poison.as_deref() {
@@ -56,7 +57,12 @@ impl Message {
                 "poison message {message}: this job always fails ({kind})"
             )),
             None if message == 0 => Outcome::Failed("malformed entry: no numeric `job` field".into()),
-            None => Outcome::Ok(message * 2),
+            None => match message.checked_mul(2) {
+                Some(output) => Outcome::Ok(output),
+                None => Outcome::Failed(format!(
+                    "malformed entry: job {message} is too large (its double does not fit in 64 bits)"
+                )),
+            },
         }
     }
 }
@@ -121,14 +127,75 @@ impl Acknowledged {
         format!("{} {copied}", self.removed)
     }
 
-    /// The script's answer for a batch with `dead` dead entries read back; `None` if it is not
-    /// one (another batch's, or not an answer at all).
-    pub fn from_answer(answer: &str, dead: usize) -> Option<Acknowledged> {
+    /// The script's answer for a batch of `entries` entries, `dead` of them dead, read back;
+    /// `None` unless it is one the script can write for that batch: a number in decimal (no sign,
+    /// no leading zero), a space, a `1` or `0` per dead entry, and no more removed than the batch
+    /// holds, nor fewer than the dead letters it copied.
+    pub fn from_answer(answer: &str, entries: usize, dead: usize) -> Option<Acknowledged> {
         let (removed, copied) = answer.split_once(' ')?;
+        let canonical = removed == "0" || !removed.starts_with('0');
+        if removed.is_empty() || !canonical || !removed.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if copied.len() != dead || !copied.bytes().all(|b| b == b'0' || b == b'1') {
+            return None;
+        }
         let removed = removed.parse::<u64>().ok()?;
-        (copied.len() == dead).then(|| Acknowledged {
+        let ones = copied.bytes().filter(|&b| b == b'1').count() as u64;
+        (ones <= removed && removed <= entries as u64).then(|| Acknowledged {
             removed,
             dead_lettered: copied.bytes().map(|b| b == b'1').collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_whose_double_overflows_fails_instead_of_panicking() {
+        // Found by the fuzz target `queue_payload`: `job * 2` overflowed (a panic in a debug
+        // build, a wrong output in a release one) for a job of 2^63 or more.
+        let big = Message {
+            job: 1 << 63,
+            poison: None,
+        };
+        assert!(matches!(big.outcome(), Outcome::Failed(r) if r.contains("too large")));
+        let largest = Message {
+            job: u64::MAX / 2,
+            poison: None,
+        };
+        assert_eq!(largest.outcome(), Outcome::Ok(u64::MAX - 1));
+    }
+
+    #[test]
+    fn only_an_answer_the_script_can_write_is_read() {
+        // Found by the fuzz target `queue_reply`: any byte but `1` was read as "not copied", and
+        // a count out of the batch's range was taken as it came.
+        let ok = |removed, copied: &[bool]| {
+            Some(Acknowledged {
+                removed,
+                dead_lettered: copied.to_vec(),
+            })
+        };
+        assert_eq!(Acknowledged::from_answer("3 10", 3, 2), ok(3, &[true, false]));
+        assert_eq!(Acknowledged::from_answer("0 ", 5, 0), ok(0, &[]));
+        for (answer, entries, dead) in [
+            ("0 0%", 3, 2), // not a 0 or 1
+            ("05 1", 9, 1), // a leading zero
+            ("+5 1", 9, 1), // a sign
+            (" 1", 9, 1),   // no count
+            ("4 1", 3, 1),  // more removed than the batch holds
+            ("1 11", 3, 2), // more copied than removed
+            ("3 10", 3, 1), // another batch's (one dead entry)
+            ("3", 3, 0),    // no space
+        ] {
+            assert_eq!(
+                Acknowledged::from_answer(answer, entries, dead),
+                None,
+                "{answer:?}"
+            );
+        }
     }
 }
