@@ -443,6 +443,9 @@ fn spawn(
     st.panicked += crate::sync::join_all(done);
 
     let id = st.next_id;
+    // The event's time is when the spawn was asked for (std's clock, the reporter's), so that
+    // spawn-to-first-start latency includes starting the thread.
+    let asked = std::time::Instant::now();
     let pool = Arc::clone(inner);
     let handle = thread::Builder::new()
         .name(format!("worker-{id}"))
@@ -457,14 +460,15 @@ fn spawn(
     st.handles.push(handle);
     st.stats.spawned += 1;
     st.stats.peak_workers = st.stats.peak_workers.max(st.workers);
-    // Printed under the lock, so the events' `workers` counts appear in the order they happened.
+    // Printed under the lock, so the events' `workers` counts appear in the order they happened
+    // (the new worker's first `started` may come before it).
     inner.report.example_event(
         || format!("Worker {id} spawned ({reason}): {} alive", st.workers),
-        |t_ms| WorkerSpawned {
+        |_| WorkerSpawned {
             worker: id,
             reason: reason.to_owned(),
             workers: st.workers,
-            t_ms,
+            t_ms: inner.report.t_ms_at(asked),
         },
     );
     Ok(())
