@@ -10,9 +10,11 @@
 //!   short and job 2's much longer, so job 2 is checking when job 1 fails: it polls the
 //!   cancellation every 4,096 divisions.
 //!
-//! The interval includes printing the `finished` event (the job takes the group's lock to report
-//! its end), so it is an upper bound on the moment the job saw the cancellation. `--style rayon`
-//! cannot cancel a job in flight: its jobs run to their end and count `finished_after_cancel`.
+//! The interval includes reporting the end (the job takes the group's lock to print its
+//! `finished` event), so it is an upper bound on the moment the job saw the cancellation; and the
+//! failing job holds that lock from its `group_cancel` to its own `failed` event, so a second
+//! figure counts from the later of the two: the cancelled job's own part. `--style rayon` cannot
+//! cancel a job in flight: its jobs run to their end and count `finished_after_cancel`.
 //!
 //! Set `ERRGROUP_GO` to the Go reference's binary (`reference/go/cmd/errgroup`, built by compare
 //! under `target/<profile>/go/errgroup`) to measure its `ctx` the same way.
@@ -23,7 +25,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::Workload;
-use common::event::Event;
+use common::event::{Event, OutcomeKind};
 
 fn main() {
     let runs: usize = std::env::args()
@@ -53,38 +55,57 @@ fn main() {
     println!(
         "cancel latency: group_cancel to each cancelled job's finished event, {runs} runs per row (cpu seed {seed})"
     );
+    println!("(from group_cancel | from the later of group_cancel and the failing job's own event; ms)");
     println!(
-        "{:<6} {:<6} {:>8} {:>9} {:>9} {:>9} {:>22}",
-        "style", "job", "samples", "median ms", "p90 ms", "max ms", "finished after cancel"
+        "{:<6} {:<6} {:>8} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} | {:>9}",
+        "style", "job", "samples", "median", "p90", "max", "median", "p90", "max", "ran on"
     );
     for (kind, args) in [("sleep", &sleep_args), ("cpu", &cpu_args)] {
         for (style, program, style_args) in &programs {
-            let mut samples = Vec::new();
+            let (mut whole, mut own) = (Vec::new(), Vec::new());
             let mut after_cancel = 0;
             for _ in 0..runs {
-                let (latencies, finished) = one_run(program, &[style_args.as_slice(), args].concat());
-                samples.extend(latencies);
-                after_cancel += finished;
+                let run = one_run(program, &[style_args.as_slice(), args].concat());
+                whole.extend(run.whole);
+                own.extend(run.own);
+                after_cancel += run.finished_after_cancel;
             }
-            samples.sort_by(f64::total_cmp);
-            let at = |q: f64| {
-                samples
-                    .get(((samples.len() as f64 - 1.0) * q).round() as usize)
-                    .map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
-            };
+            let (w, o) = (quantiles(&mut whole), quantiles(&mut own));
             println!(
-                "{style:<6} {kind:<6} {:>8} {:>9} {:>9} {:>9} {after_cancel:>22}",
-                samples.len(),
-                at(0.5),
-                at(0.9),
-                at(1.0)
+                "{style:<6} {kind:<6} {:>8} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} | {after_cancel:>9}",
+                whole.len(),
+                w[0],
+                w[1],
+                w[2],
+                o[0],
+                o[1],
+                o[2]
             );
         }
     }
 }
 
-/// One run: the latencies of its cancelled jobs, and how many jobs finished after the cancel.
-fn one_run(program: &PathBuf, args: &[String]) -> (Vec<f64>, u64) {
+/// Median, p90 and max of `samples`, formatted.
+fn quantiles(samples: &mut [f64]) -> [String; 3] {
+    samples.sort_by(f64::total_cmp);
+    [0.5, 0.9, 1.0].map(|q| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+    })
+}
+
+/// One run's figures.
+struct RunLatency {
+    /// Each cancelled job's `finished` minus the `group_cancel`.
+    whole: Vec<f64>,
+    /// The same from the later of the `group_cancel` and the failing job's own `failed` event.
+    own: Vec<f64>,
+    /// Jobs that ran to their end after the cancel (rayon's).
+    finished_after_cancel: u64,
+}
+
+fn one_run(program: &PathBuf, args: &[String]) -> RunLatency {
     let out = Command::new(program)
         .args(args)
         .arg("--json")
@@ -98,20 +119,28 @@ fn one_run(program: &PathBuf, args: &[String]) -> (Vec<f64>, u64) {
         .find(|e| e.name() == "group_cancel")
         .and_then(Event::t_ms)
         .unwrap_or_else(|| panic!("{}: no group_cancel event", program.display()));
-    let latencies = events
+    let first = events.summary.count("first_error_job");
+    let failed_at = events
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Finished(f) if Some(f.job) == first => Some(f.t_ms),
+            _ => None,
+        })
+        .unwrap_or(cancel_at);
+    let cancelled: Vec<f64> = events
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Finished(f) if f.outcome == common::event::OutcomeKind::Cancelled => {
-                Some(f.t_ms - cancel_at)
-            }
+            Event::Finished(f) if f.outcome == OutcomeKind::Cancelled => Some(f.t_ms),
             _ => None,
         })
         .collect();
-    (
-        latencies,
-        events.summary.count("finished_after_cancel").unwrap_or(0),
-    )
+    RunLatency {
+        whole: cancelled.iter().map(|t| t - cancel_at).collect(),
+        own: cancelled.iter().map(|t| t - cancel_at.max(failed_at)).collect(),
+        finished_after_cancel: events.summary.count("finished_after_cancel").unwrap_or(0),
+    }
 }
 
 /// Divisions the Go original's prime check makes for `n` (from n−1 down to the first divisor).
