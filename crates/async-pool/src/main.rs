@@ -55,7 +55,7 @@ use tokio::task::{self, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use cli::{Cli, Style};
-use mistake::{Lateness, Mistake};
+use mistake::{BlockRuntime, Lateness, Mistake};
 
 /// The end of the message of the panics `--panic-every` asks for.
 const SIMULATED_PANIC: &str = "(--panic-every)";
@@ -81,7 +81,8 @@ struct Pool {
     free_lanes: Mutex<Vec<usize>>,
     /// How late the sleep jobs' timers were, measured by each job.
     lateness: Lateness,
-    mistake: Option<Mistake>,
+    /// `--mistake block-runtime`: the runtime's threads and the tasks that share them.
+    block_runtime: Option<BlockRuntime>,
 }
 
 impl Pool {
@@ -148,18 +149,16 @@ async fn work_on(pool: &Pool, job: Job) -> Outcome {
                 return Outcome::Cancelled;
             }
             pool.lateness.record(due.elapsed());
-            if pool.mistake == Some(Mistake::BlockRuntime) {
+            if let Some(mistake) = pool.block_runtime {
                 // MISTAKE block-runtime: the job's CPU part (say, parsing what its wait brought)
                 // called in place holds this runtime thread; tasks ready meanwhile wait for a
                 // thread and their timers fire late. The fix is the arm below: spawn_blocking.
-                mistake::cpu_work_in_place(wait);
+                mistake.cpu_work_in_place(wait);
             }
             no_wait.run(&job)
         }
         // MISTAKE block-runtime: the check called in place holds this runtime thread throughout.
-        Workload::Cpu | Workload::Custom if pool.mistake == Some(Mistake::BlockRuntime) => {
-            pool.work.run(&job)
-        }
+        Workload::Cpu | Workload::Custom if pool.block_runtime.is_some() => pool.work.run(&job),
         // Off the runtime threads: they must stay free to poll every other task.
         Workload::Cpu | Workload::Custom => {
             let work = pool.work;
@@ -398,7 +397,10 @@ fn run() -> anyhow::Result<ExitCode> {
         gauge: InFlight::new(),
         free_lanes: Mutex::new((1..=n).rev().collect()),
         lateness: Lateness::new(args.work().duration),
-        mistake: cli.mistake,
+        block_runtime: (cli.mistake == Some(Mistake::BlockRuntime)).then_some(BlockRuntime {
+            runtime_threads: threads,
+            tasks: n,
+        }),
     });
 
     // 1. The runtime: one thread per core, and as many blocking threads for the cpu work.
@@ -478,9 +480,9 @@ fn run() -> anyhow::Result<ExitCode> {
             .field("timers_late_mean_ms", pool.lateness.mean_ms());
     }
     // The block-runtime mistake is caught by the invariant it breaks: timers on time.
-    let caught = cli
-        .mistake
-        .map(|_| pool.lateness.verdict(args.work().duration, threads, n));
+    let caught = pool
+        .block_runtime
+        .map(|mistake| pool.lateness.verdict(args.work().duration, mistake));
     if let Some(Err(not_shown)) = &caught {
         summary = summary
             .field("mistake_not_shown", not_shown.as_str())

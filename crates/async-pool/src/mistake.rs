@@ -11,8 +11,8 @@ use clap::ValueEnum;
 /// A mistake to reproduce (caught: see docs/mistakes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mistake {
-    /// CPU work called in the async fn: each sleep job, after its wait, blocks its runtime thread
-    /// for --work-ms (cpu jobs run in place), and the other tasks' timers fire late by that much.
+    /// CPU work called in the async fn: after its wait each job blocks its runtime thread (cpu
+    /// jobs run their check in place), and the other tasks' timers fire late.
     BlockRuntime,
 }
 
@@ -24,11 +24,29 @@ impl Mistake {
     }
 }
 
-/// The CPU part of a job in the block-runtime mistake, called in place on a runtime thread. A
-/// blocking sleep stands for the CPU work: a busy loop, a blocking read or a lock held for as long
-/// hold the thread the same way (and a busy loop would also burn a core of a shared machine).
-pub fn cpu_work_in_place(blocked: Duration) {
-    std::thread::sleep(blocked);
+/// The block-runtime mistake's CPU work: after its wait, each job holds its runtime thread for its
+/// share of one wait per thread (wait × threads / tasks). A round of `tasks` jobs whose timers
+/// come due together thus holds every runtime thread for about one wait, and the last task of
+/// the round runs again about one wait late, whatever the concurrency (and a run lasts about
+/// twice its ideal).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockRuntime {
+    pub runtime_threads: usize,
+    pub tasks: usize,
+}
+
+impl BlockRuntime {
+    /// How long a job that waited `wait` blocks its thread.
+    pub fn cpu_part(&self, wait: Duration) -> Duration {
+        wait.mul_f64(self.runtime_threads as f64 / self.tasks.max(1) as f64)
+    }
+
+    /// The CPU part, called in place on a runtime thread. A blocking sleep stands for the CPU
+    /// work: a busy loop, a blocking read or a lock held as long hold the thread the same way
+    /// (and a busy loop would also burn a core of a shared machine).
+    pub fn cpu_work_in_place(&self, wait: Duration) {
+        std::thread::sleep(self.cpu_part(wait));
+    }
 }
 
 /// How late the sleep jobs' timers were: for each job, from the instant its sleep was due to the
@@ -88,7 +106,9 @@ impl Lateness {
     /// A block-runtime run's verdict: `Ok` with the broken invariant (timers on time) in one line
     /// naming the cause and the fix, or `Err` with a line saying the mistake did not show (no
     /// timer was late: every task that became ready found a free runtime thread).
-    pub fn verdict(&self, blocked: Duration, runtime_threads: usize, tasks: usize) -> Result<String, String> {
+    pub fn verdict(&self, work: Duration, mistake: BlockRuntime) -> Result<String, String> {
+        let (blocked, runtime_threads, tasks) =
+            (mistake.cpu_part(work), mistake.runtime_threads, mistake.tasks);
         let (late, timers) = (self.late(), self.timers());
         if timers == 0 || blocked.is_zero() {
             return Err(
@@ -106,13 +126,13 @@ impl Lateness {
         }
         Ok(format!(
             "timers on time: {late} of {timers} sleeping job(s) ran again {} ms or more after their timer was due \
-             (at most {:.0} ms, mean {:.0} ms), about the {} ms each job blocked a runtime thread — CPU work \
-             called in an async fn holds one of the runtime's {runtime_threads} thread(s): run it in \
+             (at most {:.0} ms, mean {:.0} ms): {tasks} task(s) each blocked one of the runtime's {runtime_threads} \
+             thread(s) for {:.1} ms after their wait — CPU work called in an async fn holds its thread: run it in \
              task::spawn_blocking or on a pool of its own",
             self.late_at.as_millis(),
             self.max_ms(),
             self.mean_ms(),
-            blocked.as_millis()
+            blocked.as_secs_f64() * 1000.0
         ))
     }
 }

@@ -14,7 +14,7 @@ fn pool(work: Work, panic_every: u64, n: usize) -> Arc<Pool> {
         gauge: InFlight::new(),
         free_lanes: Mutex::new((1..=n).rev().collect()),
         lateness: Lateness::new(work.duration),
-        mistake: None,
+        block_runtime: None,
     })
 }
 
