@@ -361,7 +361,8 @@ fn png_complete(bytes: &[u8]) -> anyhow::Result<(Complete, usize)> {
 /// entropy-coded data is not decoded, so a scan cut short and followed by EOI passes. Bytes that
 /// are not a marker where one should start are skipped up to the next `FF`, and `FF` or `00`
 /// bytes between a marker's `FF` and its code, as libjpeg (it warns of "extraneous bytes before
-/// marker") and the `image` crate's decoder do.
+/// marker") and the `image` crate's decoder do. A reserved marker code (`FF 02` to `FF BF`) is
+/// corrupt, as libjpeg says.
 fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<usize> {
     let truncated = || {
         anyhow::anyhow!(
@@ -388,6 +389,9 @@ fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<usize> {
         match code {
             0xD9 => return Ok(i),           // EOI
             0x01 | 0xD0..=0xD7 => continue, // markers without a length (TEM, RSTn)
+            // Reserved codes: no JPEG writes them, and libjpeg refuses them. (The `image`
+            // crate's decoder ends the scan there and decodes the rest as grey.)
+            0x02..=0xBF => bail!("corrupt JPEG: an unknown marker FF{code:02X} at byte {}", i - 2),
             _ => {}
         }
         let len = bytes.get(i..i + 2).ok_or_else(truncated)?;
@@ -973,6 +977,19 @@ mod tests {
             );
             assert!(reason.contains("truncated"), "cut at {cut}: {reason}");
         }
+    }
+
+    #[test]
+    fn a_reserved_jpeg_marker_is_corrupt_not_truncated() {
+        // Found by the fuzz target `image_walker`: `FF 14` in a scan was read as a segment whose
+        // length ran past the end, so a file that ends with EOI (and that the `image` crate
+        // decodes, as grey from there) was called truncated. libjpeg refuses the marker.
+        let jpeg = sample(Format::Jpeg, 16, 16);
+        let n = jpeg.len();
+        let with = [&jpeg[..n - 6], &[0xFF, 0x14][..], &jpeg[n - 6..]].concat();
+        let reason = format!("{:#}", check_complete(&with, Format::Jpeg).expect_err("FF 14"));
+        assert!(reason.contains("unknown marker FF14"), "{reason}");
+        assert!(!reason.contains("truncated"), "{reason}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! The rules they hold [`codec::check_complete`] to are those in `codec.rs`'s header: a file
 //! whose structure is whole up to its end marker and that the `image` crate decodes is accepted
-//! (unless a critical PNG chunk fails its CRC check: refused, as libpng does);
+//! (unless a critical PNG chunk fails its CRC check, or a JPEG has a reserved marker: refused,
+//! as libpng and libjpeg do);
 //! a file cut anywhere before its end marker is refused as truncated, except a PNG cut right
 //! after a whole chunk once its image data began (a PNG without `IEND`); bytes after the end
 //! marker change nothing; a flipped bit in a critical PNG chunk's data or CRC fails its CRC.
@@ -111,14 +112,19 @@ pub fn image_walker(bytes: &[u8]) {
     let verdict = codec::walk(bytes, format);
     let decoded = decode(bytes, format);
 
-    // A file that runs to its end marker, which the decoder reads, is accepted; except a PNG
-    // with a critical chunk that fails its CRC, refused as libpng refuses it (the `png` decoder
-    // does not read the CRC of the chunk its image data ends in, and skips the chunks after it).
+    // A file that runs to its end marker, which the decoder reads, is accepted; except where
+    // libpng and libjpeg refuse it too: a PNG with a critical chunk that fails its CRC (the
+    // `png` decoder does not read the CRC of the chunk its image data ends in, nor the chunks
+    // after it), a JPEG with a reserved marker code (the `image` crate's decoder ends the scan
+    // there and fills the rest with grey). Never as truncated: it is not.
     if let (Ok(_), true, Err(e)) = (&decoded, ends_at_its_end_marker(bytes, format), &verdict) {
         let reason = format!("{e:#}");
-        let corrupt_critical = format == Format::Png && bad_critical_crc(bytes);
+        let decided = match format {
+            Format::Png => bad_critical_crc(bytes) && reason.contains("fails its CRC check"),
+            Format::Jpeg => reason.contains("unknown marker"),
+        };
         assert!(
-            corrupt_critical && reason.contains("fails its CRC check"),
+            decided,
             "{format:?} that decodes and ends at its end marker refused: {reason}"
         );
     }
