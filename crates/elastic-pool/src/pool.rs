@@ -145,6 +145,9 @@ struct State {
     notified: usize,
     /// Jobs being run by workers.
     running: usize,
+    /// Submitters waiting on `space` (policy block): a worker wakes them only when there are any
+    /// (a condvar's notify is a system call even with no one waiting).
+    blocked: usize,
     /// No more submits; the workers drain the queue and exit.
     closed: bool,
     next_id: usize,
@@ -157,6 +160,14 @@ impl State {
     /// Jobs waiting for a worker: the queue minus those an idle worker was woken for.
     fn waiting(&self) -> usize {
         self.queue.len().saturating_sub(self.notified)
+    }
+
+    /// Wakes the blocked submitters, if any (called with the lock held, so none can be between
+    /// its check and its wait).
+    fn wake_blocked(&self, inner: &Inner) {
+        if self.blocked > 0 {
+            inner.space.notify_all();
+        }
     }
 
     fn push(&mut self, job: Job) {
@@ -210,6 +221,7 @@ impl Pool {
                     idle: 0,
                     notified: 0,
                     running: 0,
+                    blocked: 0,
                     closed: false,
                     next_id: 1,
                     handles: Vec::new(),
@@ -290,7 +302,9 @@ impl Pool {
                     }
                     // Woken when a worker frees a slot, takes a job or leaves, when the pool
                     // grows (resize), and when it closes: each time, all of the above again.
+                    st.blocked += 1;
                     st = inner.space.wait(st).unwrap_or_else(PoisonError::into_inner);
+                    st.blocked -= 1;
                     continue;
                 }
                 OnFull::Abort => Err(Full(job)),
@@ -501,7 +515,7 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
             }
             if let Some(job) = st.queue.pop_front() {
                 st.running += 1;
-                inner.space.notify_all(); // a slot in the queue is free
+                st.wake_blocked(inner); // a slot in the queue is free
                 next = Some(job);
                 continue;
             }
@@ -509,7 +523,7 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
                 break (st, "closed");
             }
             st.idle += 1;
-            inner.space.notify_all(); // a blocked submitter may hand its job over
+            st.wake_blocked(inner); // a blocked submitter may hand its job over
         }
         counted_idle = false;
         // Idle: wait for a submit to pick this worker, at most the keep-alive. Each check comes
@@ -562,5 +576,5 @@ fn worker(inner: &Inner, id: usize, first: Option<Job>) {
             t_ms,
         },
     );
-    inner.space.notify_all(); // below `max` again: a blocked submitter may spawn
+    st.wake_blocked(inner); // below `max` again: a blocked submitter may spawn
 }
