@@ -115,8 +115,13 @@ pub const EXAMPLES: &[Example] = &[
             "--arrivals",
             "steady",
         ],
-        // Its point is a bursty workload, which compare's tables do not have yet.
-        compare: &[],
+        // compare's workloads arrive all at once (steady): from --min 1 it grows to --workers on
+        // the first jobs and stays there; its queue as deep as the others' channels. Its bursty
+        // case is `cargo bench -p elastic-pool --bench bursty` (docs/elastic-pool.md).
+        compare: &[row(
+            "elastic-pool",
+            &["--arrivals", "steady", "--min", "1", "--queue", "1024"],
+        )],
         needs: &[],
     },
     Example {
