@@ -26,7 +26,8 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Check::Naive)]
     pub check: Check,
 
-    /// Room for N items in every channel between stages (default 0: Go's unbuffered channels).
+    /// Room for N items in every channel between stages (default 0: Go's unbuffered channels;
+    /// the generator's holds at least 4 numbers per finder).
     #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true,
           value_parser = common::cli::parse_buffer)]
     pub buffer: usize,

@@ -26,7 +26,7 @@
 //! - Go's `fanIn` needs a `WaitGroup` and one more goroutine to close the merged channel; here it
 //!   closes by itself when the last forwarder drops its clone of the `Sender`.
 //! - Go's `isPrime` calls 0 and 1 prime; here they are not. Channels are unbuffered in both
-//!   (`bounded(0)`) unless `--buffer N`.
+//!   (`bounded(0)`) unless `--buffer N`; here the generator's keeps 4 numbers per finder.
 //!
 //! ## How to run
 //! ```sh
@@ -54,6 +54,9 @@ use crate::args::{Check, Cli, Mistake};
 fn main() -> ExitCode {
     common::main(run)
 }
+
+/// How many numbers the generator's channel holds per finder (at least; `--buffer` if more).
+const NUMBERS_IN_STOCK_PER_FINDER: usize = 4;
 
 /// The collector of stage threads: every stage function hands its `JoinHandle`s here, so main can
 /// join every one of them (Go's goroutines have no handle at all).
@@ -256,10 +259,15 @@ fn run() -> anyhow::Result<ExitCode> {
     // repeat_fn(random) ────┼─> prime_finder 2 ─┼─> fan_in ─> take(n) ─> main prints each prime
     //   (the generator)     └─> prime_finder F ─┘
     //
-    // 1. The generator: random numbers below --max, reproducible from --seed.
+    // 1. The generator: random numbers below --max, reproducible from --seed. Its channel keeps
+    //    a few numbers in stock per finder, even when the others are unbuffered: the generator is
+    //    a thread, and once woken to make the next number it may wait for a core behind a busy
+    //    finder; with nothing in stock, the other finder that wants a number then waits too, its
+    //    core idle (Go's scheduler would run the generator's goroutine on that core at once).
     let mut rng = StdRng::seed_from_u64(cli.seed);
     let max = cli.max;
-    let numbers = repeat_fn(move || rng.random_range(0..max), capacity, &mut stages)?;
+    let stock = capacity.max(NUMBERS_IN_STOCK_PER_FINDER * finders);
+    let numbers = repeat_fn(move || rng.random_range(0..max), stock, &mut stages)?;
 
     // 2. Fan-out: every finder gets a clone of the one generator receiver.
     let finding = Finding {
