@@ -48,6 +48,10 @@ pub fn problems(root: &Path) -> anyhow::Result<Vec<String>> {
         members.push((name.clone(), dir));
     }
     problems.extend(examples_without_tests(root, &examples));
+    match std::fs::read_to_string(root.join("README.md")) {
+        Ok(text) => problems.extend(readme_problems(&text, &examples)),
+        Err(e) => problems.push(format!("README.md: {e}")),
+    }
     problems.extend(common_layers(&root.join("common/src")));
     for file in workspace_rust_files(root) {
         problems.extend(history_in_comments(&file));
@@ -72,6 +76,27 @@ pub fn problems(root: &Path) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// The most lines README.md may have: a newcomer reads it in ten minutes; figures and details
+/// live in `docs/`.
+const MAX_README_LINES: usize = 250;
+
+/// README.md over [`MAX_README_LINES`], or without a row for an example in its table.
+fn readme_problems(text: &str, examples: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let lines = text.lines().count();
+    if lines > MAX_README_LINES {
+        problems.push(format!(
+            "README.md: {lines} lines, over {MAX_README_LINES}: move details to docs/"
+        ));
+    }
+    for name in examples {
+        if !text.lines().any(|l| l.starts_with(&format!("| `{name}` |"))) {
+            problems.push(format!("README.md: no row for `{name}` in the examples table"));
+        }
+    }
+    problems
 }
 
 /// The most `//!` lines an example's header may have: a newcomer reads it in a minute, and the
@@ -650,6 +675,21 @@ mod tests {
         assert!(found[0].contains("an issue number") && found[2].contains("a stress seed"));
         assert!(found[3].contains("a date") && found[5].contains("an issue number"));
         assert!(found[6].contains("a stress seed"));
+    }
+
+    #[test]
+    fn a_long_readme_or_a_missing_row_is_found() {
+        let examples = ["basic".to_owned(), "waitgroup".to_owned()];
+        let table = "| `basic` | a | b | c |\n| `waitgroup` | a | b | c |\n";
+        assert!(super::readme_problems(table, &examples).is_empty());
+        let missing = super::readme_problems("| `basic` | a |\n", &examples);
+        assert!(
+            missing.len() == 1 && missing[0].contains("`waitgroup`"),
+            "{missing:?}"
+        );
+        let long = format!("{table}{}", "line\n".repeat(super::MAX_README_LINES));
+        let over = super::readme_problems(&long, &examples);
+        assert!(over.len() == 1 && over[0].contains("over 250"), "{over:?}");
     }
 
     #[test]
