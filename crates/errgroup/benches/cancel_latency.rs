@@ -155,9 +155,9 @@ fn divisions(n: u64) -> u64 {
     }
 }
 
-/// The first seed whose job 1 makes between 200,000 and 1,000,000 divisions (it fails after a
-/// few milliseconds, once job 2 has surely started) and whose job 2 makes at least five times as
-/// many (it is still checking then).
+/// The first seed whose job 1 makes between 200,000 and 1,000,000 divisions (enough for job 2 to
+/// have started when it fails) and whose job 2 makes at least five times as many (it is still
+/// checking then).
 fn cpu_seed() -> u64 {
     (1..)
         .find(|&seed| {

@@ -188,7 +188,7 @@ pub fn sleep(cancel: &Stop, duration: Duration) -> bool {
     }
 }
 
-/// Divisions between two looks at the cancellation: some microseconds of work.
+/// Divisions between two looks at the cancellation.
 const POLL_EVERY: u64 = 4096;
 
 /// The Go original's O(n) prime check (`common::work::is_prime_naive`, with its 32-bit division
