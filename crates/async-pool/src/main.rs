@@ -36,9 +36,11 @@
 
 mod cli;
 mod mistake;
+mod task_ids;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::hash::BuildHasherDefault;
 use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +58,7 @@ use tokio_util::sync::CancellationToken;
 
 use cli::{Cli, Style};
 use mistake::{BlockRuntime, Lateness, Mistake};
+use task_ids::IdHasher;
 
 /// The end of the message of the panics `--panic-every` asks for.
 const SIMULATED_PANIC: &str = "(--panic-every)";
@@ -293,8 +296,9 @@ async fn buffer_unordered(pool: Arc<Pool>, jobs: JobList, n: usize) -> Tally {
     tally
 }
 
-/// Each running task of `joinset`: its job, lane and permit.
-type Running = HashMap<task::Id, (Job, usize, OwnedSemaphorePermit)>;
+/// Each running task of `joinset`: its job, lane and permit (keyed by task id, hashed cheaply:
+/// the map is touched twice per job on the pool's one loop).
+type Running = HashMap<task::Id, (Job, usize, OwnedSemaphorePermit), BuildHasherDefault<IdHasher>>;
 
 /// `joinset`: a task per job, at most N at once (a Semaphore's permits), collected by a JoinSet.
 async fn joinset(pool: Arc<Pool>, jobs: JobList, n: usize) -> anyhow::Result<Tally> {
@@ -304,7 +308,7 @@ async fn joinset(pool: Arc<Pool>, jobs: JobList, n: usize) -> anyhow::Result<Tal
     // The permit of a running task stays here and is released when the task has been joined, so
     // a task that panicked (and could not report its end) counts as in flight until its failure
     // is reported.
-    let mut running = Running::new();
+    let mut running = Running::default();
     for job in jobs.iter {
         // Take a permit (Go: `sem <- struct{}{}`). One frees only when a task is joined (below), so
         // waiting for a permit is joining the next task to end.
