@@ -159,7 +159,11 @@ pub fn all_variants() -> Vec<Variant> {
             false,
         ),
         super::go::variant("semaphore", "semaphore", &["--concurrency", "{workers}"], false),
-        super::go::variant("errgroup", "errgroup", &["--limit", "{workers}"], false),
+        // A group has no queue (a job waits for a slot in `Go`): not in the queue sweep.
+        Variant {
+            has_queue: false,
+            ..super::go::variant("errgroup", "errgroup", &["--limit", "{workers}"], false)
+        },
         // A goroutine per job under a semaphore of {workers} slots: async-pool joinset's Go form.
         super::go::variant("goroutines", "goroutines", &[], false),
         // The bare pools: Go original 003's shape with no per-job bookkeeping, in Go and in Rust,
