@@ -17,7 +17,7 @@
 //! - `--deadline-ms 700` or Ctrl-C cancels one `CancellationToken` (Go's `ctx`): waiting jobs end
 //!   cancelled, jobs not yet started are `not_started` (exit 1, or 130 after Ctrl-C).
 //! - `--mistake block-runtime`: each job's CPU part called in the `async fn` holds its thread;
-//!   other tasks' timers fire late by that much, and the summary names it (docs/mistakes.md).
+//!   tasks whose timer is due wait for a thread and run late; the summary names it (docs/mistakes.md).
 //!
 //! ## Go original and what differs
 //! 001's numbers (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context" for the
