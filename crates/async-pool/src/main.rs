@@ -16,8 +16,8 @@
 //! - `--style joinset --panic-every 4`: jobs 4 and 8 fail alone (a `JoinError`), the rest run.
 //! - `--deadline-ms 700` or Ctrl-C cancels one `CancellationToken` (Go's `ctx`): waiting jobs end
 //!   cancelled, jobs not yet started are `not_started` (exit 1, or 130 after Ctrl-C).
-//! - `--mistake block-runtime`: each job's CPU part called in the `async fn` holds its thread;
-//!   tasks whose timer is due wait for a thread and run late; the summary names it (docs/mistakes.md).
+//! - `--mistake block-runtime` (docs/mistakes.md): each job's CPU part called in the `async fn`
+//!   holds its thread: a task whose timer is due waits for one and runs late, named in the summary.
 //!
 //! ## Go original and what differs
 //! 001's numbers (3 workers, 10 jobs of 500 ms, output = value × 2), 002 "with Context" for the
