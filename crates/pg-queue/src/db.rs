@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::UsageError;
 use postgres::config::Host;
+use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::{Client, Config, NoTls, Statement};
 
@@ -82,12 +83,18 @@ const CLAIM: &str = "UPDATE pg_queue_jobs
 RETURNING id, kind, (payload->>'n')::bigint, attempts,
           (extract(epoch FROM clock_timestamp() - run_at) * 1000)::float8";
 
-/// Extends the leases of claims `(id, attempts)` this consumer still holds by `$3` ms.
-const EXTEND: &str = "UPDATE pg_queue_jobs j
+/// Extends the leases of claims `(id, attempts)` this consumer still holds by `$3` ms. It skips
+/// rows another statement has locked (the completer ending that claim, a rescuer taking an
+/// expired one) instead of waiting: a heartbeat that waited could deadlock with the completer,
+/// which locks the same rows in another order.
+const EXTEND: &str = "UPDATE pg_queue_jobs
    SET locked_until = now() + $3::bigint * interval '1 millisecond'
-  FROM unnest($1::bigint[], $2::int[]) AS h(id, attempt)
- WHERE j.id = h.id AND j.attempts = h.attempt AND j.state = 'running'
-RETURNING j.id";
+ WHERE id IN (SELECT j.id FROM pg_queue_jobs j
+                JOIN unnest($1::bigint[], $2::int[]) AS h(id, attempt)
+                  ON j.id = h.id AND j.attempts = h.attempt
+               WHERE j.state = 'running'
+                 FOR UPDATE OF j SKIP LOCKED)
+RETURNING id";
 
 /// An order (the business row) inside the producer's transaction.
 const ORDER: &str = "INSERT INTO pg_queue_orders (n) VALUES ($1) RETURNING id";
@@ -293,9 +300,15 @@ impl Queue<'_> {
         what: impl Fn() -> String,
         mut f: impl FnMut(&mut Client, &[Statement; 6]) -> Result<T, postgres::Error>,
     ) -> anyhow::Result<T> {
+        let mut deadlocks = 0;
         loop {
             match f(&mut self.client, &self.statements) {
                 Ok(v) => return Ok(v),
+                // The server chose this statement to break a deadlock and rolled it back: run
+                // it again (a few times).
+                Err(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) && deadlocks < 5 => {
+                    deadlocks += 1;
+                }
                 Err(e) if self.client.is_closed() || connection_lost(&e) => {
                     self.reconnect(&describe(&e))
                         .map_err(|e| anyhow::anyhow!("{}: {e}", what()))?;
@@ -530,7 +543,6 @@ fn job_number(n: Option<i64>) -> u64 {
 /// The connection is gone (the server shut down, restarted or crashed, the socket broke): worth
 /// a reconnect, unlike an error in the statement itself.
 fn connection_lost(err: &postgres::Error) -> bool {
-    use postgres::error::SqlState;
     if err.is_closed() {
         return true;
     }
