@@ -5,8 +5,9 @@
 //! run, a wrong password is refused without being printed, `--transactional` with rolled-back
 //! transactions leaves neither their order nor their job, an idle `--follow` consumer that never
 //! polls is woken by NOTIFY, and a job that runs three leases long keeps its lease (the
-//! heartbeat). The table is read back after each run. (The server restarted mid-run is in
-//! `restart.rs`: it needs a cluster of its own.)
+//! heartbeat), also with a heartbeat every 20 ms beside thousands of completions. The table is
+//! read back after each run. (The server restarted mid-run is in `restart.rs`: it needs a
+//! cluster of its own.)
 //!
 //! Each scenario has a database of its own on the one cluster, so they run side by side, each
 //! on a thread of the one test below, which stops the cluster when they are done (a `static` is
@@ -390,6 +391,15 @@ fn kill_9() -> Scenario {
             }
             victim.kill()?; // SIGKILL
             victim.wait()?;
+            // A statement the victim sent just before (a claim) still runs, and commits, on
+            // its server session: count the rows it holds once every session of it has ended.
+            let sessions = "SELECT count(*)::text FROM pg_stat_activity
+                             WHERE datname = 'kill_9' AND pid <> pg_backend_pid()";
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while query("kill_9", sessions).map_err(anyhow::Error::msg)? != ["0"] {
+                anyhow::ensure!(Instant::now() < deadline, "the victim's sessions never ended");
+                std::thread::sleep(Duration::from_millis(10));
+            }
             let held = query(
                 "kill_9",
                 "SELECT count(*)::text FROM pg_queue_jobs WHERE state = 'running'",
@@ -519,6 +529,33 @@ fn bad_password() -> Scenario {
         })
 }
 
+/// A heartbeat every 20 ms (a lease of 60 ms) beside thousands of completions of the same rows:
+/// neither waits on the other (the heartbeat skips rows being completed), so the run ends well
+/// (a deadlock between them would be an error and exit 2) with every job completed.
+fn heartbeat_beside_completions() -> Scenario {
+    let url = url("heartbeat_busy");
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--jobs",
+        "3000",
+        "--work-ms",
+        "1",
+        "--lease-ms",
+        "60",
+    ];
+    Scenario::run("postgres/heartbeat-busy", &args, 0)
+        .partial_concurrency()
+        .timeout(Duration::from_secs(60))
+        .setup(|_| fresh("heartbeat_busy"))
+        .check(|run| {
+            if run.count("leases_extended")? == 0 {
+                return Err("no lease was extended".into());
+            }
+            harness::expect_eq("table", states("heartbeat_busy")?, "completed=3000".into())
+        })
+}
+
 /// A scenario, made on the thread that runs it (a scenario's checks are not `Send`).
 type MakeScenario = fn() -> Scenario;
 
@@ -535,11 +572,12 @@ impl Drop for StopCluster {
 fn postgres_scenarios_on_one_cluster() {
     let _stop = StopCluster;
     with_cluster(|_| Ok(())).expect("start the test's PostgreSQL cluster");
-    let scenarios: [(&str, MakeScenario); 8] = [
+    let scenarios: [(&str, MakeScenario); 9] = [
         ("three_consumers", three_consumers),
         ("transactional", transactional),
         ("notify_wakes", notify_wakes),
         ("heartbeat", heartbeat),
+        ("heartbeat_beside_completions", heartbeat_beside_completions),
         ("kill_9", kill_9),
         ("poison", poison),
         ("sigint", sigint),

@@ -1,7 +1,8 @@
 //! PostgreSQL restarted under a running consumer: every connection of it is cut (a fast
-//! shutdown ends every session), each thread connects again and sends its statement again, and
-//! the run ends with every job done at least once and none left behind. The cluster is this
-//! binary's own: the other scenarios share one that must not restart under them.
+//! shutdown ends every session; a crash, SIGQUIT, drops them with no goodbye), each thread
+//! connects again and sends its statement again, and the run ends with every job done at least
+//! once and none left behind. Each test has a cluster of its own: the other scenarios share one
+//! that must not restart under them.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -26,6 +27,23 @@ fn completed(cluster: &Cluster) -> Option<u64> {
 
 #[test]
 fn a_server_restart_mid_run_is_ridden_out() {
+    ridden_out("restart", |c| c.restart());
+}
+
+#[test]
+fn a_server_crash_and_start_mid_run_is_ridden_out() {
+    // SIGQUIT: PostgreSQL's immediate shutdown, as when the server dies; it recovers from its
+    // log when started again.
+    ridden_out("crash", |c| {
+        c.kill()?;
+        std::thread::sleep(Duration::from_millis(300)); // the consumers meet a dead server
+        c.start_server()
+    });
+}
+
+/// Produces the jobs, runs `consume`, and does `stop_and_start` to the server once a sixth of
+/// the jobs are done.
+fn ridden_out(name: &str, stop_and_start: fn(&Cluster) -> anyhow::Result<()>) {
     let dir = Cluster::new_dir();
     let cluster = Cluster::start(&dir).expect("start the test's PostgreSQL cluster");
     let url = pg::url_for(&dir);
@@ -50,7 +68,7 @@ fn a_server_restart_mid_run_is_ridden_out() {
             let deadline = Instant::now() + Duration::from_secs(60);
             while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
                 if completed(&cluster).is_some_and(|n| n >= JOBS / 6) {
-                    cluster.restart().expect("restart the server");
+                    stop_and_start(&cluster).expect("stop and start the server");
                     restarted.store(true, Ordering::SeqCst);
                     return;
                 }
@@ -66,7 +84,7 @@ fn a_server_restart_mid_run_is_ridden_out() {
             "--lease-ms",
             "3000",
         ];
-        let scenario = Scenario::run("restart", &args, 0)
+        let scenario = Scenario::run(name, &args, 0)
             .partial_concurrency()
             .timeout(Duration::from_secs(120))
             .check(|run| {
