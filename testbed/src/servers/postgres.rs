@@ -1,7 +1,8 @@
-//! A throwaway PostgreSQL cluster for db-batch's tests and benchmark: `initdb` into a fresh
-//! temporary folder, then `postgres` in the foreground under the supervisor of
-//! [`super::Supervised`], listening on a Unix socket in that folder only (`listen_addresses`
-//! empty: no TCP port, nothing reachable from outside). The server dies and the folder goes
+//! A throwaway PostgreSQL cluster for db-batch's and pg-queue's tests and benchmarks, and
+//! pg-queue's embedded default database: `initdb` into a fresh temporary folder, then
+//! `postgres` in the foreground under the supervisor of [`super::Supervised`], listening on a
+//! Unix socket in that folder only (`listen_addresses` empty: no TCP port, nothing reachable
+//! from outside). The server dies and the folder goes
 //! when the [`Cluster`] is dropped, and also when whoever started it dies, however it ends
 //! (even `kill -9`). `initdb` and `postgres` refuse to run as root: as root (CI) the cluster,
 //! and its supervisor with it, runs as the unprivileged `postgres` user (`runuser`), and the
