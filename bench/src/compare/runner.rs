@@ -195,7 +195,15 @@ pub fn build_variants(
         .filter(|p| *p != BASELINES_PACKAGE && *p != super::go::PACKAGE)
         .collect();
     packages.dedup();
-    let baselines = wanted.iter().any(|v| v.baseline);
+    // bench's own binaries the variants run (`baselines`, `bare-pool`).
+    let mut bench_bins: Vec<&str> = wanted
+        .iter()
+        .filter(|v| v.package == BASELINES_PACKAGE)
+        .map(|v| v.binary.as_str())
+        .collect();
+    bench_bins.sort_unstable();
+    bench_bins.dedup();
+    let baselines = !bench_bins.is_empty();
     let build = |pkgs: &[&str], baselines: bool| -> bool {
         let mut ok = true;
         if !pkgs.is_empty() {
@@ -209,16 +217,8 @@ pub fn build_variants(
         }
         if baselines {
             ok &= Command::new(cargo())
-                .args([
-                    "build",
-                    "--profile",
-                    profile,
-                    "--quiet",
-                    "-p",
-                    BASELINES_PACKAGE,
-                    "--bin",
-                    "baselines",
-                ])
+                .args(["build", "--profile", profile, "--quiet", "-p", BASELINES_PACKAGE])
+                .args(bench_bins.iter().flat_map(|&bin| ["--bin", bin]))
                 .current_dir(root)
                 .status()
                 .is_ok_and(|s| s.success());
