@@ -233,10 +233,11 @@ fn on_full_caller_runs_on_the_submitting_thread() {
 
 #[test]
 fn on_full_block_waits_for_room() {
+    // The submitter must reach job 4 before a worker ends its first job: 300 ms of margin.
     check(
         run(
             "on-full/block",
-            "--arrivals steady --min 1 --max 2 --queue 1 --jobs 8 --work-ms 100 --on-full block",
+            "--arrivals steady --min 1 --max 2 --queue 1 --jobs 8 --work-ms 300 --on-full block",
             0,
         )
         .outputs(OutputRule::Double)
@@ -250,8 +251,9 @@ fn on_full_block_waits_for_room() {
     );
 }
 
-/// 16 jobs at once on up to 8 workers.
-const GROW: &str = "--arrivals steady --min 1 --max 8 --jobs 16 --work-ms 100";
+/// 16 jobs at once on up to 8 workers. Growing to 8 needs the submitter to reach the 8th job (the
+/// 10th with a queue of 2) before the first job ends: 300 ms of margin.
+const GROW: &str = "--arrivals steady --min 1 --max 8 --jobs 16";
 
 #[test]
 fn queue_first_with_a_large_queue_never_grows() {
@@ -260,7 +262,8 @@ fn queue_first_with_a_large_queue_never_grows() {
     check(
         run(
             "grow/queue-first-large-queue",
-            &format!("{GROW} --grow queue-first --queue 1000"),
+            // Never grows whatever the timing: shorter jobs keep the run short.
+            &format!("{GROW} --grow queue-first --queue 1000 --work-ms 50"),
             0,
         )
         .outputs(OutputRule::Double)
@@ -278,7 +281,7 @@ fn spawn_first_with_the_same_queue_grows_to_max() {
     check(
         run(
             "grow/spawn-first-large-queue",
-            &format!("{GROW} --grow spawn-first --queue 1000"),
+            &format!("{GROW} --grow spawn-first --queue 1000 --work-ms 300"),
             0,
         )
         .outputs(OutputRule::Double)
@@ -291,7 +294,7 @@ fn queue_first_grows_once_the_queue_is_full() {
     check(
         run(
             "grow/queue-first-small-queue",
-            &format!("{GROW} --grow queue-first --queue 2"),
+            &format!("{GROW} --grow queue-first --queue 2 --work-ms 300"),
             0,
         )
         .outputs(OutputRule::Double)
@@ -391,12 +394,13 @@ fn resize_grow_shrink_grow_loses_no_job() {
 
 #[test]
 fn resize_shrink_below_busy_workers_loses_no_job() {
-    // Eight workers busy and 16 jobs waiting when the max drops to 1: every worker but one leaves
-    // as its job ends, and the one left runs the whole queue.
+    // Eight workers busy (the submitter reaches the 8th job before the first ends: 300 ms of
+    // margin) and jobs waiting when the max drops to 1: every worker but one leaves as its job
+    // ends, and the one left runs the rest of the queue.
     check(
         run(
             "resize/shrink-to-one",
-            "--arrivals steady --min 0 --max 8 --jobs 64 --work-ms 40 --resize-at 100:0:1",
+            "--arrivals steady --min 0 --max 8 --jobs 24 --work-ms 300 --resize-at 400:0:1",
             0,
         )
         .outputs(OutputRule::Double)
