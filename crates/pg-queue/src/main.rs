@@ -359,6 +359,7 @@ fn claim(
             if !p.cli.follow {
                 wait = wait.min(CHECK_EVERY);
             }
+            let reconnects = q.reconnects;
             let notified = match p.cli.wake {
                 Wake::Notify => wait_notified(q, p.stop, wait).inspect_err(|_| p.abort.set())?,
                 Wake::Poll => {
@@ -369,7 +370,7 @@ fn claim(
                     false
                 }
             };
-            *woken += u64::from(notified);
+            *woken += u64::from(notified && q.reconnects == reconnects); // not a reconnect
             continue;
         }
         // The heartbeat keeps these leases from now until the completer ends each claim.
