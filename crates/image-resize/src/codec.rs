@@ -361,8 +361,9 @@ fn png_complete(bytes: &[u8]) -> anyhow::Result<(Complete, usize)> {
 /// entropy-coded data is not decoded, so a scan cut short and followed by EOI passes. Bytes that
 /// are not a marker where one should start are skipped up to the next `FF`, and `FF` or `00`
 /// bytes between a marker's `FF` and its code, as libjpeg (it warns of "extraneous bytes before
-/// marker") and the `image` crate's decoder do. A reserved marker code (`FF 02` to `FF BF`) is
-/// corrupt, as libjpeg says.
+/// marker") and the `image` crate's decoder do. A marker code libjpeg does not know (reserved,
+/// `FF 02` to `FF BF`, or an extension's: `FF DE`, `FF DF`, `FF F0` to `FF FD`) is corrupt, as
+/// libjpeg says.
 fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<usize> {
     let truncated = || {
         anyhow::anyhow!(
@@ -389,9 +390,12 @@ fn jpeg_complete(bytes: &[u8]) -> anyhow::Result<usize> {
         match code {
             0xD9 => return Ok(i),           // EOI
             0x01 | 0xD0..=0xD7 => continue, // markers without a length (TEM, RSTn)
-            // Reserved codes: no JPEG writes them, and libjpeg refuses them. (The `image`
-            // crate's decoder ends the scan there and decodes the rest as grey.)
-            0x02..=0xBF => bail!("corrupt JPEG: an unknown marker FF{code:02X} at byte {}", i - 2),
+            // Reserved codes, and those of the extensions libjpeg does not read (hierarchical
+            // DHP and EXP, JPGn): libjpeg refuses them. (The `image` crate's decoder ends the
+            // scan there and decodes the rest as grey.)
+            0x02..=0xBF | 0xDE | 0xDF | 0xF0..=0xFD => {
+                bail!("corrupt JPEG: an unknown marker FF{code:02X} at byte {}", i - 2)
+            }
             _ => {}
         }
         let len = bytes.get(i..i + 2).ok_or_else(truncated)?;
@@ -986,10 +990,16 @@ mod tests {
         // decodes, as grey from there) was called truncated. libjpeg refuses the marker.
         let jpeg = sample(Format::Jpeg, 16, 16);
         let n = jpeg.len();
-        let with = [&jpeg[..n - 6], &[0xFF, 0x14][..], &jpeg[n - 6..]].concat();
-        let reason = format!("{:#}", check_complete(&with, Format::Jpeg).expect_err("FF 14"));
-        assert!(reason.contains("unknown marker FF14"), "{reason}");
-        assert!(!reason.contains("truncated"), "{reason}");
+        // Then `FF F8` (JPG8, of the JPEG-LS extension), found the same way.
+        for code in [0x14, 0xF8] {
+            let with = [&jpeg[..n - 6], &[0xFF, code][..], &jpeg[n - 6..]].concat();
+            let reason = format!("{:#}", check_complete(&with, Format::Jpeg).expect_err("marker"));
+            assert!(
+                reason.contains(&format!("unknown marker FF{code:02X}")),
+                "{reason}"
+            );
+            assert!(!reason.contains("truncated"), "{reason}");
+        }
     }
 
     #[test]
