@@ -477,9 +477,7 @@ fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str, mistake: Option<
             if rng.random_bool(0.3) {
                 a.set("--min", rng.random_range(0..=workers.min(4)));
             }
-            if rng.random_bool(0.3) {
-                a.set("--queue", rng.random_range(0..=64u64));
-            }
+            let queue = rng.random_bool(0.3).then(|| rng.random_range(0..=64u64));
             a.set(
                 "--grow",
                 if rng.random_bool(0.5) {
@@ -493,6 +491,22 @@ fn simulated(a: &mut Args<'_>, rng: &mut StdRng, example: &str, mistake: Option<
                 .copied()
                 .unwrap_or("block");
             a.set("--on-full", on_full);
+            if let Some(queue) = queue {
+                // drop-oldest needs a queue to drop from: --queue 0 with it is a usage error.
+                let least = u64::from(on_full == "drop-oldest");
+                a.set("--queue", queue.max(least));
+            }
+            // --resize-at (repeatable): up to three moves of the bounds in the first 300 ms.
+            if rng.random_bool(0.3) {
+                for _ in 0..rng.random_range(1..=3u64) {
+                    let max = rng.random_range(1..=16u64);
+                    let min = rng.random_range(0..=max.min(4));
+                    a.set(
+                        "--resize-at",
+                        format!("{}:{min}:{max}", rng.random_range(0..=300u64)),
+                    );
+                }
+            }
         }
         "async-pool" => {
             let style = ["workers", "buffer-unordered", "joinset"]
