@@ -585,12 +585,17 @@ mod tests {
     fn the_fuzz_corpus_of_event_lines_replays() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/event_line");
         let mut files = 0;
+        let mut failures = Vec::new();
         for entry in std::fs::read_dir(&dir).expect("the event_line corpus") {
-            let bytes = std::fs::read(entry.expect("a corpus entry").path()).expect("a corpus file");
-            fuzz_event_line(&bytes);
+            let path = entry.expect("a corpus entry").path();
+            let bytes = std::fs::read(&path).expect("a corpus file");
+            if let Err(panic) = std::panic::catch_unwind(|| fuzz_event_line(&bytes)) {
+                failures.push(format!("{}: {}", path.display(), crate::panic_message(&*panic)));
+            }
             files += 1;
         }
         assert!(files > 0, "no file in {}", dir.display());
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     /// docs/events.md and these types agree: every sample line of a kind defined here parses and
