@@ -590,7 +590,11 @@ mod tests {
             let path = entry.expect("a corpus entry").path();
             let bytes = std::fs::read(&path).expect("a corpus file");
             if let Err(panic) = std::panic::catch_unwind(|| fuzz_event_line(&bytes)) {
-                failures.push(format!("{}: {}", path.display(), crate::panic_message(&*panic)));
+                failures.push(format!(
+                    "{}: {}",
+                    path.display(),
+                    crate::threads::panic_message(&*panic)
+                ));
             }
             files += 1;
         }
