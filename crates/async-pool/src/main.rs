@@ -89,9 +89,12 @@ struct Pool {
 }
 
 impl Pool {
-    /// Cancels the run (the first cause wins and is reported once).
+    /// Cancels the run (the first cause wins and is reported once). The token is cancelled
+    /// before the event is printed, so a job that prints `started` after the `cancel` line finds
+    /// it cancelled at its first look and ends cancelled.
     fn cancel(&self, by: CancelCause) {
         if self.cancelled_by.set(by).is_ok() {
+            self.token.cancel();
             self.report.event(
                 || format!("Cancelled by {}", by.name()),
                 |t_ms| {
@@ -102,7 +105,6 @@ impl Pool {
                     })
                 },
             );
-            self.token.cancel();
         }
     }
 
@@ -141,10 +143,13 @@ async fn work_on(pool: &Pool, job: Job) -> Outcome {
         // Go's `select { case <-ctx.Done(): ... case <-time.After(d): ... }`. tokio's timer ticks
         // every millisecond and rounds a sleep up to the next tick, so a short job waits a little
         // longer than asked (a thread's sleep does not). The job measures how late it ran again.
+        // `biased`: the cancel is looked at first, so a job that sees it ends cancelled even when
+        // its timer is due too (unbiased, select! picks one of the ready branches at random).
         Workload::Sleep => {
             let wait = pool.work.duration_for(&job);
             let due = tokio::time::Instant::now() + wait;
             let on_timer = tokio::select! {
+                biased;
                 _ = pool.token.cancelled() => false,
                 () = tokio::time::sleep_until(due) => true,
             };

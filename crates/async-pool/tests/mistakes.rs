@@ -142,7 +142,9 @@ fn without_sleeping_jobs_the_mistake_does_not_show_and_says_so() {
 }
 
 /// Without the mistake, many concurrent waits on the same 2 runtime threads: no broken
-/// invariant and exit 0, whatever the timers' lateness on a busy machine.
+/// invariant and exit 0, whatever the timers' lateness on a busy machine. (The peak need not
+/// reach 500: a first round of 500 tasks of 20 ms jobs overlaps fully only if no thread is paused
+/// that long while they start.)
 #[test]
 fn without_the_mistake_nothing_is_named() {
     for style in ["workers", "buffer-unordered", "joinset"] {
@@ -150,6 +152,7 @@ fn without_the_mistake_nothing_is_named() {
         check(
             Scenario::run(&format!("no-mistake-{style}"), &words(&args), 0)
                 .outputs(OutputRule::Double)
+                .partial_concurrency()
                 .check(|run| {
                     let s = run.summary()?;
                     let named = ["mistake", "broken_invariant", "no_progress"]
