@@ -67,7 +67,10 @@ fn every_style_accounts_for_every_job_and_survives_panics() {
     }
 }
 
-/// A cancelled token: jobs waiting end cancelled, jobs not yet taken never start.
+/// A cancelled token: jobs waiting end cancelled, jobs not yet taken never start. The cancel comes
+/// once the 3 tasks each hold a job (progress, not a clock: a cancel after a fixed time finds
+/// fewer jobs started when the machine is busy), and each job waits a minute, so exactly 3 are
+/// in flight at the cancel.
 #[test]
 fn a_cancel_ends_every_job_cancelled_or_not_started() {
     let rt = runtime();
@@ -84,7 +87,9 @@ fn a_cancel_ends_every_job_cancelled_or_not_started() {
         let tally = rt
             .block_on(async {
                 tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    while canceller.gauge.current() < 3 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
                     canceller.cancel(CancelCause::Deadline);
                 });
                 match style {
