@@ -139,6 +139,8 @@ struct Tally {
     late: u64,
     /// Signals that killed the process before `main` installed its handler (see `checks::RunResult`).
     pre_main: u64,
+    /// Runs that made one of the example's mistakes on purpose (`--mistake`).
+    mistakes: u64,
     failed: u64,
     time: Duration,
 }
@@ -209,6 +211,7 @@ fn run_all(
         }
         tally.late += u64::from(result.late);
         tally.pre_main += u64::from(result.pre_main);
+        tally.mistakes += u64::from(plan.mistake.is_some());
         done += 1;
         if result.errors.is_empty() {
             if !keep {
@@ -240,12 +243,22 @@ fn run_all(
         }
     }
     println!(
-        "{:<16} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>8} {:>6} {:>7}",
-        "example", "runs", "signal", "≤5ms", "2×INT", "kill9", "late", "pre-main", "failed", "time_s"
+        "{:<16} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>8} {:>8} {:>6} {:>7}",
+        "example",
+        "runs",
+        "signal",
+        "≤5ms",
+        "2×INT",
+        "kill9",
+        "late",
+        "pre-main",
+        "mistake",
+        "failed",
+        "time_s"
     );
     for (name, t) in &tallies {
         println!(
-            "{name:<16} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>8} {:>6} {:>7.1}",
+            "{name:<16} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>8} {:>8} {:>6} {:>7.1}",
             t.runs,
             t.signalled,
             t.early,
@@ -253,6 +266,7 @@ fn run_all(
             t.kill9,
             t.late,
             t.pre_main,
+            t.mistakes,
             t.failed,
             t.time.as_secs_f64()
         );
