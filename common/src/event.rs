@@ -408,6 +408,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn a_printed_number_parses_back_the_same() {
+        fuzz_event_line(br#"{"event":"x","v":13999999999999999999999999999999999999999}"#);
+    }
+
     /// One of each event this crate defines, with every optional field present.
     fn full_samples() -> Vec<Event> {
         let summary = RunSummary {
