@@ -7,10 +7,15 @@
 //! attempt. Every statement that ends a claim names the claim it ends, `(id, attempts)`, and
 //! touches the row only while it is still `running` under that attempt: a consumer whose lease
 //! expired and whose job was rescued and claimed again cannot complete or fail the new claim.
+//!
+//! No statement reads inside a payload: any producer may have written a row, and one payload
+//! that SQL could not cast would fail the whole statement, so no consumer could claim anything.
+//! Statements return `payload::text`, decoded in Rust ([`pg_queue::job_number`]), row by row.
 
 use std::time::{Duration, Instant};
 
 use common::UsageError;
+use pg_queue::{PayloadError, job_number};
 use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator as _;
@@ -80,7 +85,7 @@ const CLAIM: &str = "UPDATE pg_queue_jobs
                ORDER BY run_at, id
                LIMIT $3
                  FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, (payload->>'n')::bigint, attempts,
+RETURNING id, kind, payload::text, attempts,
           (extract(epoch FROM clock_timestamp() - run_at) * 1000)::float8";
 
 /// Extends the leases of claims `(id, attempts)` this consumer still holds by `$3` ms. It skips
@@ -111,16 +116,18 @@ const COMPLETE: &str = "UPDATE pg_queue_jobs j
 RETURNING j.id";
 
 /// Fails a batch of claims: back to `available` after its delay, or `discarded` at the
-/// `$5`-th attempt; the error is kept either way.
+/// `$5`-th attempt or at once if its `give_up` is set (a malformed payload); the error is kept
+/// either way.
 const FAIL: &str = "UPDATE pg_queue_jobs j
-   SET state = CASE WHEN j.attempts >= $5 THEN 'discarded' ELSE 'available' END,
-       run_at = CASE WHEN j.attempts >= $5 THEN j.run_at
+   SET state = CASE WHEN j.attempts >= $5 OR f.give_up THEN 'discarded' ELSE 'available' END,
+       run_at = CASE WHEN j.attempts >= $5 OR f.give_up THEN j.run_at
                      ELSE now() + f.delay_ms * interval '1 millisecond' END,
-       finished_at = CASE WHEN j.attempts >= $5 THEN now() END,
+       finished_at = CASE WHEN j.attempts >= $5 OR f.give_up THEN now() END,
        last_error = f.error, locked_by = NULL, locked_until = NULL
-  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[]) AS f(id, attempt, error, delay_ms)
+  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], $6::bool[])
+       AS f(id, attempt, error, delay_ms, give_up)
  WHERE j.id = f.id AND j.attempts = f.attempt AND j.state = 'running'
-RETURNING j.id, j.state, j.attempts, (j.payload->>'n')::bigint, j.last_error";
+RETURNING j.id, j.state, j.attempts, j.payload::text, j.last_error";
 
 /// Gives claims back at once (Ctrl-C): a job never started gets its attempt back.
 const RELEASE: &str = "UPDATE pg_queue_jobs j
@@ -143,7 +150,7 @@ const RESCUE: &str = "UPDATE pg_queue_jobs
                ORDER BY locked_until
                LIMIT 1000
                  FOR UPDATE SKIP LOCKED)
-RETURNING id, state, attempts, (payload->>'n')::bigint, last_error";
+RETURNING id, state, attempts, payload::text, last_error";
 
 /// What an idle consumer needs to know: is a job running on some consumer, and in how many ms
 /// the next available job is due (NULL: none is available; 0 or less: due now).
@@ -171,13 +178,13 @@ pub struct Db {
     name: String,
 }
 
-/// A claimed job: the row's id, its kind, its job number, this claim's attempt, and how long
-/// it had been due when it was claimed (ms since its `run_at`).
+/// A claimed job: the row's id, its kind, its job number (or why its payload has none), this
+/// claim's attempt, and how long it had been due when it was claimed (ms since its `run_at`).
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
     pub kind: String,
-    pub n: u64,
+    pub n: Result<u64, PayloadError>,
     pub attempt: i32,
     pub due_ms: f64,
 }
@@ -190,17 +197,19 @@ pub struct Idle {
     pub next_due_ms: Option<f64>,
 }
 
-/// A failure to record: the claim, the error, and the delay before the next attempt.
+/// A failure to record: the claim, the error, and the delay before the next attempt, or
+/// `give_up`: no next attempt (discarded at once).
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub id: i64,
     pub attempt: i32,
     pub error: String,
     pub delay_ms: u64,
+    pub give_up: bool,
 }
 
 /// A job that left `running` for good or for later: its id, new state, attempts, job number
-/// and last error.
+/// (0 if its payload has none) and last error.
 #[derive(Debug, Clone)]
 pub struct Ended {
     pub id: i64,
@@ -457,9 +466,15 @@ impl Queue<'_> {
         let attempts: Vec<i32> = failures.iter().map(|f| f.attempt).collect();
         let errors: Vec<&str> = failures.iter().map(|f| f.error.as_str()).collect();
         let delays: Vec<i64> = failures.iter().map(|f| to_i64(f.delay_ms)).collect();
+        let give_up: Vec<bool> = failures.iter().map(|f| f.give_up).collect();
         let rows = self.retry(
             || format!("cannot record {} failures", failures.len()),
-            |c, s| c.query(&s[2], &[&ids, &attempts, &errors, &delays, &max_attempts]),
+            |c, s| {
+                c.query(
+                    &s[2],
+                    &[&ids, &attempts, &errors, &delays, &max_attempts, &give_up],
+                )
+            },
         )?;
         Ok(rows.iter().map(ended).collect())
     }
@@ -530,14 +545,9 @@ fn ended(r: &postgres::Row) -> Ended {
         id: r.get(0),
         state: r.get(1),
         attempts: r.get(2),
-        n: job_number(r.get(3)),
+        n: job_number(r.get(3)).unwrap_or(0),
         error: r.get::<_, Option<String>>(4).unwrap_or_default(),
     }
-}
-
-/// The payload's job number (0 for a payload without one: that job fails as malformed).
-fn job_number(n: Option<i64>) -> u64 {
-    n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
 
 /// The connection is gone (the server shut down, restarted or crashed, the socket broke): worth

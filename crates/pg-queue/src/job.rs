@@ -25,7 +25,7 @@ impl JobRef for Job {
         self.seq
     }
     fn value(&self) -> Option<u64> {
-        Some(self.row.n)
+        self.row.n.as_ref().ok().copied() // none for a malformed payload
     }
 }
 
@@ -46,9 +46,13 @@ impl Job {
 }
 
 /// Runs one job: output = number × 2 after `--work-ms` of simulated I/O (cancelled by `abort`).
-/// Kind `fail` always fails, `panic` always panics.
+/// Kind `fail` always fails, `panic` always panics. A payload without a job number fails at once
+/// with its reason (and is not retried: see `work` in `main.rs`).
 pub fn run_job(job: &Job, work_ms: u64, abort: &common::Stop) -> Outcome {
-    let n = job.row.n;
+    let n = match &job.row.n {
+        Ok(n) => *n,
+        Err(malformed) => return Outcome::Failed(malformed.to_string()),
+    };
     if work_ms > 0 {
         crossbeam::select! {
             recv(abort.channel()) -> _ => return Outcome::Cancelled,
@@ -58,7 +62,6 @@ pub fn run_job(job: &Job, work_ms: u64, abort: &common::Stop) -> Outcome {
     match job.row.kind.as_str() {
         "panic" => panic!("poison job {n}: this job always panics"),
         "fail" => Outcome::Failed(format!("poison job {n}: this job always fails")),
-        _ if n == 0 => Outcome::Failed("malformed payload: no numeric \"n\"".into()),
         _ => Outcome::Ok(n * 2),
     }
 }
@@ -107,7 +110,7 @@ mod tests {
             row: Claimed {
                 id: 1,
                 kind: kind.into(),
-                n,
+                n: pg_queue::job_number(&format!(r#"{{"n": {n}}}"#)),
                 attempt: 1,
                 due_ms: 0.0,
             },
@@ -123,8 +126,9 @@ mod tests {
             matches!(run_job(&job(7, "fail"), 0, &stop), Outcome::Failed(r) if r.contains("poison job 7"))
         );
         assert!(
-            matches!(run_job(&job(0, "double"), 0, &stop), Outcome::Failed(r) if r.contains("malformed"))
+            matches!(run_job(&job(0, "double"), 0, &stop), Outcome::Failed(r) if r.starts_with("malformed payload"))
         );
+        assert_eq!(job(0, "double").value(), None);
         stop.set();
         assert_eq!(run_job(&job(3, "double"), 60_000, &stop), Outcome::Cancelled);
     }

@@ -1,8 +1,53 @@
 //! pg-queue's own event kinds (docs/events.md), typed here so that the binary prints them and
-//! tests read them back. The lesson is in `main.rs`.
+//! tests read them back, and the decoding of a job row's payload (unit-tested and fuzzed here).
+//! The lesson is in `main.rs`.
 
 use common::event::ExampleEvent;
 use serde::{Deserialize, Serialize};
+
+/// The largest job number: a job's output is its number × 2, which must fit in a `u64`.
+pub const MAX_JOB_NUMBER: u64 = i64::MAX as u64;
+
+/// How much of a bad value an error quotes.
+const QUOTE_CHARS: usize = 40;
+
+/// Why a job row's payload names no job. Any producer on the database may have written it (other
+/// programs, SQL by hand), so it is data, never a reason to stop: the job fails with this as its
+/// error, alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("malformed payload: not JSON ({0})")]
+    NotJson(String),
+    #[error("malformed payload: {0} is not a JSON object")]
+    NotAnObject(String),
+    #[error("malformed payload: no \"n\"")]
+    NoNumber,
+    #[error("malformed payload: \"n\" is {0}, not a whole number from 1 to {MAX_JOB_NUMBER}")]
+    BadNumber(String),
+}
+
+/// The job number in a payload (the row's `payload::text`): `{"n": N, …}` with `N` a JSON whole
+/// number in `1..=MAX_JOB_NUMBER`; other keys are ignored. Never panics, whatever the text.
+pub fn job_number(payload: &str) -> Result<u64, PayloadError> {
+    let value: serde_json::Value =
+        serde_json::from_str(payload).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err(PayloadError::NotAnObject(quote(&value)));
+    };
+    let n = fields.get("n").ok_or(PayloadError::NoNumber)?;
+    n.as_u64()
+        .filter(|n| (1..=MAX_JOB_NUMBER).contains(n))
+        .ok_or_else(|| PayloadError::BadNumber(quote(n)))
+}
+
+/// A JSON value as text, cut to [`QUOTE_CHARS`] characters (a payload may be large).
+fn quote(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(QUOTE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
 
 /// `rescued`: jobs whose lease expired (their consumer died or hung) returned to the queue by the
 /// rescuer, or discarded if they had used up their attempts.
@@ -64,5 +109,62 @@ mod tests {
             panic!("an example kind is Other")
         };
         assert_eq!(other.decode::<Discarded>().map(Result::ok), Some(Some(d)));
+    }
+
+    #[test]
+    fn a_payload_with_a_whole_n_names_its_job() {
+        assert_eq!(job_number(r#"{"n": 7}"#), Ok(7));
+        assert_eq!(job_number(r#"{"n": 42, "order": 3}"#), Ok(42));
+        assert_eq!(job_number(r#"{"order": 3, "n": 1}"#), Ok(1));
+        let max = format!(r#"{{"n": {MAX_JOB_NUMBER}}}"#);
+        assert_eq!(job_number(&max), Ok(MAX_JOB_NUMBER));
+    }
+
+    #[test]
+    fn a_payload_without_a_whole_n_is_malformed_with_its_reason() {
+        let bad_number = |text: &str, quoted: &str| {
+            assert_eq!(
+                job_number(text),
+                Err(PayloadError::BadNumber(quoted.into())),
+                "{text}"
+            );
+        };
+        bad_number(r#"{"n": "abc"}"#, r#""abc""#);
+        bad_number(r#"{"n": "5"}"#, r#""5""#);
+        bad_number(r#"{"n": 1.5}"#, "1.5");
+        bad_number(r#"{"n": 1.0}"#, "1.0");
+        bad_number(r#"{"n": 0}"#, "0");
+        bad_number(r#"{"n": -3}"#, "-3");
+        bad_number(r#"{"n": null}"#, "null");
+        bad_number(r#"{"n": 9223372036854775808}"#, "9223372036854775808");
+        bad_number(r#"{"n": 18446744073709551616}"#, "1.8446744073709552e+19");
+        assert_eq!(job_number("{}"), Err(PayloadError::NoNumber));
+        assert_eq!(job_number(r#"{"m": 1}"#), Err(PayloadError::NoNumber));
+        for (text, quoted) in [
+            ("[1, 2]", "[1,2]"),
+            ("5", "5"),
+            (r#""n""#, r#""n""#),
+            ("null", "null"),
+        ] {
+            assert_eq!(
+                job_number(text),
+                Err(PayloadError::NotAnObject(quoted.into())),
+                "{text}"
+            );
+        }
+        assert!(matches!(job_number(""), Err(PayloadError::NotJson(_))));
+        assert!(matches!(job_number("{\"n\": 1"), Err(PayloadError::NotJson(_))));
+        let e = job_number(r#"{"n": "abc"}"#).expect_err("malformed").to_string();
+        assert!(e.starts_with("malformed payload: \"n\" is \"abc\""), "{e}");
+    }
+
+    #[test]
+    fn a_long_bad_value_is_quoted_cut() {
+        let text = format!(r#"{{"n": "{}"}}"#, "é".repeat(1000));
+        let Err(PayloadError::BadNumber(quoted)) = job_number(&text) else {
+            panic!("a string n is malformed")
+        };
+        assert_eq!(quoted.chars().count(), QUOTE_CHARS + 1, "{quoted}");
+        assert!(quoted.ends_with('…'), "{quoted}");
     }
 }

@@ -431,11 +431,14 @@ fn work(worker: usize, p: Pool<'_>, jobs: Receiver<Job>, results: Sender<Outcome
         // The row is updated after the work, never before (that would be at-most-once).
         let _ = done.send(match &outcome {
             Outcome::Ok(_) => Done::Ok(id, attempt),
+            // A malformed payload will never become well-formed: discarded at once, with its
+            // reason as the row's last error (the dead letter), not retried.
             Outcome::Failed(why) => Done::Failed(Failure {
                 id,
                 attempt,
                 error: why.clone(),
                 delay_ms: job::backoff_ms(p.cli.backoff_ms, attempt),
+                give_up: job.row.n.is_err(),
             }),
             Outcome::Cancelled => Done::Release(id, attempt, true),
             Outcome::NotStarted => Done::Release(id, attempt, false),
@@ -472,6 +475,8 @@ fn complete(
                 for e in q.fail(&failed, p.cli.max_attempts)? {
                     if e.state == "discarded" {
                         out.discarded += 1;
+                        let give_up = failed.iter().any(|f| f.id == e.id && f.give_up);
+                        out.malformed += u64::from(give_up);
                         report_discarded(p.reporter, &e);
                     } else {
                         out.retried += 1;

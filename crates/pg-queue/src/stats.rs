@@ -8,12 +8,14 @@ use crate::cli::Cli;
 use crate::db::Counts;
 
 /// What the completer counted: claims it really ended (a claim rescued meanwhile is not
-/// counted), by how they ended.
+/// counted), by how they ended; `malformed`: of the discarded, those whose payload names no
+/// job (discarded at their first attempt).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Completed {
     pub completed: u64,
     pub retried: u64,
     pub discarded: u64,
+    pub malformed: u64,
     pub released: u64,
 }
 
@@ -95,6 +97,7 @@ impl QueueStats {
             .field("completed", d.completed)
             .field("retried", d.retried)
             .field("discarded", d.discarded + self.rescues.discarded)
+            .field("malformed", d.malformed)
             .field("released", d.released)
             .field("rescued", self.rescues.rescued)
             .field("leases_extended", self.rescues.extended)
@@ -109,11 +112,12 @@ impl QueueStats {
             .field("jobs_per_sec", rate)
             .line(format!("consumer {}", self.consumer))
             .line(format!(
-                "produced {}, completed {} ({rate} jobs/s), retried {}, discarded {}, released {}, rescued from expired leases {}",
+                "produced {}, completed {} ({rate} jobs/s), retried {}, discarded {} ({} malformed), released {}, rescued from expired leases {}",
                 self.produced.inserted,
                 d.completed,
                 d.retried,
                 d.discarded + self.rescues.discarded,
+                d.malformed,
                 d.released,
                 self.rescues.rescued
             ))
@@ -149,6 +153,7 @@ mod tests {
         stats.produced.inserted = 4;
         stats.waits = vec![3.0, 1.0, 2.0, 40.0];
         stats.done.completed = 4;
+        stats.done.malformed = 1;
         stats.table = Some(Counts {
             completed: 4,
             ..Counts::default()
@@ -163,6 +168,7 @@ mod tests {
             .to_event(None, None, None);
         assert_eq!(event.count("completed"), Some(4));
         assert_eq!(event.count("table_running"), Some(0));
+        assert_eq!(event.count("malformed"), Some(1));
         assert_eq!(event.number("jobs_per_sec"), Some(4.0));
         assert_eq!(event.ideal_ms, Some(20.0));
         assert_eq!(event.number("due_to_start_ms_p50"), Some(2.0));

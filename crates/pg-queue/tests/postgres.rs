@@ -5,8 +5,9 @@
 //! run, a wrong password is refused without being printed, `--transactional` with rolled-back
 //! transactions leaves neither their order nor their job, an idle `--follow` consumer that never
 //! polls is woken by NOTIFY, and a job that runs three leases long keeps its lease (the
-//! heartbeat), also with a heartbeat every 20 ms beside thousands of completions. The table is
-//! read back after each run. (The server restarted mid-run is in `restart.rs`: it needs a
+//! heartbeat), also with a heartbeat every 20 ms beside thousands of completions, and rows whose
+//! payload names no job, inserted by SQL among good ones, each fail alone at once with their
+//! reason while every good job is done. The table is read back after each run. (The server restarted mid-run is in `restart.rs`: it needs a
 //! cluster of its own.)
 //!
 //! Each scenario has a database of its own on the one cluster, so they run side by side, each
@@ -484,6 +485,105 @@ fn poison() -> Scenario {
         })
 }
 
+/// Payloads no job number can be read from, as another producer might write them (SQL by hand):
+/// each cast in SQL would fail the whole claim statement.
+const MALFORMED: [&str; 8] = [
+    r#"{"n": "abc"}"#,
+    r#"{"n": 1.5}"#,
+    "{}",
+    "[1, 2]",
+    r#""just text""#,
+    r#"{"n": -3}"#,
+    r#"{"n": null}"#,
+    r#"{"n": 99999999999999999999}"#,
+];
+
+/// 200 good jobs and the [`MALFORMED`] rows, four due before every good one and four after
+/// them, claimed 16 at a time: every good job completes; each malformed row fails at its first
+/// attempt with its reason and is discarded at once (the dead letter); exit 1 (jobs failed).
+fn malformed() -> Scenario {
+    let url = url("malformed");
+    let args = [
+        "consume",
+        "--database-url",
+        url.as_str(),
+        "--batch",
+        "16",
+        "--max-attempts",
+        "3",
+        "--backoff-ms",
+        "5",
+    ];
+    Scenario::run("postgres/malformed", &args, 1)
+        .partial_concurrency()
+        .timeout(Duration::from_secs(60))
+        .setup(|_| {
+            fresh("malformed")?;
+            produce("malformed", 200)?; // also creates the table
+            let mut client = postgres::Client::connect(&self::url("malformed"), postgres::NoTls)?;
+            let insert = "INSERT INTO pg_queue_jobs (kind, payload, run_at)
+                          SELECT 'double', p::jsonb, now() + d * interval '1 hour'
+                            FROM unnest($1::text[], $2::int[]) AS m(p, d)";
+            let payloads: Vec<&str> = MALFORMED.to_vec();
+            let hours: Vec<i32> = (0..MALFORMED.len()).map(|i| if i < 4 { -1 } else { 0 }).collect();
+            client.execute(insert, &[&payloads, &hours])?;
+            Ok(())
+        })
+        .check(|run| {
+            let s = run.summary()?;
+            let bad = MALFORMED.len() as u64;
+            harness::expect_eq(
+                "submitted, ok, failed",
+                (s.submitted, s.ok, s.failed),
+                (200 + bad, 200, bad),
+            )?;
+            run.expect_count("completed", 200)?;
+            run.expect_count("discarded", bad)?;
+            run.expect_count("malformed", bad)?;
+            run.expect_count("retried", 0)?;
+            let twice = all_done(&[finished_ok(&run.events()?.events)], 200)?;
+            harness::expect_eq("good jobs run twice", twice, 0)?;
+            let discarded: Vec<Discarded> = run
+                .events()?
+                .other("discarded")
+                .filter_map(|o| o.decode::<Discarded>().and_then(Result::ok))
+                .collect();
+            if discarded.len() as u64 != bad
+                || !discarded
+                    .iter()
+                    .all(|d| d.job == 0 && d.attempts == 1 && d.error.starts_with("malformed payload: "))
+            {
+                return Err(format!(
+                    "expected {bad} discarded events of malformed jobs: {discarded:?}"
+                ));
+            }
+            // Each malformed row: discarded at its first attempt, its reason as its last error.
+            let rows = query(
+                "malformed",
+                "SELECT payload::text || E'\\t' || state || ' ' || attempts || ' ' || coalesce(last_error, '')
+                   FROM pg_queue_jobs WHERE state <> 'completed' ORDER BY id",
+            )?;
+            let mut got: Vec<String> = Vec::new();
+            let mut want: Vec<String> = Vec::new();
+            for row in rows {
+                let (payload, rest) = row.split_once('\t').ok_or("no tab in the row")?;
+                let reason = match pg_queue::job_number(payload) {
+                    Ok(n) => format!("a well-formed job {n}"),
+                    Err(e) => e.to_string(),
+                };
+                want.push(format!("{payload}: discarded 1 {reason}"));
+                got.push(format!("{payload}: {rest}"));
+            }
+            harness::expect_eq("rows not completed", got.len() as u64, bad)?;
+            harness::expect_eq("rows not completed", got, want)?;
+            harness::expect_eq(
+                "table",
+                states("malformed")?,
+                format!("completed=200 discarded={bad}"),
+            )
+        })
+}
+
 /// Ctrl-C mid-run: no claim is left `running`; what was claimed and not run is released.
 fn sigint() -> Scenario {
     let url = url("sigint");
@@ -572,7 +672,7 @@ impl Drop for StopCluster {
 fn postgres_scenarios_on_one_cluster() {
     let _stop = StopCluster;
     with_cluster(|_| Ok(())).expect("start the test's PostgreSQL cluster");
-    let scenarios: [(&str, MakeScenario); 9] = [
+    let scenarios: [(&str, MakeScenario); 10] = [
         ("three_consumers", three_consumers),
         ("transactional", transactional),
         ("notify_wakes", notify_wakes),
@@ -580,6 +680,7 @@ fn postgres_scenarios_on_one_cluster() {
         ("heartbeat_beside_completions", heartbeat_beside_completions),
         ("kill_9", kill_9),
         ("poison", poison),
+        ("malformed", malformed),
         ("sigint", sigint),
         ("bad_password", bad_password),
     ];
