@@ -2,6 +2,8 @@
 //! tests read them back, and the decoding of a job row's payload (unit-tested and fuzzed here).
 //! The lesson is in `main.rs`.
 
+pub mod fuzzing;
+
 use common::event::ExampleEvent;
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_JOB_NUMBER: u64 = i64::MAX as u64;
 
 /// How much of a bad value an error quotes.
-const QUOTE_CHARS: usize = 40;
+pub const QUOTE_CHARS: usize = 40;
 
 /// Why a job row's payload names no job. Any producer on the database may have written it (other
 /// programs, SQL by hand), so it is data, never a reason to stop: the job fails with this as its
