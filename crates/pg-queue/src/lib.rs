@@ -4,8 +4,11 @@
 
 pub mod fuzzing;
 
+use std::collections::HashMap;
+
 use common::event::ExampleEvent;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The largest job number: a job's output is its number × 2, which must fit in a `u64`.
 pub const MAX_JOB_NUMBER: u64 = i64::MAX as u64;
@@ -30,24 +33,33 @@ pub enum PayloadError {
 
 /// The job number in a payload (the row's `payload::text`): `{"n": N, …}` with `N` a JSON whole
 /// number in `1..=MAX_JOB_NUMBER`; other keys are ignored. Never panics, whatever the text.
+///
+/// Values are kept as their text ([`RawValue`]) and only `n` is converted: PostgreSQL's jsonb
+/// holds numbers of any size, which a `u64` or `f64` cannot, so converting every value would
+/// call a whole payload "not JSON" for a huge number in some other key.
 pub fn job_number(payload: &str) -> Result<u64, PayloadError> {
-    let value: serde_json::Value =
-        serde_json::from_str(payload).map_err(|e| PayloadError::NotJson(e.to_string()))?;
-    let serde_json::Value::Object(fields) = value else {
-        return Err(PayloadError::NotAnObject(quote(&value)));
+    let fields: HashMap<String, &RawValue> = match serde_json::from_str(payload) {
+        Ok(fields) => fields,
+        Err(e) => {
+            return Err(match serde_json::from_str::<&RawValue>(payload) {
+                Ok(value) => PayloadError::NotAnObject(quote(value)),
+                Err(_) => PayloadError::NotJson(e.to_string()),
+            });
+        }
     };
     let n = fields.get("n").ok_or(PayloadError::NoNumber)?;
-    n.as_u64()
+    serde_json::from_str::<u64>(n.get())
+        .ok()
         .filter(|n| (1..=MAX_JOB_NUMBER).contains(n))
         .ok_or_else(|| PayloadError::BadNumber(quote(n)))
 }
 
-/// A JSON value as text, cut to [`QUOTE_CHARS`] characters (a payload may be large).
-fn quote(value: &serde_json::Value) -> String {
-    let text = value.to_string();
+/// A JSON value's text, cut to [`QUOTE_CHARS`] characters (a payload may be large).
+fn quote(value: &RawValue) -> String {
+    let text = value.get();
     match text.char_indices().nth(QUOTE_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
+        None => text.to_owned(),
     }
 }
 
@@ -118,6 +130,9 @@ mod tests {
         assert_eq!(job_number(r#"{"n": 7}"#), Ok(7));
         assert_eq!(job_number(r#"{"n": 42, "order": 3}"#), Ok(42));
         assert_eq!(job_number(r#"{"order": 3, "n": 1}"#), Ok(1));
+        // A number no u64 or f64 holds, in another key (jsonb keeps it), is no matter.
+        let other = format!(r#"{{"amount": {}, "n": 5}}"#, "9".repeat(400));
+        assert_eq!(job_number(&other), Ok(5));
         let max = format!(r#"{{"n": {MAX_JOB_NUMBER}}}"#);
         assert_eq!(job_number(&max), Ok(MAX_JOB_NUMBER));
     }
@@ -139,11 +154,16 @@ mod tests {
         bad_number(r#"{"n": -3}"#, "-3");
         bad_number(r#"{"n": null}"#, "null");
         bad_number(r#"{"n": 9223372036854775808}"#, "9223372036854775808");
-        bad_number(r#"{"n": 18446744073709551616}"#, "1.8446744073709552e+19");
+        bad_number(r#"{"n": 18446744073709551616}"#, "18446744073709551616");
+        let huge = "9".repeat(400);
+        bad_number(
+            &format!(r#"{{"n": {huge}}}"#),
+            &format!("{}…", &huge[..QUOTE_CHARS]),
+        );
         assert_eq!(job_number("{}"), Err(PayloadError::NoNumber));
         assert_eq!(job_number(r#"{"m": 1}"#), Err(PayloadError::NoNumber));
         for (text, quoted) in [
-            ("[1, 2]", "[1,2]"),
+            ("[1, 2]", "[1, 2]"),
             ("5", "5"),
             (r#""n""#, r#""n""#),
             ("null", "null"),
