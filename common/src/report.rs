@@ -293,6 +293,20 @@ impl Reporter {
     pub fn summary(&self, summary: &Summary) -> ExitCode {
         let alive = crate::threads::alive_beyond_main();
         let rss = crate::threads::peak_rss_kb();
+        // A Ctrl-C that came after the example measured its wall time, but before this summary,
+        // still stops the run (exit 130): the wall time then reaches to it, so that no Ctrl-C is
+        // later than `wall_ms`.
+        let extended;
+        let summary = match summary.interrupted_at {
+            Some(at) if at > self.started_instant() + summary.wall => {
+                extended = Summary {
+                    wall: at.duration_since(self.started_instant()),
+                    ..summary.clone()
+                };
+                &extended
+            }
+            _ => summary,
+        };
         let interrupted_at = summary.interrupted_at.map(|at| self.t_ms_at(at));
         if self.json {
             self.emit_json(&Event::Summary(summary.to_event(alive, rss, interrupted_at)));
@@ -955,6 +969,24 @@ mod tests {
         assert_eq!((s.submitted, s.ok, s.failed, s.not_started), (3, 1, 1, 1));
         assert!(s.interrupted && s.interrupted_at_ms.is_some(), "{s:?}");
         assert_eq!(s.count("extra"), Some(7));
+    }
+
+    #[test]
+    fn a_ctrl_c_after_the_wall_time_was_measured_extends_it() {
+        let capture = Capture::new();
+        let report = Reporter::with_flags(true, true).with_sink(capture.clone());
+        let wall = report.elapsed();
+        std::thread::sleep(Duration::from_millis(2));
+        let at = Instant::now();
+        let _ =
+            report.summary(&Summary::new("test", Tally::new(0), 1, 0, wall).with_interrupted_at(Some(at)));
+        let events = capture.events().expect("events");
+        let Event::Summary(s) = &events[0] else {
+            panic!("not the summary")
+        };
+        let interrupted_at = s.interrupted_at_ms.expect("interrupted_at_ms");
+        assert!(s.interrupted && interrupted_at <= s.wall_ms, "{s:?}");
+        assert!(s.wall_ms > wall.as_secs_f64() * 1000.0, "{s:?}");
     }
 
     #[test]
