@@ -21,6 +21,7 @@
 
 pub mod bad_input;
 pub mod check;
+pub mod fuzz_corpus;
 pub mod process;
 pub mod registry;
 mod scenario;

@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use image::ExtendedColorType;
 use testbed::images::Format;
@@ -16,26 +16,9 @@ fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/image_walker")
 }
 
-/// Runs `property` over every file in `dir`: the files it fails on, with its message.
-fn replay(dir: &Path, property: fn(&[u8])) -> Vec<String> {
-    let mut files = 0;
-    let mut failures = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("the corpus folder") {
-        let path = entry.expect("a corpus entry").path();
-        let bytes = std::fs::read(&path).expect("a corpus file");
-        if let Err(panic) = std::panic::catch_unwind(|| property(&bytes)) {
-            failures.push(format!("{}: {}", path.display(), common::panic_message(&*panic)));
-        }
-        files += 1;
-    }
-    assert!(files > 0, "no file in {}", dir.display());
-    failures
-}
-
 #[test]
 fn the_image_walker_corpus_replays() {
-    let failures = replay(&corpus(), image_resize::fuzzing::image_walker);
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    harness::fuzz_corpus::assert_replays("image_walker", image_resize::fuzzing::image_walker);
 }
 
 /// A PNG chunk: length, type, data, CRC of type and data.
