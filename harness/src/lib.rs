@@ -22,6 +22,8 @@
 pub mod bad_input;
 pub mod check;
 pub mod fuzz_corpus;
+#[cfg(loom)]
+pub mod loom_model;
 pub mod process;
 pub mod registry;
 mod scenario;

@@ -23,35 +23,13 @@
 
 #![cfg(loom)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Job, Reporter};
 use elastic_pool::pool::{Config, Grow, OnFull, Pool, Submitted};
-use loom::sync::{Arc, Condvar, Mutex};
+use harness::loom_model::{Gate, model};
+use loom::sync::{Arc, Mutex};
 use loom::thread;
-
-/// Runs `body` under loom with the preemption bound of `LOOM_MAX_PREEMPTIONS` (2 if unset) and
-/// prints how many interleavings it explored.
-fn model(name: &str, body: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    let bound = builder.preemption_bound;
-    let runs = std::sync::Arc::new(AtomicUsize::new(0));
-    let counted = std::sync::Arc::clone(&runs);
-    let started = std::time::Instant::now();
-    builder.check(move || {
-        counted.fetch_add(1, Ordering::Relaxed);
-        body();
-    });
-    eprintln!(
-        "loom model {name}: {} interleavings (preemption bound {bound:?}) in {:.1} s",
-        runs.load(Ordering::Relaxed),
-        started.elapsed().as_secs_f64()
-    );
-}
 
 const KEEP_ALIVE: Duration = Duration::from_millis(10);
 
@@ -122,30 +100,6 @@ fn the_last_worker_above_min_retires_without_stranding_a_job() {
             assert!(pool.workers() == 0, "closed and joined: no worker left");
         },
     );
-}
-
-/// A gate a job waits at until another opens it.
-#[derive(Clone)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn new() -> Self {
-        Gate(Arc::new((Mutex::new(false), Condvar::new())))
-    }
-
-    fn wait(&self) {
-        let (open, cv) = &*self.0;
-        let mut open = open.lock().expect("no panic while held");
-        while !*open {
-            open = cv.wait(open).expect("no panic while held");
-        }
-    }
-
-    fn open(&self) {
-        let (open, cv) = &*self.0;
-        *open.lock().expect("no panic while held") = true;
-        cv.notify_all();
-    }
 }
 
 #[test]

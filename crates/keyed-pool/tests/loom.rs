@@ -25,31 +25,12 @@
 
 #![cfg(loom)]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use harness::loom_model::model;
 use keyed_pool::dynamic::KeyedQueue;
 use loom::sync::Arc;
 use loom::thread;
-
-/// Runs `body` under loom with the preemption bound of `LOOM_MAX_PREEMPTIONS` (2 if unset) and
-/// prints how many interleavings it explored.
-fn model(name: &str, body: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    let bound = builder.preemption_bound;
-    let runs = std::sync::Arc::new(AtomicUsize::new(0));
-    let counted = std::sync::Arc::clone(&runs);
-    builder.check(move || {
-        counted.fetch_add(1, Ordering::Relaxed);
-        body();
-    });
-    eprintln!(
-        "loom model {name}: {} interleavings (preemption bound {bound:?})",
-        runs.load(Ordering::Relaxed)
-    );
-}
 
 /// What the workers of one execution saw. Plain std types: loom runs one thread at a time, so
 /// they need no model of their own, and they add no interleavings.

@@ -23,31 +23,10 @@
 
 #![cfg(loom)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use loom::sync::{Arc, Condvar, Mutex};
+use harness::loom_model::{Gate, model};
+use loom::sync::Arc;
 use loom::thread;
 use struct_pool::{SubmitError, WorkerPool};
-
-/// Runs `body` under loom with the preemption bound of `LOOM_MAX_PREEMPTIONS` (2 if unset) and
-/// prints how many interleavings it explored.
-fn model(name: &str, body: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    let bound = builder.preemption_bound;
-    let runs = std::sync::Arc::new(AtomicUsize::new(0));
-    let counted = std::sync::Arc::clone(&runs);
-    builder.check(move || {
-        counted.fetch_add(1, Ordering::Relaxed);
-        body();
-    });
-    eprintln!(
-        "loom model {name}: {} interleavings (preemption bound {bound:?})",
-        runs.load(Ordering::Relaxed)
-    );
-}
 
 /// The submission numbers of `results`, sorted.
 fn seqs<J, R>(results: &[struct_pool::Completed<J, R>]) -> Vec<u64> {
@@ -71,31 +50,6 @@ fn every_job_is_delivered_exactly_once() {
             assert!((1..=2).contains(&done.worker));
         }
     });
-}
-
-/// A gate a job waits at until the test opens it (a worker held on its job, as in the unit
-/// tests, so a submit can find the queue full for as long as the test needs).
-#[derive(Clone)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn new() -> Self {
-        Gate(Arc::new((Mutex::new(false), Condvar::new())))
-    }
-
-    fn wait(&self) {
-        let (open, cv) = &*self.0;
-        let mut open = open.lock().expect("no panic while held");
-        while !*open {
-            open = cv.wait(open).expect("no panic while held");
-        }
-    }
-
-    fn open(&self) {
-        let (open, cv) = &*self.0;
-        *open.lock().expect("no panic while held") = true;
-        cv.notify_all();
-    }
 }
 
 #[test]
