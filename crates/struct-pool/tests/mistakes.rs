@@ -49,7 +49,7 @@ fn nested(name: &str, args: &str, code: i32) -> Scenario {
         .timeout(Duration::from_secs(60))
 }
 
-/// Room in the queue: each of the 3 workers waits on its child, queued behind the 7 other jobs.
+/// Room in the queue: each of the 3 workers waits on its child, queued behind the other jobs.
 #[test]
 fn every_worker_waits_on_its_child_and_the_watchdog_says_so() {
     check(nested("mistake-nested-submit", "--work-ms 20", 3).check(|run| {
@@ -60,13 +60,19 @@ fn every_worker_waits_on_its_child_and_the_watchdog_says_so() {
                 return Err(format!("the line does not say {waits:?}: {line}"));
             }
         }
-        if !line.contains("(3 of 3 worker(s)); the queue holds 7 job(s) and 3 child job(s)") {
-            return Err(format!("the line does not count the queue: {line}"));
-        }
+        // Before the queue holds every job, a free worker may run an early child, so its parent
+        // ends ok: how many jobs are still queued depends on that race, not on the mistake. The
+        // line must count exactly the jobs the summary then reports as never started.
         let s = run.summary()?;
-        expect_eq("ok", s.ok, 0)?;
+        let queued = format!(
+            "(3 of 3 worker(s)); the queue holds {} job(s) and 3 child job(s)",
+            s.not_started
+        );
+        if !line.contains(&queued) {
+            return Err(format!("the line does not count the queue ({queued:?}): {line}"));
+        }
         expect_eq("cancelled (the 3 waiting jobs)", s.cancelled, 3)?;
-        expect_eq("not_started (the 7 queued jobs)", s.not_started, 7)
+        expect_eq("ok + not_started (the other 7 jobs)", s.ok + s.not_started, 7)
     }));
 }
 
@@ -132,7 +138,17 @@ fn ctrl_c_during_the_hang_ends_in_130_not_in_the_watchdog() {
                 if run.output.stderr.contains("no progress") {
                     return Err(format!("the watchdog fired: {:?}", run.output.stderr));
                 }
-                expect_eq("cancelled", run.summary()?.cancelled, 3)
+                // Each job waiting on its child when Ctrl-C came is cancelled: one per busy
+                // worker. A free worker may have run an early child first (its parent then ended
+                // ok), so fewer than the 3 workers may be waiting.
+                let cancelled = run.summary()?.cancelled;
+                if (1..=3).contains(&cancelled) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected 1 to 3 jobs cancelled (one per waiting worker), got {cancelled}"
+                    ))
+                }
             }),
     );
 }
