@@ -13,6 +13,10 @@ use crate::workspace::{cargo, examples};
 #[derive(Debug, Clone, Default)]
 pub struct RunOutcome {
     pub wall_ms: f64,
+    /// The child's CPU time, user + system, all its threads (`getrusage` of the reaped child).
+    /// Steadier than the wall time where the machine's other load (or a VM's stolen time) comes
+    /// and goes: it counts what the variant itself spent.
+    pub cpu_ms: Option<f64>,
     pub peak_in_flight: u64,
     /// The child's own `peak_rss_kb` (`VmHWM`).
     pub rss_kib: Option<u64>,
@@ -99,6 +103,10 @@ impl Row {
 
     pub fn wall_ms(&self) -> Option<f64> {
         median(self.good().map(|r| r.wall_ms).collect())
+    }
+
+    pub fn cpu_ms(&self) -> Option<f64> {
+        median(self.good().filter_map(|r| r.cpu_ms).collect())
     }
 
     pub fn jobs_per_s(&self) -> Option<f64> {
@@ -394,6 +402,8 @@ impl Ctx<'_> {
         // Generous: the slowest fixed run (cpu, serial) takes some seconds on 2 cores.
         let timeout = Duration::from_secs(600);
         let mut out = RunOutcome::default();
+        // Runs go one at a time, so what the reaped children's CPU time grew by is this child's.
+        let children_cpu_before = children_cpu_ms();
         let watched = match harness::process::run(&program, &args, self.root, timeout, None) {
             Ok(watched) => watched,
             Err(e) => {
@@ -403,6 +413,10 @@ impl Ctx<'_> {
             }
         };
         out.threads = watched.peak_threads;
+        out.cpu_ms = children_cpu_before
+            .zip(children_cpu_ms())
+            .map(|(before, after)| after - before)
+            .filter(|_| wrapper.is_none());
         let child = watched.output;
         if child.code != Some(0)
             && let Some(why) = wrapper.and_then(|w| (w.gave_up)(&child.stderr))
@@ -448,9 +462,32 @@ impl Ctx<'_> {
     }
 }
 
+/// CPU time, user + system, of every child this process has reaped so far (`RUSAGE_CHILDREN`).
+fn children_cpu_ms() -> Option<f64> {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).ok()?;
+    let ms = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1e3 + t.tv_usec() as f64 / 1e3;
+    Some(ms(usage.user_time()) + ms(usage.system_time()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reaped_childs_cpu_time_is_counted() {
+        let before = children_cpu_ms().expect("getrusage");
+        let status = Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"])
+            .status()
+            .expect("sh");
+        assert!(status.success());
+        let after = children_cpu_ms().expect("getrusage");
+        assert!(
+            after > before,
+            "{before} ms before, {after} ms after a busy child"
+        );
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

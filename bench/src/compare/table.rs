@@ -62,6 +62,8 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
                 "complete": r.complete(),
                 "wall_ms": r.wall_ms(),
                 "wall_ms_runs": r.runs.iter().map(|x| x.wall_ms).collect::<Vec<_>>(),
+                "cpu_ms": r.cpu_ms().map(round3),
+                "cpu_ms_runs": r.runs.iter().map(|x| x.cpu_ms.map(round3)).collect::<Vec<_>>(),
                 "jobs_per_s": r.jobs_per_s().map(f64::round),
                 "job_p50_ms": r.latency_p50_ms().map(round3),
                 "job_p99_ms": r.latency_p99_ms().map(round3),
@@ -98,9 +100,10 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
         }
     );
     println!(
-        "| {:<27} | {:>10} | {:>11} | {:>11} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+        "| {:<27} | {:>10} | {:>10} | {:>11} | {:>11} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
         "variant",
         "wall ms",
+        "CPU ms",
         "jobs/s",
         "job p50 ms",
         "job p99 ms",
@@ -110,8 +113,8 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
         "efficiency"
     );
     println!(
-        "|{:-<29}|{:->12}|{:->13}|{:->13}|{:->13}|{:->16}|{:->15}|{:->12}|{:->12}|",
-        "", ":", ":", ":", ":", ":", ":", ":", ":"
+        "|{:-<29}|{:->12}|{:->12}|{:->13}|{:->13}|{:->13}|{:->16}|{:->15}|{:->12}|{:->12}|",
+        "", ":", ":", ":", ":", ":", ":", ":", ":", ":"
     );
     for (r, eff) in rows.iter().zip(&effs) {
         if let Some(why) = &r.skipped {
@@ -120,9 +123,10 @@ pub fn print_rows(rows: &[Row], kind: &str, json: bool, spec: &Spec, workers: us
         }
         let dash = || "-".to_owned();
         println!(
-            "| {:<27} | {:>10} | {:>11} | {:>11} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
+            "| {:<27} | {:>10} | {:>10} | {:>11} | {:>11} | {:>11} | {:>14} | {:>13} | {:>10} | {:>10} |",
             r.variant,
             r.wall_ms().map_or_else(dash, |w| format!("{w:.1}")),
+            r.cpu_ms().map_or_else(dash, |c| format!("{c:.0}")),
             r.jobs_per_s().map_or_else(dash, fmt_rate),
             r.latency_p50_ms().map_or_else(dash, fmt_ms),
             r.latency_p99_ms().map_or_else(dash, fmt_ms),
