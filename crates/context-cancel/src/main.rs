@@ -19,7 +19,9 @@
 //! 002 "with Context" (3 workers, 20 jobs, 100 ms, `context.WithTimeout` 2 s) and "Graceful
 //! Shutdown", 004 "with Context" (a worker's `select` on the jobs and `ctx.Done()`).
 //! - Go's `select` picks at random when a job and `ctx.Done()` are both ready, so a Go worker may
-//!   start a job after the deadline; here a worker checks `stop` again and hands the job back.
+//!   start a job after the deadline; here `select_biased!` looks at `stop` first, and a worker
+//!   checks `stop` again after taking a job (the stop may come just after that look) and hands it
+//!   back.
 //! - In Go, cancelled and queued jobs just disappear; here each one is counted, and the exit code
 //!   (1 after a deadline, 130 after Ctrl-C) says the run was cut short.
 //! - Go's shutdown stops *waiting* after its timeout while goroutines run on; here the grace ends
@@ -44,6 +46,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use common::event::{Abort, Cancel, CancelCause, Event, WorkerExit};
 use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
+use crossbeam::channel::select_biased;
 use crossbeam::channel::{self, Receiver, Sender};
 use crossbeam::select;
 
@@ -128,16 +131,18 @@ struct WorkerCtx {
 fn worker(id: usize, ctx: WorkerCtx) -> Instant {
     let reason = loop {
         // Go: select { case <-ctx.Done(): return; case job, ok := <-jobs: ... }
-        // (`ready_soon`: a thread parked in `select!` is slow to wake; see handoff.rs.)
+        // `select_biased!` tries its cases in order, so the stop wins when both are ready (Go's
+        // `select`, like crossbeam's `select!`, picks one at random). (`ready_soon`: a thread
+        // parked in a select is slow to wake; see handoff.rs.)
         ready_soon(|| !ctx.jobs.is_empty());
-        let job = select! {
+        let job = select_biased! {
             recv(ctx.stop) -> _ => break "cancelled",
             recv(ctx.jobs) -> job => match job {
                 Ok(job) => job,
                 Err(_) => break "no_more_jobs", // closed and drained (Go's `!ok`)
             },
         };
-        // `select!` picks at random when both are ready: a job taken after the stop never starts.
+        // The stop may come just after the select looked at it: a job taken then never starts.
         if is_cancelled(&ctx.stop) {
             let _ = ctx.ended.send(Ended::NotStarted(job));
             break "cancelled";
@@ -263,15 +268,15 @@ fn run_pool(
         .spawn(move || {
             for job in job_list.by_ref() {
                 ready_soon(|| !jobs_tx.is_full());
-                select! {
-                    send(jobs_tx, job) -> sent => if let Err(unsent) = sent {
-                        let _ = producer_ended.send(Ended::NotStarted(unsent.into_inner()));
-                        break;
-                    },
+                select_biased! {
                     recv(stop_rx) -> _ => {
                         let _ = producer_ended.send(Ended::NotStarted(job));
                         break;
                     }
+                    send(jobs_tx, job) -> sent => if let Err(unsent) = sent {
+                        let _ = producer_ended.send(Ended::NotStarted(unsent.into_inner()));
+                        break;
+                    },
                 }
             }
             for job in job_list {
