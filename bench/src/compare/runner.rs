@@ -13,9 +13,10 @@ use crate::workspace::{cargo, examples};
 #[derive(Debug, Clone, Default)]
 pub struct RunOutcome {
     pub wall_ms: f64,
-    /// The child's CPU time, user + system, all its threads (`getrusage` of the reaped child).
-    /// Steadier than the wall time where the machine's other load (or a VM's stolen time) comes
-    /// and goes: it counts what the variant itself spent.
+    /// The child's CPU time, user + system, all its threads (`getrusage` of the reaped child),
+    /// for the whole process: its start-up too, which the summary's `wall_ms` leaves out (a few
+    /// milliseconds). Steadier than the wall time where the machine's other load (or a VM's
+    /// stolen time) comes and goes: it counts what the variant itself spent.
     pub cpu_ms: Option<f64>,
     pub peak_in_flight: u64,
     /// The child's own `peak_rss_kb` (`VmHWM`).
