@@ -585,27 +585,6 @@ mod tests {
         assert!(check_samples::<LeaseLost>(missing).is_err());
     }
 
-    /// The fuzz target's property over every line of its corpus (`fuzz/corpus/event_line`).
-    #[test]
-    fn the_fuzz_corpus_of_event_lines_replays() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/event_line");
-        let mut files = 0;
-        let mut failures = Vec::new();
-        for entry in std::fs::read_dir(&dir).expect("the event_line corpus") {
-            let path = entry.expect("a corpus entry").path();
-            let bytes = std::fs::read(&path).expect("a corpus file");
-            if let Err(panic) = std::panic::catch_unwind(|| fuzz_event_line(&bytes)) {
-                let message = (panic.downcast_ref::<String>().map(String::as_str))
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("a panic");
-                failures.push(format!("{}: {message}", path.display()));
-            }
-            files += 1;
-        }
-        assert!(files > 0, "no file in {}", dir.display());
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
-    }
-
     /// docs/events.md and these types agree: every sample line of a kind defined here parses and
     /// round-trips to the same JSON with no unknown field, every kind defined here has a sample,
     /// and every field of every kind is named in the document. (Each example's own kinds are
