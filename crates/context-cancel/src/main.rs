@@ -46,8 +46,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use common::event::{Abort, Cancel, CancelCause, Event, WorkerExit};
 use common::{Defaults, Detail, InFlight, Job, JobResult, Outcome, PoolArgs, Reporter, Summary, Tally, Work};
-use crossbeam::channel::select_biased;
-use crossbeam::channel::{self, Receiver, Sender};
+use crossbeam::channel::{self, Receiver, Sender, select_biased};
 use crossbeam::select;
 
 use cancellable::{is_cancelled, run_until};
