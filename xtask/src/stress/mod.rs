@@ -69,6 +69,9 @@ pub fn stress(args: &StressArgs) -> anyhow::Result<()> {
     } else {
         args.examples.clone()
     };
+    // Run on its own, stress needs what verify's preflight provides: the examples' servers
+    // (redis-server for queue-consumer, PostgreSQL for db-batch and pg-queue), found or installed.
+    crate::preflight::run(&selected, false)?;
     let mut build = Command::new(cargo());
     build.args(["build", "--quiet"]).current_dir(&root);
     for name in &selected {
